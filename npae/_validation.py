@@ -1,0 +1,151 @@
+"""Argument checks shared by every public entry point.
+
+Each helper raises ``TypeError`` (wrong kind of object) or ``ValueError`` (right kind, wrong
+value) with a message that names the argument, what was expected and what was received, so a
+learner's mistake is reported where it was made and not deep inside NumPy.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+
+RandomState = int | np.random.Generator | None
+
+
+def check_random_state(random_state: RandomState, name: str = "random_state") -> np.random.Generator:
+    """Turn ``random_state`` into a ``np.random.Generator`` (scikit-learn style).
+
+    ``None`` gives a fresh, unseeded generator; an ``int`` seeds a new one; a ``Generator`` is
+    returned as is, so the caller's stream advances. NumPy's global state is never used.
+    """
+    if random_state is None:
+        return np.random.default_rng()
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+        if random_state < 0:
+            raise ValueError(f"{name} must be a non-negative int, got {random_state}")
+        return np.random.default_rng(int(random_state))
+    raise TypeError(
+        f"{name} must be None, an int or a np.random.Generator, got {type(random_state).__name__}"
+    )
+
+
+def check_dtype(dtype: Any, name: str = "dtype") -> np.dtype:
+    """Return ``np.dtype(dtype)`` if it is a floating type (float32 or float64)."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError as exc:
+        raise TypeError(f"{name} must be a NumPy floating dtype, got {dtype!r}") from exc
+    if dt not in (np.float32, np.float64):
+        raise TypeError(f"{name} must be float32 or float64, got {dt}")
+    return dt
+
+
+def check_int(value: Any, name: str, minimum: int | None = None) -> int:
+    """Check that ``value`` is an integer (not a bool) no smaller than ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} ({value!r})")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def check_float(
+    value: Any,
+    name: str,
+    low: float | None = None,
+    high: float | None = None,
+    low_inclusive: bool = True,
+    high_inclusive: bool = True,
+) -> float:
+    """Check that ``value`` is a finite real number inside the given interval."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} ({value!r})")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    lo_bad = low is not None and (value < low if low_inclusive else value <= low)
+    hi_bad = high is not None and (value > high if high_inclusive else value >= high)
+    if lo_bad or hi_bad:
+        lb = "[" if low_inclusive else "("
+        hb = "]" if high_inclusive else ")"
+        lo = "-inf" if low is None else f"{low:g}"
+        hi = "inf" if high is None else f"{high:g}"
+        raise ValueError(f"{name} must be in {lb}{lo}, {hi}{hb}, got {value:g}")
+    return value
+
+
+def check_choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
+    """Check that ``value`` is one of the strings in ``choices``."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}")
+    return value
+
+
+def check_array(
+    x: Any,
+    name: str,
+    ndim: int | tuple[int, ...] | None = None,
+    dtype: Any = None,
+    finite: bool = True,
+    value_range: tuple[float, float] | None = None,
+    min_samples: int = 1,
+) -> np.ndarray:
+    """Validate an array argument and return it as an ndarray.
+
+    Parameters
+    ----------
+    x : array_like
+        The value to check. Lists are converted; object, string and complex arrays are refused.
+    name : str
+        The argument's name, used in the error message.
+    ndim : int or tuple of int, optional
+        Accepted numbers of dimensions.
+    dtype : dtype, optional
+        If given, the result is cast to it (no copy when it already has it).
+    finite : bool
+        Refuse NaN and Inf.
+    value_range : (low, high), optional
+        Refuse values outside the closed interval.
+    min_samples : int
+        The first axis must have at least this many entries (0 disables the check).
+    """
+    if isinstance(x, np.ndarray):
+        arr = x
+    else:
+        try:
+            arr = np.asarray(x)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{name} must be array-like of numbers, got {type(x).__name__}") from exc
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers, got an array of dtype {arr.dtype}")
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if arr.ndim not in allowed:
+            want = " or ".join(str(a) for a in allowed)
+            raise ValueError(f"{name} must have {want} dimensions, got shape {arr.shape}")
+    if min_samples and arr.ndim >= 1 and arr.shape[0] < min_samples:
+        raise ValueError(f"{name} must have at least {min_samples} sample(s), got shape {arr.shape}")
+    if dtype is not None:
+        arr = arr.astype(dtype, copy=False)
+    if finite and arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+        raise ValueError(f"{name} must be finite, got {bad} NaN/Inf value(s)")
+    if value_range is not None and arr.size:
+        lo, hi = value_range
+        amin, amax = arr.min(), arr.max()
+        if amin < lo or amax > hi:
+            raise ValueError(
+                f"{name} must lie in [{lo:g}, {hi:g}], got values in [{float(amin):g}, {float(amax):g}]"
+            )
+    return arr
+
+
+def check_same_shape(a: np.ndarray, b: np.ndarray, name_a: str, name_b: str) -> None:
+    """Refuse two arrays whose shapes differ."""
+    if a.shape != b.shape:
+        raise ValueError(f"{name_a} and {name_b} must have the same shape, got {a.shape} and {b.shape}")

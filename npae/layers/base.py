@@ -1,0 +1,123 @@
+"""The layer contract and the container that chains layers.
+
+Every layer has ``params`` (name -> live ndarray) and ``grads`` (same keys and shapes);
+``forward(x)`` caches what ``backward`` needs, ``backward(dy)`` returns dL/dx and *overwrites*
+``grads`` (it never accumulates). See ``docs/01-dense-and-activations.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+
+class Layer:
+    """Base class: a differentiable map ``y = f(x; params)``.
+
+    Subclasses set ``self.params`` and ``self.grads`` in ``__init__`` and implement
+    ``forward`` and ``backward``. ``training`` is True after ``train()`` and False after
+    ``eval()``; layers whose behaviour differs between the two read it.
+    """
+
+    def __init__(self) -> None:
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+        self.training = True
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return self.forward(x)
+
+    def train(self) -> Layer:
+        self.training = True
+        return self
+
+    def eval(self) -> Layer:
+        self.training = False
+        return self
+
+    def zero_grads(self) -> None:
+        """Set every gradient to zeros (useful before the first backward)."""
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class Sequential(Layer):
+    """Layers applied one after the other: ``y = f_L(... f_2(f_1(x)))``.
+
+    Backward is the chain rule run in reverse: ``dx = f_1'^T (... f_L'^T dy)``.
+    ``params`` and ``grads`` are flattened as ``"{index}.{name}"``; the arrays are the layers'
+    own, so an optimiser updating ``params`` in place updates the layers.
+    """
+
+    def __init__(self, *layers: Layer) -> None:
+        super().__init__()
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Layer):
+                raise TypeError(f"layers[{i}] must be a Layer, got {type(layer).__name__}")
+        self.layers: list[Layer] = list(layers)
+
+    @property
+    def params(self) -> dict[str, np.ndarray]:  # type: ignore[override]
+        return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.params.items()}
+
+    @params.setter
+    def params(self, value: dict) -> None:  # Layer.__init__ assigns {}; the layers own the arrays
+        if value:
+            raise AttributeError("Sequential.params is derived from its layers; set the layers' params")
+
+    @property
+    def grads(self) -> dict[str, np.ndarray]:  # type: ignore[override]
+        return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.grads.items()}
+
+    @grads.setter
+    def grads(self, value: dict) -> None:
+        if value:
+            raise AttributeError("Sequential.grads is derived from its layers")
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        for layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        for layer in reversed(self.layers):
+            dy = layer.backward(dy)
+        return dy
+
+    def train(self) -> Sequential:
+        self.training = True
+        for layer in self.layers:
+            layer.train()
+        return self
+
+    def eval(self) -> Sequential:
+        self.training = False
+        for layer in self.layers:
+            layer.eval()
+        return self
+
+    def zero_grads(self) -> None:
+        for layer in self.layers:
+            layer.zero_grads()
+
+    def __iter__(self) -> Iterator[Layer]:
+        return iter(self.layers)
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def __getitem__(self, i: int) -> Layer:
+        return self.layers[i]
+
+    def __repr__(self) -> str:
+        inner = ",\n  ".join(repr(layer) for layer in self.layers)
+        return f"Sequential(\n  {inner}\n)"

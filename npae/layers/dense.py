@@ -1,0 +1,71 @@
+"""The fully connected layer. Derivation: ``docs/01-dense-and-activations.md``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._validation import check_dtype, check_int, check_random_state
+from ..init import Initializer, get_initializer
+from .base import Layer
+
+
+class Dense(Layer):
+    r"""Affine map of a batch of rows: ``y = x @ W.T + b``.
+
+    Forward, for ``x`` of shape (N, in_features):
+
+    .. math:: y = x W^T + b
+
+    Backward, given ``dy = dL/dy`` of shape (N, out_features):
+
+    .. math::
+        dW = dy^T x \quad (out, in), \qquad db = \sum_n dy_n \quad (out,), \qquad
+        dx = dy\, W \quad (N, in)
+
+    Parameters
+    ----------
+    in_features, out_features : int
+        Widths of the input and output rows.
+    init : str or callable
+        ``"glorot_uniform"`` (default) or ``"he_normal"`` (for ReLU layers), or a callable
+        ``init(shape, fan_in, fan_out, rng, dtype)``. The bias starts at zero.
+    rng : np.random.Generator, optional
+        Source of the initial weights (a fresh ``default_rng()`` if None).
+    dtype : float32 (default) or float64
+
+    Attributes
+    ----------
+    params : {"W": (out_features, in_features), "b": (out_features,)}
+    """
+
+    def __init__(self, in_features: int, out_features: int, init: str | Initializer = "glorot_uniform",
+                 rng: np.random.Generator | None = None, dtype=np.float32) -> None:
+        super().__init__()
+        self.in_features = check_int(in_features, "in_features", 1)
+        self.out_features = check_int(out_features, "out_features", 1)
+        self.dtype = check_dtype(dtype)
+        rng = check_random_state(rng, "rng")
+        W = get_initializer(init)((out_features, in_features), in_features, out_features, rng, self.dtype)
+        self.params = {"W": np.ascontiguousarray(W, dtype=self.dtype),
+                       "b": np.zeros(out_features, dtype=self.dtype)}
+        self.zero_grads()
+        self._x: np.ndarray | None = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        if not isinstance(x, np.ndarray) or x.ndim != 2 or x.shape[1] != self.in_features:
+            shape = getattr(x, "shape", type(x).__name__)
+            raise ValueError(f"{self!r}: x must have shape (N, {self.in_features}), got {shape}")
+        self._x = x
+        y = x @ self.params["W"].T  # (N, out)
+        y += self.params["b"]
+        return y
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        if self._x is None:
+            raise RuntimeError(f"{self!r}: backward called before forward")
+        self.grads = {"W": dy.T @ self._x,  # (out, N) @ (N, in) -> (out, in)
+                      "b": dy.sum(axis=0)}  # (out,)
+        return dy @ self.params["W"]  # (N, out) @ (out, in) -> (N, in)
+
+    def __repr__(self) -> str:
+        return f"Dense({self.in_features}, {self.out_features})"

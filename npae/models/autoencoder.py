@@ -1,0 +1,134 @@
+"""The basic/deep autoencoder and the sparse autoencoder (L1 or KL)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .._validation import check_choice, check_float, check_int, check_random_state
+from ..init import init_for_activation
+from ..layers import ACTIVATIONS, Dense, Sequential, get_activation
+from ..penalties import kl_sparsity, l1_activity
+from .base import BaseAutoencoder
+
+LOSS_NAMES = ("mse", "mae", "sse", "bce")
+
+
+def check_sizes(sizes: Sequence[int]) -> tuple[int, ...]:
+    """``sizes`` as a tuple of at least two positive ints."""
+    if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence) or len(sizes) < 2:
+        raise ValueError(f"sizes must be a sequence of at least two ints (input, ..., code), got {sizes!r}")
+    return tuple(check_int(s, f"sizes[{i}]", 1) for i, s in enumerate(sizes))
+
+
+def mlp(sizes: Sequence[int], activation: str, last_activation: str, rng: np.random.Generator,
+        dtype) -> Sequential:
+    """Dense layers ``sizes[0] -> ... -> sizes[-1]``, ``activation`` between, ``last_activation`` after.
+
+    Each Dense layer's initialiser suits the activation that follows it (He for ReLU,
+    Glorot otherwise).
+    """
+    layers = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        act = last_activation if i == len(sizes) - 2 else activation
+        layers.append(Dense(n_in, n_out, init=init_for_activation(act), rng=rng, dtype=dtype))
+        layers.append(get_activation(act))
+    return Sequential(*layers)
+
+
+class Autoencoder(BaseAutoencoder):
+    r"""A fully connected autoencoder of any depth; the decoder mirrors the encoder.
+
+    .. math::
+        h = f_{enc}(x), \qquad \hat x = f_{dec}(h), \qquad
+        J = \mathrm{loss}(\hat x, x) + \frac{\lambda}{2}\sum_W \lVert W \rVert_F^2
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Encoder widths from the input to the code, e.g. ``(784, 32)`` (the Keras-style
+        784-32-784 bottleneck) or ``(784, 256, 32)`` (784-256-32-256-784).
+    activation : str
+        Hidden activation (``"relu"``, ``"sigmoid"``, ``"tanh"``, ``"softplus"``,
+        ``"leaky_relu"``, ``"identity"``).
+    code_activation : str, optional
+        Activation of the code layer (default: ``activation``).
+    output_activation : str
+        Activation of the reconstruction (``"sigmoid"`` for data in [0, 1]).
+    loss : {"mse", "mae", "sse", "bce"}
+        Reconstruction loss (see :mod:`npae.losses`); ``"bce"`` needs a sigmoid output and is
+        computed from the logits.
+    weight_decay : float
+        ``lambda`` of the L2 penalty on the weight matrices, part of the objective.
+    random_state : int, Generator or None
+    dtype : float32 (default) or float64
+    """
+
+    def __init__(self, sizes: Sequence[int] = (784, 32), activation: str = "relu",
+                 code_activation: str | None = None, output_activation: str = "sigmoid",
+                 loss: str = "mse", weight_decay: float = 0.0, random_state=None, dtype=np.float32) -> None:
+        self.sizes = check_sizes(sizes)
+        self.activation = check_choice(activation, "activation", tuple(ACTIVATIONS))
+        self.code_activation = (None if code_activation is None
+                                else check_choice(code_activation, "code_activation", tuple(ACTIVATIONS)))
+        self.output_activation = check_choice(output_activation, "output_activation", tuple(ACTIVATIONS))
+        self.loss = check_choice(loss, "loss", LOSS_NAMES)
+        if loss == "bce" and output_activation != "sigmoid":
+            raise ValueError(f"loss='bce' needs output_activation='sigmoid', got {output_activation!r}")
+        self.weight_decay = check_float(weight_decay, "weight_decay", 0.0)
+        rng = self._init_common(random_state, dtype)
+        self.n_features = self.sizes[0]
+        self.encoder = mlp(self.sizes, self.activation, self.code_activation or self.activation, rng, self.dtype)
+        self.decoder = mlp(self.sizes[::-1], self.activation, self.output_activation, rng, self.dtype)
+
+    def __repr__(self) -> str:
+        widths = "-".join(str(s) for s in self.sizes + self.sizes[-2::-1])
+        return f"{type(self).__name__}({widths}, activation={self.activation!r}, loss={self.loss!r})"
+
+
+class SparseAutoencoder(Autoencoder):
+    r"""An autoencoder whose code is pushed towards sparsity.
+
+    .. math::
+        J = \mathrm{loss}(\hat x, x) + \beta\,\Omega(h) + \frac{\lambda}{2}\sum_W \lVert W \rVert_F^2
+
+    with ``Omega = kl_sparsity(h, rho)`` (every unit's mean activation pushed to ``rho``;
+    needs a sigmoid code) or ``Omega = l1_activity(h)``. With ``loss="sse"``, sigmoid units,
+    ``rho=0.01, beta=3, weight_decay=1e-4`` this is exactly the UFLDL sparse autoencoder.
+
+    Parameters
+    ----------
+    sizes, activation, code_activation, output_activation, loss, weight_decay, random_state, dtype
+        As in :class:`Autoencoder`; the defaults here are UFLDL's (sigmoid units, ``"sse"``).
+    sparsity : {"kl", "l1"}
+    rho : float in (0, 1)
+        Target mean activation (KL only).
+    beta : float
+        Weight of the sparsity penalty.
+    """
+
+    term_names = ("reconstruction", "sparsity")
+
+    def __init__(self, sizes: Sequence[int] = (64, 25), activation: str = "sigmoid",
+                 code_activation: str | None = None, output_activation: str = "sigmoid",
+                 loss: str = "sse", sparsity: str = "kl", rho: float = 0.01, beta: float = 3.0,
+                 weight_decay: float = 1e-4, random_state=None, dtype=np.float32) -> None:
+        self.sparsity = check_choice(sparsity, "sparsity", ("kl", "l1"))
+        self.rho = check_float(rho, "rho", 0.0, 1.0, low_inclusive=False, high_inclusive=False)
+        self.beta = check_float(beta, "beta", 0.0)
+        code = code_activation or activation
+        if sparsity == "kl" and code != "sigmoid":
+            raise ValueError(f"sparsity='kl' needs a code in (0, 1): code activation 'sigmoid', got {code!r}")
+        super().__init__(sizes, activation, code_activation, output_activation, loss, weight_decay,
+                         random_state, dtype)
+
+    def _code_penalties(self, h):
+        if self.sparsity == "kl":
+            value, dh = kl_sparsity(h, self.rho)
+        else:
+            value, dh = l1_activity(h)
+        return {"sparsity": (self.beta * value, h.dtype.type(self.beta) * dh)}
+
+
+__all__ = ["Autoencoder", "SparseAutoencoder", "check_random_state", "check_sizes", "mlp"]

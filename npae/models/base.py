@@ -1,0 +1,241 @@
+"""What every autoencoder shares: parameters, encode/decode, the loss hook and ``fit``.
+
+A model is an ``encoder`` and a ``decoder`` (both ``Sequential``). A subclass builds them in
+``__init__`` (so a learner can inspect and gradient-check an untrained model) and says what
+its loss is in ``_forward_backward``; everything else (mini-batches, the optimiser, history,
+the divergence guard) lives here once.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+
+import numpy as np
+
+from .._validation import check_array, check_dtype, check_int, check_random_state
+from ..layers import Sequential, Sigmoid
+from ..losses import LOSSES, bce_with_logits
+from ..optim import Adam, Optimizer
+from ..penalties import l2_weight_decay
+
+
+class BaseAutoencoder:
+    """Shared machinery of the autoencoders (not used directly).
+
+    Subclasses set ``self.encoder``, ``self.decoder``, ``self.n_features``, ``self.loss``
+    and ``self.weight_decay`` and may override :meth:`_forward_backward`.
+    """
+
+    encoder: Sequential
+    decoder: Sequential
+    n_features: int
+    loss: str
+    weight_decay: float = 0.0
+    #: Names of the terms ``_forward_backward`` returns, in display order.
+    term_names: tuple[str, ...] = ("reconstruction",)
+
+    def _init_common(self, random_state, dtype) -> np.random.Generator:
+        """Store ``random_state`` and ``dtype``; return the generator that builds the weights.
+
+        The generator is kept in ``self.rng_`` and continues into ``fit`` (shuffling, noise), so
+        two models built with the same integer ``random_state`` and fitted the same way end
+        with bit-identical weights.
+        """
+        self.random_state = random_state
+        self.dtype = check_dtype(dtype)
+        self.rng_ = check_random_state(random_state)
+        self.history_: dict[str, list[float]] = {}
+        return self.rng_
+
+    # ------------------------------------------------------------------ parameters
+    def _networks(self) -> dict[str, Sequential]:
+        """The sub-networks whose parameters are trained, by prefix."""
+        return {"encoder": self.encoder, "decoder": self.decoder}
+
+    @property
+    def params(self) -> dict[str, np.ndarray]:
+        """All live parameters, ``"encoder.0.W"``-style keys."""
+        return {f"{prefix}.{k}": v for prefix, net in self._networks().items() for k, v in net.params.items()}
+
+    @property
+    def grads(self) -> dict[str, np.ndarray]:
+        """Gradients from the last backward pass, keys as in :attr:`params`."""
+        return {f"{prefix}.{k}": v for prefix, net in self._networks().items() for k, v in net.grads.items()}
+
+    def get_params(self) -> dict:
+        """The constructor arguments (scikit-learn style), used by ``save``."""
+        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
+        return {name: getattr(self, name) for name in names}
+
+    def n_parameters(self) -> int:
+        """How many scalars the model trains."""
+        return int(sum(p.size for p in self.params.values()))
+
+    def train(self) -> BaseAutoencoder:
+        for net in self._networks().values():
+            net.train()
+        return self
+
+    def eval(self) -> BaseAutoencoder:
+        for net in self._networks().values():
+            net.eval()
+        return self
+
+    # ------------------------------------------------------------------ inference
+    def _check_X(self, X, name: str = "X") -> np.ndarray:
+        """``X`` as an array of shape (N, n_features) in the model's dtype."""
+        X = check_array(X, name, ndim=2, dtype=self.dtype)
+        if X.shape[1] != self.n_features:
+            raise ValueError(f"{name} must have {self.n_features} features (columns), got shape {X.shape}")
+        return X
+
+    def _batched(self, net: Sequential, X: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+        """Forward ``X`` through ``net`` in eval mode, in chunks to bound memory."""
+        self.eval()
+        try:
+            return np.concatenate([net.forward(X[i:i + batch_size]) for i in range(0, len(X), batch_size)])
+        finally:
+            self.train()
+
+    def encode(self, X) -> np.ndarray:
+        """Codes ``h = encoder(X)``, shape (N, code_size)."""
+        return self._batched(self.encoder, self._check_X(X))
+
+    def decode(self, H) -> np.ndarray:
+        """Reconstructions ``decoder(H)``, shape (N, n_features)."""
+        code_size = self.decoder.layers[0].in_features
+        H = check_array(H, "H", ndim=2, dtype=self.dtype)
+        if H.shape[1] != code_size:
+            raise ValueError(f"H must have {code_size} columns (the code size), got shape {H.shape}")
+        return self._batched(self.decoder, H)
+
+    def reconstruct(self, X) -> np.ndarray:
+        """``decoder(encoder(X))``, shape (N, n_features)."""
+        return self.decode(self.encode(X))
+
+    def score(self, X) -> float:
+        """Mean reconstruction loss of ``X`` (the model's ``loss``; lower is better)."""
+        X = self._check_X(X)
+        return LOSSES[self.loss](self.reconstruct(X), X)[0]
+
+    # ------------------------------------------------------------------ the loss
+    def _decoder_loss(self, h: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
+        """Decode ``h``, compare with ``target``, backpropagate: return ``(loss, dL/dh)``.
+
+        With ``loss="bce"`` the final sigmoid is folded into the loss (``bce_with_logits``):
+        the gradient with respect to the logits is simply ``(sigmoid(l) - x) / size``.
+        """
+        layers = self.decoder.layers
+        fused = self.loss == "bce" and isinstance(layers[-1], Sigmoid)
+        body = layers[:-1] if fused else layers
+        out = h
+        for layer in body:
+            out = layer.forward(out)
+        if fused:
+            value, dout = bce_with_logits(out, target)
+        else:
+            value, dout = LOSSES[self.loss](out, target)
+        for layer in reversed(body):
+            dout = layer.backward(dout)
+        return value, dout
+
+    def _code_penalties(self, h: np.ndarray) -> dict[str, tuple[float, np.ndarray]]:
+        """Penalties on the code ``h``: name -> (value, dvalue/dh). None by default."""
+        return {}
+
+    def _forward_backward(self, X: np.ndarray, rng: np.random.Generator) -> dict[str, float]:
+        """One forward and backward pass on a batch; leaves the gradients in the layers.
+
+        Returns the loss terms (their sum is the loss). The default is a plain autoencoder
+        plus the code penalties of :meth:`_code_penalties`.
+        """
+        h = self.encoder.forward(X)  # (N, code)
+        rec, dh = self._decoder_loss(h, X)
+        terms = {"reconstruction": rec}
+        for name, (value, dh_penalty) in self._code_penalties(h).items():
+            terms[name] = value
+            dh = dh + dh_penalty
+        self.encoder.backward(dh)
+        return terms
+
+    def loss_and_grads(self, X, rng: np.random.Generator | None = None
+                       ) -> tuple[float, dict[str, float], dict[str, np.ndarray]]:
+        """The training objective on a batch, its terms and its gradient.
+
+        Returns ``(loss, terms, grads)``: ``loss = sum(terms.values())`` and ``grads`` has the
+        keys of :attr:`params`. ``rng`` drives any randomness (noise, sampling).
+        """
+        X = self._check_X(X)
+        rng = self.rng_ if rng is None else check_random_state(rng, "rng")
+        terms = self._forward_backward(X, rng)
+        grads = self.grads
+        if self.weight_decay:
+            value, wd_grads = l2_weight_decay(self.params, self.weight_decay)
+            terms["weight_decay"] = value
+            for k, g in wd_grads.items():
+                grads[k] = grads[k] + g
+        return float(sum(terms.values())), terms, grads
+
+    # ------------------------------------------------------------------ training
+    def fit(self, X, epochs: int = 10, batch_size: int = 128, optimizer: Optimizer | None = None,
+            shuffle: bool = True, random_state=None, validation_data=None, verbose: bool = False):
+        """Train with mini-batches; return ``self``.
+
+        Parameters
+        ----------
+        X : array_like, shape (N, n_features)
+        epochs : int
+            Passes over the data (0 is allowed and does nothing).
+        batch_size : int
+        optimizer : Optimizer, optional
+            Default ``Adam(lr=1e-3)``. Its state persists across calls to ``fit``.
+        shuffle : bool
+            Reshuffle the examples every epoch.
+        random_state : int, Generator or None
+            Overrides the model's generator for shuffling and noise in this call.
+        validation_data : array_like, optional
+            Scored with :meth:`score` after every epoch (``history_["val_loss"]``).
+        verbose : bool
+            Print one line per epoch.
+
+        ``history_`` gets per-epoch lists: ``loss`` and each term (means over batches),
+        ``val_loss`` when validation data is given, and ``time`` (seconds).
+        """
+        X = self._check_X(X)
+        epochs = check_int(epochs, "epochs", 0)
+        batch_size = check_int(batch_size, "batch_size", 1)
+        X_val = None if validation_data is None else self._check_X(validation_data, "validation_data")
+        if optimizer is None:
+            optimizer = getattr(self, "optimizer_", None) or Adam(lr=1e-3)
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"optimizer must be an npae.optim.Optimizer, got {type(optimizer).__name__}")
+        self.optimizer_ = optimizer
+        rng = self.rng_ if random_state is None else check_random_state(random_state)
+        n = len(X)
+        params = self.params
+        for epoch in range(epochs):
+            start = time.perf_counter()
+            order = rng.permutation(n) if shuffle else np.arange(n)
+            sums: dict[str, float] = {}
+            for b, i in enumerate(range(0, n, batch_size)):
+                xb = X[order[i:i + batch_size]]  # (B, n_features)
+                loss, terms, grads = self.loss_and_grads(xb, rng)
+                if not np.isfinite(loss):
+                    bad = [k for k, v in terms.items() if not np.isfinite(v)]
+                    raise FloatingPointError(
+                        f"training diverged at epoch {epoch + 1}, batch {b + 1}: "
+                        f"term(s) {bad} are not finite; the weights are those before this batch")
+                optimizer.step(params, grads)
+                for k, v in terms.items():
+                    sums[k] = sums.get(k, 0.0) + v * len(xb)
+                sums["loss"] = sums.get("loss", 0.0) + loss * len(xb)
+            for k, v in sums.items():
+                self.history_.setdefault(k, []).append(v / n)
+            if X_val is not None:
+                self.history_.setdefault("val_loss", []).append(self.score(X_val))
+            self.history_.setdefault("time", []).append(time.perf_counter() - start)
+            if verbose:
+                shown = "  ".join(f"{k} {self.history_[k][-1]:.5g}" for k in self.history_ if k != "time")
+                print(f"epoch {epoch + 1}/{epochs}  {shown}  ({self.history_['time'][-1]:.1f}s)")
+        return self

@@ -1,0 +1,142 @@
+r"""Optimisers: PyTorch's names and semantics, state kept here and not in the layers.
+
+``opt.step(params, grads)`` updates every array of ``params`` in place; ``params`` and
+``grads`` are dicts with the same keys. State (momentum buffers, Adam moments) is keyed by the
+parameter names. Derivations: ``docs/04-optimisers.md``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._validation import check_float
+
+
+class Optimizer:
+    """Base class: per-parameter state dict, learning rate ``lr``, step counter ``t``."""
+
+    def __init__(self, lr: float) -> None:
+        self.lr = check_float(lr, "lr", 0.0, low_inclusive=False)
+        self.state: dict[str, dict[str, np.ndarray]] = {}
+        self.t = 0
+
+    def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
+        if params.keys() != grads.keys():
+            missing = sorted(set(params) ^ set(grads))
+            raise ValueError(f"params and grads must have the same keys; these differ: {missing}")
+        self.t += 1
+        for name, p in params.items():
+            g = grads[name]
+            if g.shape != p.shape:
+                raise ValueError(f"grads[{name!r}] must have shape {p.shape}, got {g.shape}")
+            self._update(name, p, g)
+
+    def _update(self, name: str, p: np.ndarray, g: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """The state as a flat dict of arrays (``"{param}/{buffer}"``) plus ``"t"``."""
+        flat = {f"{name}/{k}": v for name, bufs in self.state.items() for k, v in bufs.items()}
+        flat["t"] = np.array(self.t)
+        return flat
+
+    def load_state_dict(self, flat: dict[str, np.ndarray]) -> None:
+        """Restore what :meth:`state_dict` returned (arrays are copied)."""
+        self.t = int(flat["t"])
+        self.state = {}
+        for key, v in flat.items():
+            if key == "t":
+                continue
+            name, buf = key.rsplit("/", 1)
+            self.state.setdefault(name, {})[buf] = np.array(v, copy=True)
+
+
+class SGD(Optimizer):
+    r"""Stochastic gradient descent with optional (Nesterov) momentum and weight decay.
+
+    With ``g = grad + weight_decay * p`` and buffer ``v`` (``v = g`` on the first step):
+
+    .. math::
+        v \leftarrow \mu v + g, \qquad
+        p \leftarrow p - lr \cdot \begin{cases} g + \mu v & \text{nesterov} \\
+                                                 v & \text{otherwise} \end{cases}
+
+    and plain ``p <- p - lr * g`` when ``momentum == 0``.
+    """
+
+    def __init__(self, lr: float, momentum: float = 0.0, nesterov: bool = False,
+                 weight_decay: float = 0.0) -> None:
+        super().__init__(lr)
+        self.momentum = check_float(momentum, "momentum", 0.0, 1.0, high_inclusive=False)
+        self.weight_decay = check_float(weight_decay, "weight_decay", 0.0)
+        if nesterov and self.momentum == 0:
+            raise ValueError("nesterov=True needs momentum > 0, got momentum=0")
+        self.nesterov = bool(nesterov)
+
+    def _update(self, name, p, g):
+        if self.weight_decay:
+            g = g + self.weight_decay * p
+        if self.momentum:
+            if name not in self.state:
+                v = self.state[name] = {"v": g.astype(p.dtype, copy=True)}
+                v = v["v"]
+            else:
+                v = self.state[name]["v"]
+                v *= self.momentum
+                v += g
+            g = g + self.momentum * v if self.nesterov else v
+        p -= p.dtype.type(self.lr) * g
+
+
+class Adam(Optimizer):
+    r"""Adam with bias correction (Kingma and Ba 2015), PyTorch's L2-style ``weight_decay``.
+
+    With ``g = grad + weight_decay * p`` and step count ``t``:
+
+    .. math::
+        m \leftarrow \beta_1 m + (1 - \beta_1) g, \qquad
+        v \leftarrow \beta_2 v + (1 - \beta_2) g^2
+
+        \hat m = \frac{m}{1 - \beta_1^t}, \qquad \hat v = \frac{v}{1 - \beta_2^t}, \qquad
+        p \leftarrow p - lr\, \frac{\hat m}{\sqrt{\hat v} + \epsilon}
+
+    The update is done in place with one scratch buffer per parameter.
+    """
+
+    def __init__(self, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0) -> None:
+        super().__init__(lr)
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise TypeError(f"betas must be a pair of floats, got {betas!r}")
+        self.betas = (check_float(betas[0], "betas[0]", 0.0, 1.0, high_inclusive=False),
+                      check_float(betas[1], "betas[1]", 0.0, 1.0, high_inclusive=False))
+        self.eps = check_float(eps, "eps", 0.0)
+        self.weight_decay = check_float(weight_decay, "weight_decay", 0.0)
+
+    def _update(self, name, p, g):
+        b1, b2 = self.betas
+        if self.weight_decay:
+            g = g + self.weight_decay * p
+        st = self.state.get(name)
+        if st is None:
+            st = self.state[name] = {"m": np.zeros_like(p), "v": np.zeros_like(p)}
+        m, v = st["m"], st["v"]
+        tmp = np.empty_like(p)
+        # m <- b1 m + (1 - b1) g
+        m *= b1
+        np.multiply(g, 1 - b1, out=tmp)
+        m += tmp
+        # v <- b2 v + (1 - b2) g^2
+        v *= b2
+        np.multiply(g, g, out=tmp)
+        tmp *= 1 - b2
+        v += tmp
+        # p <- p - lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps)
+        bc1 = 1 - b1 ** self.t
+        bc2 = 1 - b2 ** self.t
+        np.sqrt(v, out=tmp)
+        tmp *= 1 / np.sqrt(bc2)
+        tmp += self.eps
+        np.divide(m, tmp, out=tmp)
+        tmp *= self.lr / bc1
+        p -= tmp

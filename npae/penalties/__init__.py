@@ -1,0 +1,5 @@
+"""Regularisers added to a reconstruction loss, each returning its value and gradient."""
+
+from .sparsity import kl_sparsity, l1_activity, l2_weight_decay
+
+__all__ = ["kl_sparsity", "l1_activity", "l2_weight_decay"]

@@ -1,0 +1,69 @@
+r"""Penalties on hidden activations and weights. Derivations: ``docs/03-sparsity.md``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._validation import check_array, check_float
+
+
+def l1_activity(h) -> tuple[float, np.ndarray]:
+    r"""L1 activity penalty: the batch mean of each example's summed absolute activation.
+
+    For ``h`` of shape (N, J):
+
+    .. math::
+        \Omega = \frac{1}{N} \sum_n \sum_j |h_{nj}|, \qquad
+        \frac{\partial \Omega}{\partial h_{nj}} = \frac{1}{N}\,\mathrm{sign}(h_{nj})
+
+    Returns ``(value, dh)``; ``dh`` has ``h``'s shape.
+    """
+    h = check_array(h, "h", ndim=2)
+    if h.dtype.kind != "f":
+        h = h.astype(np.float64)
+    s = h.dtype.type(1.0 / h.shape[0])
+    return float(np.abs(h).sum()) * float(s), s * np.sign(h)
+
+
+def kl_sparsity(h, rho: float) -> tuple[float, np.ndarray]:
+    r"""KL sparsity penalty of Ng's sparse autoencoder.
+
+    For activations ``h`` in (0, 1) of shape (N, J), ``rho_hat_j`` is the batch mean of
+    unit j and every unit is pushed towards the target mean ``rho``:
+
+    .. math::
+        \hat\rho_j = \frac{1}{N}\sum_n h_{nj}, \qquad
+        \Omega = \sum_j \rho \log\frac{\rho}{\hat\rho_j}
+                 + (1 - \rho) \log\frac{1 - \rho}{1 - \hat\rho_j}
+
+        \frac{\partial \Omega}{\partial h_{nj}} = \frac{1}{N}
+            \Big(-\frac{\rho}{\hat\rho_j} + \frac{1 - \rho}{1 - \hat\rho_j}\Big)
+
+    ``rho_hat`` is clipped to ``[eps, 1 - eps]`` so the logs stay finite. Returns
+    ``(value, dh)``; ``dh`` has ``h``'s shape.
+    """
+    rho = check_float(rho, "rho", 0.0, 1.0, low_inclusive=False, high_inclusive=False)
+    h = check_array(h, "h", ndim=2, value_range=(0.0, 1.0))
+    if h.dtype.kind != "f":
+        h = h.astype(np.float64)
+    eps = np.finfo(h.dtype).eps
+    rho_hat = np.clip(h.mean(axis=0), eps, 1 - eps)  # (J,)
+    value = np.sum(rho * np.log(rho / rho_hat) + (1 - rho) * np.log((1 - rho) / (1 - rho_hat)))
+    d_rho_hat = (-rho / rho_hat + (1 - rho) / (1 - rho_hat)) / h.shape[0]  # (J,)
+    dh = np.broadcast_to(d_rho_hat.astype(h.dtype), h.shape).copy()  # (N, J)
+    return float(value), dh
+
+
+def l2_weight_decay(params: dict[str, np.ndarray], lam: float) -> tuple[float, dict[str, np.ndarray]]:
+    r"""L2 weight decay on the weight matrices (keys ending in ``"W"``), biases excluded.
+
+    .. math::
+        \Omega = \frac{\lambda}{2} \sum_{W} \sum_{ij} W_{ij}^2, \qquad
+        \frac{\partial \Omega}{\partial W} = \lambda W
+
+    Returns ``(value, grads)`` where ``grads`` has one entry per weight matrix.
+    """
+    lam = check_float(lam, "lam", 0.0)
+    weights = {k: v for k, v in params.items() if k.split(".")[-1] == "W"}
+    value = 0.5 * lam * sum(float(np.vdot(w, w)) for w in weights.values())
+    return value, {k: w.dtype.type(lam) * w for k, w in weights.items()}
