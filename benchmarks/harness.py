@@ -1,0 +1,191 @@
+"""A small benchmark harness: npae against PyTorch, interleaved, in one run.
+
+A *workload* is a named pair of callables, each running ONE training step (forward, backward,
+optimiser update) on a fixed batch: one in npae and, optionally, the same network in PyTorch.
+The harness
+
+1. warms every callable up (first calls allocate buffers, fill caches, JIT nothing),
+2. runs them in rounds, interleaved (npae, torch, npae, torch, ...), so that a change of load
+   on the machine hits both frameworks alike,
+3. reports, per workload, the median over rounds of samples/s for each framework, the ratio of
+   those medians (npae / torch) and the median of the per-round ratios (the more robust figure
+   on a shared machine).
+
+PyTorch is optional: when it cannot be imported the torch column is skipped with a message.
+Its thread count is set to the number of threads NumPy's BLAS uses, so the comparison is fair.
+
+Usage from a benchmark script::
+
+    from harness import Workload, add_arguments, run, print_report, torch_or_none
+
+    parser = argparse.ArgumentParser(...)
+    add_arguments(parser)              # --quick, --rounds, --steps, --warmup, --no-torch, --json
+    args = parser.parse_args()
+    torch = torch_or_none(args)        # None when missing or --no-torch
+    results = run([Workload("dense AE", npae_step, torch_step, samples=128)], args)
+    print_report(results)
+
+Nothing here is timed in the test suite: benchmarks are run by hand (see docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+Step = Callable[[], Any]
+
+#: Environment variables that fix the number of BLAS threads NumPy uses, in priority order.
+_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
+
+
+@dataclass
+class Workload:
+    """One benchmark: ``npae()`` and ``torch()`` each run one step on ``samples`` examples."""
+
+    name: str
+    npae: Step
+    torch: Step | None = None
+    samples: int = 1
+
+
+@dataclass
+class Result:
+    """Per-round throughputs (samples/s) of one workload and their summaries."""
+
+    name: str
+    npae: list[float] = field(default_factory=list)
+    torch: list[float] = field(default_factory=list)
+
+    @property
+    def npae_median(self) -> float:
+        return statistics.median(self.npae)
+
+    @property
+    def torch_median(self) -> float | None:
+        return statistics.median(self.torch) if self.torch else None
+
+    @property
+    def ratio(self) -> float | None:
+        """median(npae samples/s) / median(torch samples/s)."""
+        t = self.torch_median
+        return None if not t else self.npae_median / t
+
+    @property
+    def round_ratio(self) -> float | None:
+        """Median over rounds of npae/torch measured in the same round."""
+        if not self.torch:
+            return None
+        return statistics.median(a / b for a, b in zip(self.npae, self.torch, strict=True))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "npae_samples_per_s": self.npae, "torch_samples_per_s": self.torch,
+                "npae_median": self.npae_median, "torch_median": self.torch_median,
+                "ratio_of_medians": self.ratio, "median_round_ratio": self.round_ratio}
+
+
+def numpy_threads() -> int:
+    """How many threads NumPy's BLAS uses: the first thread variable set, else the usable cores."""
+    for var in _THREAD_VARS:
+        value = os.environ.get(var, "")
+        if value.strip().isdigit() and int(value) > 0:
+            return int(value)
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Add the harness's options to a benchmark script's parser."""
+    g = parser.add_argument_group("benchmark harness")
+    g.add_argument("--quick", action="store_true",
+                   help="a fast smoke run (3 rounds of 5 steps, 2 warm-up steps)")
+    g.add_argument("--rounds", type=int, default=7, help="interleaved rounds (default 7)")
+    g.add_argument("--steps", type=int, default=30,
+                   help="training steps per round and framework (default 30)")
+    g.add_argument("--warmup", type=int, default=10, help="untimed steps before the rounds (default 10)")
+    g.add_argument("--no-torch", action="store_true", help="do not run the PyTorch reference")
+    g.add_argument("--json", metavar="PATH", help="also write the per-round figures to this JSON file")
+    return parser
+
+
+def _settings(args: argparse.Namespace | None) -> tuple[int, int, int]:
+    """(rounds, steps, warmup) from parsed arguments (defaults when None)."""
+    if args is None:
+        return 7, 30, 10
+    if getattr(args, "quick", False):
+        return 3, 5, 2
+    rounds, steps, warmup = args.rounds, args.steps, args.warmup
+    if rounds < 1 or steps < 1 or warmup < 0:
+        raise ValueError(f"need rounds >= 1, steps >= 1, warmup >= 0; got {rounds}, {steps}, {warmup}")
+    return rounds, steps, warmup
+
+
+def torch_or_none(args: argparse.Namespace | None = None):
+    """Import PyTorch with as many threads as NumPy uses; None (with a message) if unavailable."""
+    if args is not None and getattr(args, "no_torch", False):
+        print("PyTorch reference: skipped (--no-torch)")
+        return None
+    try:
+        import torch
+    except ImportError as exc:
+        print(f"PyTorch reference: skipped (cannot import torch: {exc})")
+        return None
+    n = numpy_threads()
+    torch.set_num_threads(n)
+    print(f"PyTorch {torch.__version__}: {torch.get_num_threads()} thread(s), matching NumPy's {n}")
+    return torch
+
+
+def _time(step: Step, steps: int) -> float:
+    """Seconds for ``steps`` calls of ``step``."""
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    return time.perf_counter() - start
+
+
+def run(workloads: list[Workload], args: argparse.Namespace | None = None,
+        verbose: bool = True) -> list[Result]:
+    """Warm up, then time every workload in interleaved rounds; return one Result per workload."""
+    rounds, steps, warmup = _settings(args)
+    results = [Result(w.name) for w in workloads]
+    for w in workloads:
+        for step in (w.npae, w.torch):
+            if step is not None:
+                for _ in range(warmup):
+                    step()
+    for r in range(rounds):
+        for w, res in zip(workloads, results, strict=True):
+            res.npae.append(w.samples * steps / _time(w.npae, steps))
+            if w.torch is not None:
+                res.torch.append(w.samples * steps / _time(w.torch, steps))
+        if verbose:
+            line = "  ".join(f"{res.name}: npae {res.npae[-1]:,.0f}"
+                             + (f" / torch {res.torch[-1]:,.0f}" if res.torch else "")
+                             for res in results)
+            print(f"round {r + 1}/{rounds}  {line}  samples/s", file=sys.stderr)
+    if args is not None and getattr(args, "json", None):
+        with open(args.json, "w") as f:
+            json.dump({"rounds": rounds, "steps": steps, "warmup": warmup, "numpy_threads": numpy_threads(),
+                       "results": [res.as_dict() for res in results]}, f, indent=2)
+    return results
+
+
+def print_report(results: list[Result]) -> None:
+    """One line per workload: medians of samples/s and the npae/torch ratios."""
+    print(f"{'workload':<28} {'npae samples/s':>15} {'torch samples/s':>16} {'ratio':>7} {'round ratio':>12}")
+    for res in results:
+        t = "-" if res.torch_median is None else f"{res.torch_median:,.0f}"
+        ratio = "-" if res.ratio is None else f"{res.ratio:.2f}x"
+        rr = "-" if res.round_ratio is None else f"{res.round_ratio:.2f}x"
+        print(f"{res.name:<28} {res.npae_median:>15,.0f} {t:>16} {ratio:>7} {rr:>12}")
+    print("(medians over rounds; ratio = npae / torch; round ratio = median of the per-round ratios)")
