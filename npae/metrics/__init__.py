@@ -2,3 +2,5 @@
 
 Each submodule holds one family; import the names from here.
 """
+
+from .detection import average_ranks, roc_auc, roc_curve  # noqa: F401
