@@ -1,0 +1,499 @@
+r"""The variational autoencoder (Kingma & Welling 2014): a Gaussian latent, a Bernoulli or Gaussian decoder.
+
+The encoder gives the parameters of ``q(z | x) = N(mu, diag(exp(log_var)))``, a sample is
+drawn with the reparameterisation ``z = mu + exp(0.5 * log_var) * eps`` (``eps ~ N(0, I)`` from
+a passed Generator) and the decoder gives ``p(x | z)``. Training maximises the evidence lower
+bound, i.e. minimises
+
+.. math::
+    -\mathrm{ELBO}(x) = \underbrace{-\log p(x \mid z)}_{\text{reconstruction}}
+        + \beta\,\underbrace{\mathrm{KL}\big(q(z \mid x)\,\|\,N(0, I)\big)}_{\text{kl}}
+
+per example. Every gradient, including the one through the sampling step, is written out in
+:meth:`VAE._forward_backward`. Derivation: ``docs/09-vae.md``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Sequence
+
+import numpy as np
+from scipy.special import expit, logsumexp
+from scipy.stats import norm
+
+from .._validation import (
+    check_array,
+    check_choice,
+    check_float,
+    check_int,
+    check_random_state,
+)
+from ..layers import ACTIVATIONS, Layer, Sequential
+from .autoencoder import check_sizes, mlp
+from .base import BaseAutoencoder
+
+LOG_2PI = float(np.log(2.0 * np.pi))
+DECODERS = ("bernoulli", "gaussian")
+
+
+def gaussian_kl(mu: np.ndarray, log_var: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""KL divergence from ``N(mu, diag(exp(log_var)))`` to ``N(0, I)``, per example, and its gradient.
+
+    .. math::
+        \mathrm{KL}_n = -\tfrac12 \sum_j \big(1 + log\_var_{nj} - mu_{nj}^2 - e^{log\_var_{nj}}\big)
+
+    .. math::
+        \frac{\partial \mathrm{KL}_n}{\partial mu_{nj}} = mu_{nj}, \qquad
+        \frac{\partial \mathrm{KL}_n}{\partial log\_var_{nj}} = \tfrac12\big(e^{log\_var_{nj}} - 1\big)
+
+    Parameters
+    ----------
+    mu, log_var : ndarray, shape (N, latent_dim)
+
+    Returns
+    -------
+    kl : ndarray, shape (N,)
+    dmu, dlog_var : ndarray, shape (N, latent_dim)
+        Gradients of ``sum(kl)``.
+    """
+    var = np.exp(log_var)
+    kl = -0.5 * np.sum(1.0 + log_var - mu * mu - var, axis=1)
+    return kl, mu, 0.5 * (var - 1.0)
+
+
+class LogVariance(Layer):
+    r"""Holds one learned scalar ``log_var`` (the Gaussian decoder's ``log sigma^2``); no forward map.
+
+    It is a Layer only so that its parameter sits in ``params``/``grads`` and is trained, saved
+    and gradient-checked like every other; :class:`VAE` writes ``grads["log_var"]`` itself.
+    """
+
+    def __init__(self, log_var: float, dtype=np.float32) -> None:
+        super().__init__()
+        self.params = {"log_var": np.full(1, log_var, dtype=dtype)}
+        self.zero_grads()
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return x
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        return dy
+
+    def __repr__(self) -> str:
+        return f"LogVariance({float(self.params['log_var'][0]):.4g})"
+
+
+class VAE(BaseAutoencoder):
+    r"""Variational autoencoder with a Gaussian latent and a Bernoulli or Gaussian decoder.
+
+    Forward, for a batch ``X`` (N, n_features):
+
+    .. math::
+        [mu, log\_var] = \mathrm{encoder}(X), \qquad
+        z = mu + e^{\frac12 log\_var} \odot eps, \quad eps \sim N(0, I), \qquad
+        out = \mathrm{decoder}(z)
+
+    where ``out`` are the logits of ``p(x | z)`` (Bernoulli) or its mean (Gaussian). The loss is
+    the negative ELBO per example, averaged over the batch:
+    ``loss = reconstruction + beta * kl`` with ``reconstruction = mean_n(-log p(x_n | z_n))``
+    (for Bernoulli: the BCE summed over pixels) and ``kl`` from :func:`gaussian_kl`.
+
+    Backward through the sampling step (``std = exp(0.5 * log_var)``, ``dz`` from the decoder):
+
+    .. math::
+        dmu = dz + \beta\, mu / N, \qquad
+        dlog\_var = \tfrac12\, dz \odot std \odot eps + \tfrac{\beta}{2}\,(e^{log\_var} - 1) / N
+
+    Derivation (ELBO, reparameterisation, closed-form KL, why ``log_var``, the importance-weighted
+    bound): ``docs/09-vae.md``.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Widths from the input to the last hidden layer, e.g. ``(784, 400)``: the encoder is
+        784-400-(2*latent_dim) and the decoder latent_dim-400-784.
+    latent_dim : int
+        Dimension of ``z``.
+    activation : str
+        Hidden activation (``"relu"``, ``"tanh"``, ``"softplus"``, ...).
+    decoder : {"bernoulli", "gaussian"}
+        ``p(x | z)``: Bernoulli with logits (data in [0, 1], loss computed with the stable
+        BCE-with-logits form) or Gaussian ``N(mean, sigma^2 I)`` with a linear mean.
+    decoder_sigma : float
+        Gaussian decoder only: the fixed ``sigma``, or the initial one if learned.
+    learn_decoder_sigma : bool
+        Gaussian decoder only: learn one scalar ``log sigma^2`` (the parameter
+        ``"likelihood.0.log_var"``).
+    beta : float
+        Weight of the KL term (beta-VAE; 1 is the ELBO).
+    weight_decay : float
+        L2 penalty on the weight matrices (as in :class:`~npae.models.Autoencoder`).
+    random_state : int, Generator or None
+    dtype : float32 (default) or float64
+
+    Notes
+    -----
+    **Extension point** (used by the convolutional VAE): the networks come from
+    :meth:`_build_networks`, which subclasses override. It receives the weight generator and
+    returns ``(encoder, decoder)``: the encoder maps a batch of inputs (any shape, e.g.
+    (N, C, H, W)) to ``(N, 2 * latent_dim)`` = ``[mu, log_var]``; the decoder maps
+    ``(N, latent_dim)`` to logits/means of the input's shape. A subclass sets its own
+    attributes, then calls ``VAE.__init__`` (or :meth:`_setup`). Sampling, the KL, the ELBO, the
+    importance-weighted bound, ``sample``/``interpolate``/attribute vectors work unchanged,
+    because every per-example sum runs over all the non-batch axes. A subclass taking images
+    overrides ``_check_X`` (call :meth:`_check_values` from it) and :attr:`example_shape`.
+    """
+
+    term_names = ("reconstruction", "kl")
+
+    def __init__(self, sizes: Sequence[int] = (784, 400), latent_dim: int = 20, activation: str = "relu",
+                 decoder: str = "bernoulli", decoder_sigma: float = 1.0, learn_decoder_sigma: bool = False,
+                 beta: float = 1.0, weight_decay: float = 0.0, random_state=None, dtype=np.float32) -> None:
+        self.sizes = check_sizes(sizes)
+        self.activation = check_choice(activation, "activation", tuple(ACTIVATIONS))
+        self.n_features = self.sizes[0]
+        self._setup(latent_dim, decoder, decoder_sigma, learn_decoder_sigma, beta, weight_decay,
+                    random_state, dtype)
+
+    def _setup(self, latent_dim, decoder, decoder_sigma, learn_decoder_sigma, beta, weight_decay,
+               random_state, dtype) -> None:
+        """Check and store the VAE's own arguments, then build the networks."""
+        self.latent_dim = check_int(latent_dim, "latent_dim", 1)
+        self.decoder_type = check_choice(decoder, "decoder", DECODERS)
+        self.decoder_sigma = check_float(decoder_sigma, "decoder_sigma", 0.0, low_inclusive=False)
+        if not isinstance(learn_decoder_sigma, bool):
+            raise TypeError(f"learn_decoder_sigma must be a bool, got {type(learn_decoder_sigma).__name__}")
+        if learn_decoder_sigma and self.decoder_type != "gaussian":
+            raise ValueError("learn_decoder_sigma=True needs decoder='gaussian', got decoder='bernoulli'")
+        self.learn_decoder_sigma = learn_decoder_sigma
+        self.beta = check_float(beta, "beta", 0.0)
+        self.weight_decay = check_float(weight_decay, "weight_decay", 0.0)
+        self.loss = "bce" if self.decoder_type == "bernoulli" else "gaussian_nll"
+        rng = self._init_common(random_state, dtype)
+        self.encoder, self.decoder = self._build_networks(rng)
+        self.likelihood = Sequential(LogVariance(2.0 * np.log(self.decoder_sigma), self.dtype))
+
+    def _build_networks(self, rng: np.random.Generator) -> tuple[Sequential, Sequential]:
+        """The encoder (input -> 2*latent_dim: ``[mu, log_var]``) and the decoder (latent -> logits/mean).
+
+        Override in a subclass to use other networks; see the class Notes.
+        """
+        enc = mlp(self.sizes + (2 * self.latent_dim,), self.activation, "identity", rng, self.dtype)
+        dec = mlp((self.latent_dim,) + self.sizes[::-1], self.activation, "identity", rng, self.dtype)
+        return enc, dec
+
+    # `decoder` is the contract's network attribute, so the argument is stored as `decoder_type`;
+    # get_params (used by save/load) maps it back to the constructor's name.
+    def get_params(self) -> dict:
+        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
+        return {name: self.decoder_type if name == "decoder" else getattr(self, name) for name in names}
+
+    def __repr__(self) -> str:
+        widths = "-".join(str(s) for s in self.sizes)
+        return (f"{type(self).__name__}({widths}-{self.latent_dim}, activation={self.activation!r}, "
+                f"decoder={self.decoder_type!r}, beta={self.beta:g})")
+
+    # ------------------------------------------------------------------ parameters
+    def _networks(self) -> dict[str, Sequential]:
+        nets = {"encoder": self.encoder, "decoder": self.decoder}
+        if self.learn_decoder_sigma:
+            nets["likelihood"] = self.likelihood
+        return nets
+
+    @property
+    def example_shape(self) -> tuple[int, ...]:
+        """Shape of one input example (``(n_features,)`` here; ``(C, H, W)`` for images)."""
+        return (self.n_features,)
+
+    # ------------------------------------------------------------------ checks
+    def _check_values(self, X: np.ndarray, name: str = "X") -> np.ndarray:
+        """Refuse values outside [0, 1] for the Bernoulli decoder (its likelihood needs them)."""
+        if self.decoder_type == "bernoulli" and X.size:
+            lo, hi = X.min(), X.max()
+            if lo < 0 or hi > 1:
+                raise ValueError(f"{name} must lie in [0, 1] for decoder='bernoulli', got values in "
+                                 f"[{float(lo):g}, {float(hi):g}]; scale the data or use decoder='gaussian'")
+        return X
+
+    def _check_X(self, X, name: str = "X") -> np.ndarray:
+        return self._check_values(super()._check_X(X, name), name)
+
+    def _check_Z(self, Z, name: str = "Z") -> np.ndarray:
+        Z = check_array(Z, name, ndim=2, dtype=self.dtype)
+        if Z.shape[1] != self.latent_dim:
+            raise ValueError(f"{name} must have {self.latent_dim} columns (latent_dim), got shape {Z.shape}")
+        return Z
+
+    # ------------------------------------------------------------------ the pieces
+    def _split(self, out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Encoder output (N, 2*latent_dim) -> ``mu``, ``log_var``, each (N, latent_dim) (views)."""
+        return out[:, :self.latent_dim], out[:, self.latent_dim:]
+
+    def _decoder_log_var(self) -> np.ndarray:
+        """The Gaussian decoder's ``log sigma^2`` (shape (1,))."""
+        return self.likelihood.layers[0].params["log_var"]
+
+    def _nll(self, out: np.ndarray, X: np.ndarray, grad: bool = True
+             ) -> tuple[np.ndarray, np.ndarray | None, float]:
+        r"""``-log p(x_n | z_n)`` per example and its gradient with respect to ``out``.
+
+        Bernoulli (``out`` = logits ``l``, the stable BCE-with-logits form):
+
+        .. math::
+            -\log p(x \mid z) = \sum_i \big[\max(l_i, 0) - l_i x_i + \log(1 + e^{-|l_i|})\big],
+            \qquad \frac{\partial}{\partial l_i} = \sigma(l_i) - x_i
+
+        Gaussian (``out`` = mean ``m``, ``s = log sigma^2``, D values per example):
+
+        .. math::
+            -\log p(x \mid z) = \tfrac12 \sum_i \big[\log 2\pi + s + (x_i - m_i)^2 e^{-s}\big],
+            \qquad \frac{\partial}{\partial m_i} = (m_i - x_i) e^{-s}, \qquad
+            \frac{\partial}{\partial s} = \tfrac12 \sum_i \big[1 - (x_i - m_i)^2 e^{-s}\big]
+
+        Returns ``nll`` (N,), ``dout`` (shape of ``out``, gradient of ``sum(nll)``; None if
+        ``grad`` is False) and ``ds`` (gradient of ``sum(nll)`` with respect to ``s``, Gaussian).
+        """
+        n = out.shape[0]
+        if self.decoder_type == "bernoulli":
+            elem = np.maximum(out, 0) - out * X + np.log1p(np.exp(-np.abs(out)))
+            nll = elem.reshape(n, -1).sum(axis=1)  # (N,)
+            return nll, (expit(out) - X) if grad else None, 0.0
+        s = self._decoder_log_var()
+        inv_var = np.exp(-s)
+        diff = out - X
+        sq = (diff * diff).reshape(n, -1)  # (N, D)
+        d = sq.shape[1]
+        nll = 0.5 * (d * (LOG_2PI + s) + sq.sum(axis=1) * inv_var)
+        if not grad:
+            return nll, None, 0.0
+        ds = 0.5 * (n * d - float(sq.sum() * inv_var[0]))
+        return nll, diff * inv_var, ds
+
+    def _forward_backward(self, X: np.ndarray, rng: np.random.Generator) -> dict[str, float]:
+        n = X.shape[0]
+        inv_n = self.dtype.type(1.0 / n)
+        beta = self.dtype.type(self.beta)
+        # 1. Encode: q(z | x) = N(mu, diag(exp(log_var))).
+        mu, log_var = self._split(self.encoder.forward(X))  # (N, L) each
+        # 2. Reparameterise: z = mu + std * eps, with eps drawn from the rng passed in.
+        eps = rng.standard_normal(mu.shape, dtype=self.dtype)  # (N, L)
+        std = np.exp(0.5 * log_var)
+        z = mu + std * eps
+        # 3. Decode and score: reconstruction = mean over the batch of -log p(x | z).
+        out = self.decoder.forward(z)
+        nll, dout, ds = self._nll(out, X)
+        # 4. KL(q(z | x) || N(0, I)) in closed form.
+        kl, dkl_dmu, dkl_dlog_var = gaussian_kl(mu, log_var)
+        # 5. Backward: decoder, then through the sampling step (dz/dmu = 1, dz/dlog_var = std*eps/2).
+        dz = self.decoder.backward(dout * inv_n)  # (N, L)
+        dmu = dz + (beta * inv_n) * dkl_dmu
+        dlog_var = (0.5 * dz) * (std * eps) + (beta * inv_n) * dkl_dlog_var
+        self.encoder.backward(np.concatenate([dmu, dlog_var], axis=1))  # (N, 2L)
+        if self.learn_decoder_sigma:
+            self.likelihood.layers[0].grads = {"log_var": np.array([ds / n], dtype=self.dtype)}
+        return {"reconstruction": float(nll.mean()), "kl": self.beta * float(kl.mean())}
+
+    # ------------------------------------------------------------------ inference
+    def _chunks(self, X: np.ndarray, size: int):
+        for i in range(0, len(X), size):
+            yield X[i:i + size]
+
+    def encode_distribution(self, X) -> tuple[np.ndarray, np.ndarray]:
+        """``mu`` and ``log_var`` of ``q(z | x)``, each of shape (N, latent_dim)."""
+        out = self._batched(self.encoder, self._check_X(X))
+        mu, log_var = self._split(out)
+        return np.ascontiguousarray(mu), np.ascontiguousarray(log_var)
+
+    def encode(self, X) -> np.ndarray:
+        """The posterior mean ``mu`` of ``q(z | x)``, shape (N, latent_dim)."""
+        return self.encode_distribution(X)[0]
+
+    def _mean_output(self, out: np.ndarray) -> np.ndarray:
+        """Decoder output -> the mean of ``p(x | z)`` (a sigmoid for the Bernoulli logits)."""
+        return expit(out) if self.decoder_type == "bernoulli" else out
+
+    def decode(self, Z) -> np.ndarray:
+        """The mean of ``p(x | z)`` (pixel probabilities for Bernoulli), shape (N, ...) like the input."""
+        return self._mean_output(self._batched(self.decoder, self._check_Z(Z)))
+
+    def reconstruct(self, X) -> np.ndarray:
+        """``decode(encode(X))``: decodes the posterior mean (no sampling)."""
+        return self.decode(self.encode(X))
+
+    def _terms_per_example(self, X: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """One-sample reconstruction ``-log p(x | z)`` and closed-form KL, each (N,)."""
+        rec, kls = [], []
+        self.eval()
+        try:
+            for xb in self._chunks(X, 2048):
+                mu, log_var = self._split(self.encoder.forward(xb))
+                eps = rng.standard_normal(mu.shape, dtype=self.dtype)
+                z = mu + np.exp(0.5 * log_var) * eps
+                rec.append(self._nll(self.decoder.forward(z), xb, grad=False)[0])
+                kls.append(gaussian_kl(mu, log_var)[0])
+        finally:
+            self.train()
+        return np.concatenate(rec).astype(np.float64), np.concatenate(kls).astype(np.float64)
+
+    def elbo(self, X, rng=None, reduction: str = "mean") -> float | np.ndarray:
+        r"""The evidence lower bound in nats, one ``z`` sample per example (the KL in closed form).
+
+        .. math:: \mathrm{ELBO}(x) = \log p(x \mid z) - \mathrm{KL}(q(z \mid x) \,\|\, N(0, I)),
+                  \quad z \sim q(z \mid x)
+
+        (always with ``beta = 1``: it is a bound on ``log p(x)``). Returns the mean over the
+        examples (``reduction="mean"``) or the (N,) values (``"none"``). :meth:`elbo_terms`
+        gives the reconstruction/KL split. ``rng`` draws the noise (default: the model's).
+        """
+        check_choice(reduction, "reduction", ("mean", "none"))
+        rec, kl = self._terms_per_example(self._check_X(X), self._rng(rng))
+        values = -(rec + kl)
+        return float(values.mean()) if reduction == "mean" else values
+
+    def elbo_terms(self, X, rng=None) -> dict[str, float]:
+        """Mean ``elbo``, ``reconstruction`` (-log p(x | z)) and ``kl`` per example, in nats."""
+        rec, kl = self._terms_per_example(self._check_X(X), self._rng(rng))
+        return {"elbo": float(-(rec + kl).mean()), "reconstruction": float(rec.mean()),
+                "kl": float(kl.mean())}
+
+    def score(self, X, rng=None) -> float:
+        """Negative ELBO per example in nats (lower is better).
+
+        Without ``rng`` a generator seeded with 0 draws the noise, so repeated scores of the same
+        model (e.g. the validation curve in ``fit``) use the same ``eps`` and are comparable.
+        """
+        return -self.elbo(X, np.random.default_rng(0) if rng is None else rng)
+
+    def log_likelihood(self, X, k: int = 100, rng=None, reduction: str = "mean") -> float | np.ndarray:
+        r"""Importance-weighted estimate of ``log p(x)`` (Burda et al. 2015), in nats.
+
+        With ``z_i ~ q(z | x)``, ``i = 1..k``, and
+        ``log w_i = log p(x | z_i) + log p(z_i) - log q(z_i | x)``:
+
+        .. math::
+            \mathcal{L}_k(x) = \log \frac1k \sum_{i=1}^k w_i
+            = \mathrm{logsumexp}_i(\log w_i) - \log k
+
+        computed with a stable log-sum-exp. ``k = 1`` is an (unbiased) single-sample ELBO; the
+        bound tightens as ``k`` grows (``E L_1 <= E L_k <= E L_{k+1} <= log p(x)``).
+
+        Parameters
+        ----------
+        X : array_like, shape (N, n_features)
+        k : int >= 1
+            Importance samples per example.
+        rng : int, Generator or None
+            Draws the samples (default: the model's generator).
+        reduction : {"mean", "none"}
+            The mean over examples, or the (N,) estimates.
+        """
+        k = check_int(k, "k", 1)
+        check_choice(reduction, "reduction", ("mean", "none"))
+        X = self._check_X(X)
+        rng = self._rng(rng)
+        per_chunk = max(1, 8192 // k)  # examples per chunk: about 8192 decoded rows at once
+        results = []
+        self.eval()
+        try:
+            for xb in self._chunks(X, per_chunk):
+                n = xb.shape[0]
+                mu, log_var = self._split(self.encoder.forward(xb))  # (n, L)
+                eps = rng.standard_normal((k,) + mu.shape, dtype=self.dtype)  # (k, n, L)
+                z = mu + np.exp(0.5 * log_var) * eps  # (k, n, L)
+                out = self.decoder.forward(z.reshape(k * n, -1))  # (k*n, ...)
+                x_rep = np.broadcast_to(xb, (k,) + xb.shape).reshape((k * n,) + xb.shape[1:])  # (k*n, ...)
+                log_px = -self._nll(out, x_rep, grad=False)[0].astype(np.float64).reshape(k, n)  # (k, n)
+                log_pz = -0.5 * np.sum(LOG_2PI + z.astype(np.float64) ** 2, axis=2)  # (k, n)
+                log_qz = -0.5 * np.sum(LOG_2PI + log_var.astype(np.float64) + eps.astype(np.float64) ** 2,
+                                       axis=2)  # (k, n)
+                log_w = log_px + log_pz - log_qz
+                results.append(logsumexp(log_w, axis=0) - np.log(k))  # (n,)
+        finally:
+            self.train()
+        values = np.concatenate(results)
+        return float(values.mean()) if reduction == "mean" else values
+
+    def _rng(self, rng) -> np.random.Generator:
+        return self.rng_ if rng is None else check_random_state(rng, "rng")
+
+    # ------------------------------------------------------------------ generation and the latent space
+    def sample(self, n: int, rng=None, return_latent: bool = False):
+        """Decode ``n`` draws ``z ~ N(0, I)`` from the prior: the mean of ``p(x | z)``, shape (n, ...).
+
+        With ``return_latent`` also returns the ``z`` (n, latent_dim).
+        """
+        n = check_int(n, "n", 1)
+        z = self._rng(rng).standard_normal((n, self.latent_dim), dtype=self.dtype)
+        x = self.decode(z)
+        return (x, z) if return_latent else x
+
+    def interpolate(self, x_a, x_b, steps: int = 10) -> np.ndarray:
+        r"""Decode the straight line between the codes (``mu``) of two inputs.
+
+        ``z_t = (1 - t) mu_a + t mu_b`` for ``t`` in ``linspace(0, 1, steps)``; returns
+        (steps, ...) decoded means. ``x_a``, ``x_b`` are single examples (with or without the
+        batch axis).
+        """
+        steps = check_int(steps, "steps", 2)
+        pair = []
+        for name, x in (("x_a", x_a), ("x_b", x_b)):
+            x = np.asarray(x)
+            if x.shape == self.example_shape:
+                x = x[None]
+            pair.append(self._check_X(x, name))
+            if len(pair[-1]) != 1:
+                raise ValueError(f"{name} must be one example, got shape {x.shape}")
+        mu = self.encode(np.concatenate(pair))  # (2, L)
+        t = np.linspace(0.0, 1.0, steps, dtype=self.dtype)[:, None]  # (steps, 1)
+        return self.decode((1 - t) * mu[0] + t * mu[1])
+
+    def attribute_vector(self, X, labels, to_label, from_label) -> np.ndarray:
+        """Mean code of the examples labelled ``to_label`` minus that of ``from_label``, shape (latent_dim,).
+
+        The "smile vector" idea: adding it to a code moves the decoded example towards the
+        ``to_label`` group (on MNIST, for instance, from one digit class to another).
+        """
+        labels = check_array(labels, "labels", ndim=1)
+        mu = self.encode(X)
+        if len(labels) != len(mu):
+            raise ValueError(f"labels must have one entry per row of X ({len(mu)}), got {len(labels)}")
+        groups = {}
+        for name, lab in (("to_label", to_label), ("from_label", from_label)):
+            mask = labels == lab
+            if not mask.any():
+                raise ValueError(f"{name}={lab!r} matches no entry of labels")
+            groups[name] = mu[mask].mean(axis=0)
+        return groups["to_label"] - groups["from_label"]
+
+    def add_attribute(self, X, vector, amounts: Sequence[float] = (0.0, 0.5, 1.0, 1.5)) -> np.ndarray:
+        """Decode ``mu(x) + a * vector`` for every ``a`` in ``amounts``: shape (len(amounts), N, ...)."""
+        vector = check_array(vector, "vector", ndim=1, dtype=self.dtype)
+        if vector.shape[0] != self.latent_dim:
+            raise ValueError(f"vector must have shape ({self.latent_dim},), got {vector.shape}")
+        a = check_array(amounts, "amounts", ndim=1, dtype=self.dtype)
+        mu = self.encode(X)  # (N, L)
+        z = mu[None] + a[:, None, None] * vector  # (A, N, L)
+        out = self.decode(z.reshape(-1, self.latent_dim))  # (A*N, ...)
+        return out.reshape((len(a), len(mu)) + out.shape[1:])  # (A, N, ...)
+
+    def manifold(self, n: int = 20, quantiles: tuple[float, float] = (0.05, 0.95)) -> np.ndarray:
+        """Decode a grid over a 2-D latent: ``n x n`` codes at the prior's quantiles.
+
+        The grid points are ``norm.ppf(linspace(q_lo, q_hi, n))`` on each axis (equal prior
+        mass between neighbours, as in Kingma & Welling's figure 4). Rows go from high
+        ``z[1]`` (top) to low, columns from low ``z[0]`` to high. Returns (n*n, ...) images in
+        row-major order, ready for a mosaic of ``n`` columns.
+        """
+        if self.latent_dim != 2:
+            raise ValueError(f"manifold needs latent_dim=2, got latent_dim={self.latent_dim}")
+        n = check_int(n, "n", 2)
+        lo = check_float(quantiles[0], "quantiles[0]", 0.0, 1.0, low_inclusive=False, high_inclusive=False)
+        hi = check_float(quantiles[1], "quantiles[1]", lo, 1.0, low_inclusive=False, high_inclusive=False)
+        grid = norm.ppf(np.linspace(lo, hi, n))
+        z0, z1 = np.meshgrid(grid, grid[::-1])  # (n, n) each: columns vary z[0], rows z[1]
+        Z = np.stack([z0.ravel(), z1.ravel()], axis=1).astype(self.dtype)  # (n*n, 2)
+        return self.decode(Z)
+
+
+__all__ = ["VAE", "LogVariance", "gaussian_kl"]
