@@ -2,7 +2,8 @@
 
 from .autoencoder import Autoencoder, SparseAutoencoder
 from .base import BaseAutoencoder
+from .denoising import DenoisingAutoencoder
 from .vae import VAE
 
-__all__ = ["Autoencoder", "BaseAutoencoder", "SparseAutoencoder"]
+__all__ = ["Autoencoder", "BaseAutoencoder", "DenoisingAutoencoder", "SparseAutoencoder"]
 __all__ += ["VAE"]
