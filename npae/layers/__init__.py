@@ -12,9 +12,13 @@ from .activations import (
     get_activation,
 )
 from .base import Layer, Sequential
+from .conv import Conv2D, Conv2DTranspose
 from .dense import Dense
+from .pooling import MaxPool2D, UpSampling2D
+from .reshape import Flatten, Reshape
 
 __all__ = [
     "ACTIVATIONS", "Activation", "Dense", "Identity", "Layer", "LeakyReLU", "ReLU", "Sequential",
     "Sigmoid", "Softplus", "Tanh", "get_activation",
+    "Conv2D", "Conv2DTranspose", "Flatten", "MaxPool2D", "Reshape", "UpSampling2D",
 ]

@@ -1,0 +1,343 @@
+r"""2-D convolution and transposed convolution, forward and backward by im2col and one GEMM.
+
+Derivation, output sizes and a picture of im2col: ``docs/10-convolutions.md``.
+
+Both layers take and return NCHW arrays (PyTorch's layout). Internally the work is done in a
+*channel-major* layout (C, N, H, W): there, im2col is one strided copy, the matrix product
+``W (out, C*kH*kW) @ cols (C*kH*kW, N*H_out*W_out)`` is a single GEMM over the whole batch, and
+its result (out, N*H_out*W_out) is already the output in (out, N, H_out, W_out) order. The
+layers return it as an NCHW *view* (a transpose, no copy); the next layer's element-wise
+functions and its own transpose back to channel-major then cost nothing extra.
+
+The two layers are adjoint to each other: the input gradient of a convolution is a transposed
+convolution of ``dy`` with the same weights, and the input gradient of a transposed convolution
+is a convolution. Both share the two helpers below, :func:`im2col` (gather every kernel window
+into a column) and :func:`col2im` (its adjoint: scatter-add the columns back).
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from .._validation import check_dtype, check_int, check_random_state
+from ..init import Initializer, get_initializer
+from .base import Layer
+
+Pair = int | tuple[int, int]
+
+
+def _pair(value: Pair, name: str, minimum: int) -> tuple[int, int]:
+    """``value`` as a pair of ints ``>= minimum`` (an int ``k`` means ``(k, k)``)."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        value = (value, value)
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
+    return (check_int(value[0], f"{name}[0]", minimum), check_int(value[1], f"{name}[1]", minimum))
+
+
+def conv_output_size(size: int, kernel: int, stride: int, padding: int) -> int:
+    """Output length of a convolution along one axis: ``(size + 2*padding - kernel) // stride + 1``."""
+    return (size + 2 * padding - kernel) // stride + 1
+
+
+def conv_transpose_output_size(size: int, kernel: int, stride: int, padding: int,
+                               output_padding: int = 0) -> int:
+    """Output length of a transposed convolution.
+
+    ``(size - 1)*stride - 2*padding + kernel + output_padding``
+    """
+    return (size - 1) * stride - 2 * padding + kernel + output_padding
+
+
+def im2col(xp: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int],
+           out_size: tuple[int, int]) -> np.ndarray:
+    r"""Gather every kernel window of a channel-major array into the columns of a matrix.
+
+    .. math:: \mathrm{cols}[(c, i, j), (n, h, w)] = xp[c, n, i + s_H h, j + s_W w]
+
+    Parameters
+    ----------
+    xp : ndarray, shape (C, N, H_p, W_p)
+        The (already padded) input, channel-major.
+    kernel, stride : (kH, kW), (sH, sW)
+    out_size : (H_out, W_out)
+        Number of window positions along each axis.
+
+    Returns
+    -------
+    cols : ndarray, shape (C*kH*kW, N*H_out*W_out)
+        A fresh contiguous array (one strided copy; no Python loop).
+    """
+    (kh, kw), (sh, sw), (ho, wo) = kernel, stride, out_size
+    c, n = xp.shape[:2]
+    windows = sliding_window_view(xp, (kh, kw), axis=(2, 3))  # (C, N, H_p-kH+1, W_p-kW+1, kH, kW), a view
+    windows = windows[:, :, : sh * (ho - 1) + 1: sh, : sw * (wo - 1) + 1: sw]  # (C, N, H_out, W_out, kH, kW)
+    windows = windows.transpose(0, 4, 5, 1, 2, 3)  # (C, kH, kW, N, H_out, W_out), still a view
+    return windows.reshape(c * kh * kw, n * ho * wo)  # (C*kH*kW, N*H_out*W_out), the one copy
+
+
+def col2im(cols: np.ndarray, shape: tuple[int, int, int, int], kernel: tuple[int, int],
+           stride: tuple[int, int], out_size: tuple[int, int]) -> np.ndarray:
+    r"""The adjoint of :func:`im2col`: scatter-add every column back to its window.
+
+    .. math:: xp[c, n, i + s_H h, j + s_W w] \mathrel{+}= \mathrm{cols}[(c, i, j), (n, h, w)]
+
+    Windows overlap when the stride is smaller than the kernel, so the additions cannot be one
+    assignment; they are done as one slicing add per kernel offset ``(i, j)`` (kH*kW adds, each
+    over the whole batch and every channel).
+
+    Parameters
+    ----------
+    cols : ndarray, shape (C*kH*kW, N*H_out*W_out)
+    shape : (C, N, H_p, W_p)
+        Shape of the channel-major result.
+
+    Returns
+    -------
+    xp : ndarray, shape (C, N, H_p, W_p)
+    """
+    (kh, kw), (sh, sw), (ho, wo) = kernel, stride, out_size
+    c, n = shape[:2]
+    xp = np.zeros(shape, dtype=cols.dtype)
+    cols6 = cols.reshape(c, kh, kw, n, ho, wo)  # (C, kH, kW, N, H_out, W_out), a view
+    for i in range(kh):
+        for j in range(kw):
+            xp[:, :, i: i + sh * (ho - 1) + 1: sh, j: j + sw * (wo - 1) + 1: sw] += cols6[:, i, j]
+    return xp
+
+
+def _check_input(layer: Layer, x: np.ndarray, channels: int) -> None:
+    """Refuse anything but an NCHW array with ``channels`` channels, naming the layer."""
+    if not isinstance(x, np.ndarray) or x.ndim != 4:
+        shape = getattr(x, "shape", type(x).__name__)
+        raise ValueError(f"{layer!r}: x must be an NCHW array of shape (N, {channels}, H, W), got {shape}")
+    if x.shape[1] != channels:
+        raise ValueError(f"{layer!r}: x must have {channels} channels (shape (N, {channels}, H, W)), "
+                         f"got shape {x.shape}")
+
+
+class _ConvBase(Layer):
+    """Arguments, parameters and initialisation shared by the two convolutions."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Pair, stride: Pair,
+                 padding: Pair, weight_shape: tuple[int, ...], fan_in: int, fan_out: int,
+                 init: str | Initializer, rng: np.random.Generator | None, dtype) -> None:
+        super().__init__()
+        self.in_channels = check_int(in_channels, "in_channels", 1)
+        self.out_channels = check_int(out_channels, "out_channels", 1)
+        self.kernel_size = _pair(kernel_size, "kernel_size", 1)
+        self.stride = _pair(stride, "stride", 1)
+        self.padding = _pair(padding, "padding", 0)
+        self.dtype = check_dtype(dtype)
+        rng = check_random_state(rng, "rng")
+        W = get_initializer(init)(weight_shape, fan_in, fan_out, rng, self.dtype)
+        self.params = {"W": np.ascontiguousarray(W, dtype=self.dtype),
+                       "b": np.zeros(self.out_channels, dtype=self.dtype)}
+        self.zero_grads()
+
+    def _describe(self) -> str:
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, padding={self.padding}")
+
+
+class Conv2D(_ConvBase):
+    r"""2-D convolution (cross-correlation, as in every deep-learning library) of NCHW images.
+
+    Forward, for ``x`` of shape (N, C, H, W) zero-padded by ``padding`` into ``xp``:
+
+    .. math::
+        y[n, o, h, w] = b[o] + \sum_{c, i, j} W[o, c, i, j]\; xp[n, c, s_H h + i, s_W w + j]
+
+    computed as ``y = W.reshape(O, C*kH*kW) @ cols + b`` with ``cols = im2col(xp)``.
+
+    Backward, given ``dy = dL/dy`` of shape (N, O, H_out, W_out), written ``dY`` as the matrix
+    (O, N*H_out*W_out):
+
+    .. math::
+        dW = dY\, \mathrm{cols}^T, \qquad db[o] = \sum_{n, h, w} dy[n, o, h, w], \qquad
+        dx = \mathrm{crop}\big(\mathrm{col2im}(W^T dY)\big)
+
+    ``dx`` is the transposed convolution of ``dy`` with the same ``W``
+    (see ``docs/10-convolutions.md``).
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+    kernel_size, stride : int or (int, int)
+    padding : int or (int, int)
+        Zeros added on each side of both spatial axes.
+    init : str or callable
+        ``"glorot_uniform"`` (default) or ``"he_normal"``, with ``fan_in = C*kH*kW`` and
+        ``fan_out = O*kH*kW``. The bias starts at zero.
+    rng : np.random.Generator, optional
+    dtype : float32 (default) or float64
+
+    Attributes
+    ----------
+    params : {"W": (out_channels, in_channels, kH, kW), "b": (out_channels,)}
+
+    Output size along each axis: ``(H + 2*padding - kH) // stride + 1``.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Pair, stride: Pair = 1,
+                 padding: Pair = 0, init: str | Initializer = "glorot_uniform",
+                 rng: np.random.Generator | None = None, dtype=np.float32) -> None:
+        k = _pair(kernel_size, "kernel_size", 1)
+        c_in = check_int(in_channels, "in_channels", 1)
+        c_out = check_int(out_channels, "out_channels", 1)
+        super().__init__(c_in, c_out, k, stride, padding, (c_out, c_in, *k), c_in * k[0] * k[1],
+                         c_out * k[0] * k[1], init, rng, dtype)
+        self._cache: tuple | None = None
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """(N, O, H_out, W_out) for an input of shape (N, C, H, W), or a clear error."""
+        n, _, h, w = input_shape
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
+        if h + 2 * ph < kh or w + 2 * pw < kw:
+            raise ValueError(f"{self!r}: input spatial size ({h}, {w}) with padding ({ph}, {pw}) is smaller "
+                             f"than the kernel ({kh}, {kw}); got x of shape {tuple(input_shape)}")
+        return (n, self.out_channels, conv_output_size(h, kh, sh, ph), conv_output_size(w, kw, sw, pw))
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        _check_input(self, x, self.in_channels)
+        n, c, h, w = x.shape
+        _, o, ho, wo = self.output_shape(x.shape)
+        (ph, pw), W = self.padding, self.params["W"]
+        # 1. pad into a channel-major buffer
+        xp = np.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=np.result_type(x, W))
+        xp[:, :, ph: ph + h, pw: pw + w] = x.transpose(1, 0, 2, 3)  # (C, N, H, W)
+        # 2. every window as a column, 3. one GEMM over the whole batch
+        cols = im2col(xp, self.kernel_size, self.stride, (ho, wo))  # (C*kH*kW, N*H_out*W_out)
+        y = W.reshape(o, -1) @ cols  # (O, N*H_out*W_out)
+        y += self.params["b"][:, None]
+        self._cache = (x.shape, xp.shape, cols, (ho, wo))
+        return y.reshape(o, n, ho, wo).transpose(1, 0, 2, 3)  # (N, O, H_out, W_out), a view
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        if self._cache is None:
+            raise RuntimeError(f"{self!r}: backward called before forward")
+        x_shape, xp_shape, cols, (ho, wo) = self._cache
+        n, c, h, w = x_shape
+        (ph, pw), W = self.padding, self.params["W"]
+        o = self.out_channels
+        dY = dy.transpose(1, 0, 2, 3).reshape(o, n * ho * wo)  # (O, N*H_out*W_out), free if channel-major
+        self.grads = {"W": (dY @ cols.T).reshape(W.shape),  # (O, C*kH*kW) -> (O, C, kH, kW)
+                      "b": dY.sum(axis=1)}  # (O,)
+        dcols = W.reshape(o, -1).T @ dY  # (C*kH*kW, N*H_out*W_out)
+        dxp = col2im(dcols, xp_shape, self.kernel_size, self.stride, (ho, wo))  # (C, N, H_p, W_p)
+        return dxp[:, :, ph: ph + h, pw: pw + w].transpose(1, 0, 2, 3)  # (N, C, H, W), a view
+
+    def __repr__(self) -> str:
+        return f"Conv2D({self._describe()})"
+
+
+class Conv2DTranspose(_ConvBase):
+    r"""2-D transposed convolution ("deconvolution"): the adjoint of :class:`Conv2D`.
+
+    Every input pixel scatters a copy of the kernel, scaled by its value, into the output, the
+    copies ``stride`` apart; overlaps add up; ``padding`` is then cropped from each side and
+    ``output_padding`` extra rows/columns are kept at the bottom/right:
+
+    .. math::
+        y_{full}[n, o, s_H h + i, s_W w + j] \mathrel{+}= \sum_c x[n, c, h, w]\, W[c, o, i, j],
+        \qquad y = \mathrm{crop}_{padding}(y_{full}) + b[o]
+
+    computed as ``cols = W.reshape(C, O*kH*kW).T @ X`` (X the input as a (C, N*H*W) matrix)
+    followed by ``col2im``.
+
+    Backward, given ``dy`` of shape (N, O, H_out, W_out): pad ``dy`` back to the full canvas
+    and gather its windows, ``dcols = im2col(pad(dy))`` of shape (O*kH*kW, N*H*W); then
+
+    .. math::
+        dx = W\, \mathrm{dcols} \;\text{(a convolution of } dy\text{)}, \qquad
+        dW = X\, \mathrm{dcols}^T, \qquad db[o] = \sum_{n, h, w} dy[n, o, h, w]
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+    kernel_size, stride : int or (int, int)
+    padding : int or (int, int)
+        Rows/columns cropped from each side of the full output.
+    output_padding : int or (int, int)
+        Extra rows/columns at the bottom/right, smaller than ``stride`` (it picks one of the
+        ``stride`` input sizes a strided convolution maps to the same output size).
+    init : str or callable
+        With ``fan_in = C*kH*kW`` and ``fan_out = O*kH*kW``; the bias starts at zero.
+    rng : np.random.Generator, optional
+    dtype : float32 (default) or float64
+
+    Attributes
+    ----------
+    params : {"W": (in_channels, out_channels, kH, kW), "b": (out_channels,)}
+
+    Output size along each axis: ``(H - 1)*stride - 2*padding + kH + output_padding``.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Pair, stride: Pair = 1,
+                 padding: Pair = 0, output_padding: Pair = 0, init: str | Initializer = "glorot_uniform",
+                 rng: np.random.Generator | None = None, dtype=np.float32) -> None:
+        k = _pair(kernel_size, "kernel_size", 1)
+        c_in = check_int(in_channels, "in_channels", 1)
+        c_out = check_int(out_channels, "out_channels", 1)
+        super().__init__(c_in, c_out, k, stride, padding, (c_in, c_out, *k), c_in * k[0] * k[1],
+                         c_out * k[0] * k[1], init, rng, dtype)
+        self.output_padding = _pair(output_padding, "output_padding", 0)
+        for axis in range(2):
+            if self.output_padding[axis] >= self.stride[axis]:
+                raise ValueError(f"output_padding must be smaller than stride along each axis, got "
+                                 f"output_padding={self.output_padding}, stride={self.stride}")
+        self._cache: tuple | None = None
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """(N, O, H_out, W_out) for an input of shape (N, C, H, W), or a clear error."""
+        n, _, h, w = input_shape
+        ho, wo = (conv_transpose_output_size(size, k, s, p, op) for size, k, s, p, op in
+                  zip((h, w), self.kernel_size, self.stride, self.padding, self.output_padding, strict=True))
+        if ho < 1 or wo < 1:
+            raise ValueError(f"{self!r}: input spatial size ({h}, {w}) gives an empty output ({ho}, {wo}): "
+                             f"padding {self.padding} crops more than the kernel adds; "
+                             f"got x of shape {tuple(input_shape)}")
+        return (n, self.out_channels, ho, wo)
+
+    def _canvas(self, h: int, w: int, ho: int, wo: int) -> tuple[int, int]:
+        """Size of the full (uncropped) output canvas: it must hold every kernel copy and the crop."""
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
+        return max((h - 1) * sh + kh, ph + ho), max((w - 1) * sw + kw, pw + wo)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        _check_input(self, x, self.in_channels)
+        n, c, h, w = x.shape
+        _, o, ho, wo = self.output_shape(x.shape)
+        (ph, pw), W = self.padding, self.params["W"]
+        X = x.transpose(1, 0, 2, 3).reshape(c, n * h * w)  # (C, N*H*W); free if x is channel-major
+        # 1. one GEMM: every input pixel times the whole kernel
+        cols = W.reshape(c, -1).T @ X  # (O*kH*kW, N*H*W)
+        # 2. scatter-add the kernel copies onto the canvas, 3. crop the padding, add the bias
+        canvas = col2im(cols, (o, n, *self._canvas(h, w, ho, wo)), self.kernel_size, self.stride, (h, w))
+        y = canvas[:, :, ph: ph + ho, pw: pw + wo]  # (O, N, H_out, W_out), a view
+        y += self.params["b"][:, None, None, None]
+        self._cache = (x.shape, X, (ho, wo))
+        return y.transpose(1, 0, 2, 3)  # (N, O, H_out, W_out), a view
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        if self._cache is None:
+            raise RuntimeError(f"{self!r}: backward called before forward")
+        (n, c, h, w), X, (ho, wo) = self._cache
+        (ph, pw), W = self.padding, self.params["W"]
+        o = self.out_channels
+        canvas = np.zeros((o, n, *self._canvas(h, w, ho, wo)), dtype=np.result_type(dy, W))
+        canvas[:, :, ph: ph + ho, pw: pw + wo] = dy.transpose(1, 0, 2, 3)  # (O, N, H_out, W_out)
+        dcols = im2col(canvas, self.kernel_size, self.stride, (h, w))  # (O*kH*kW, N*H*W)
+        self.grads = {"W": (X @ dcols.T).reshape(W.shape),  # (C, O*kH*kW) -> (C, O, kH, kW)
+                      "b": dy.sum(axis=(0, 2, 3))}  # (O,)
+        dX = W.reshape(c, -1) @ dcols  # (C, N*H*W)
+        return dX.reshape(c, n, h, w).transpose(1, 0, 2, 3)  # (N, C, H, W), a view
+
+    def __repr__(self) -> str:
+        return f"Conv2DTranspose({self._describe()}, output_padding={self.output_padding})"
+
+
+__all__ = ["Conv2D", "Conv2DTranspose", "col2im", "conv_output_size", "conv_transpose_output_size", "im2col"]

@@ -1,0 +1,211 @@
+"""Conv2D and Conv2DTranspose against plain-loop references, the adjoint identity, gradient checks."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from npae.gradcheck import check_layer
+from npae.layers import Conv2D, Conv2DTranspose, Sequential
+from npae.layers.conv import col2im, conv_output_size, conv_transpose_output_size, im2col
+
+
+# ---------------------------------------------------------------- slow, obvious references
+def conv2d_loop(x, W, b, stride, padding):
+    """y[n, o, h, w] = b[o] + sum_{c,i,j} W[o, c, i, j] * xp[n, c, s*h + i, s*w + j], one output at a time."""
+    n_, c_, h_, w_ = x.shape
+    o_, _, kh, kw = W.shape
+    (sh, sw), (ph, pw) = stride, padding
+    xp = np.zeros((n_, c_, h_ + 2 * ph, w_ + 2 * pw))
+    xp[:, :, ph:ph + h_, pw:pw + w_] = x
+    ho, wo = (h_ + 2 * ph - kh) // sh + 1, (w_ + 2 * pw - kw) // sw + 1
+    y = np.zeros((n_, o_, ho, wo))
+    for n in range(n_):
+        for o in range(o_):
+            for h in range(ho):
+                for w in range(wo):
+                    y[n, o, h, w] = b[o] + np.sum(W[o] * xp[n, :, h * sh:h * sh + kh, w * sw:w * sw + kw])
+    return y
+
+
+def conv_transpose2d_loop(x, W, b, stride, padding, output_padding):
+    """Each input pixel adds x[n, c, h, w] * W[c] at (s*h, s*w) of a canvas; crop padding; add b."""
+    n_, c_, h_, w_ = x.shape
+    _, o_, kh, kw = W.shape
+    (sh, sw), (ph, pw), (oph, opw) = stride, padding, output_padding
+    ho = (h_ - 1) * sh - 2 * ph + kh + oph
+    wo = (w_ - 1) * sw - 2 * pw + kw + opw
+    canvas = np.zeros((n_, o_, max((h_ - 1) * sh + kh, ph + ho), max((w_ - 1) * sw + kw, pw + wo)))
+    for n in range(n_):
+        for c in range(c_):
+            for h in range(h_):
+                for w in range(w_):
+                    canvas[n, :, h * sh:h * sh + kh, w * sw:w * sw + kw] += x[n, c, h, w] * W[c]
+    return canvas[:, :, ph:ph + ho, pw:pw + wo] + b[None, :, None, None]
+
+
+# ---------------------------------------------------------------- random configurations
+@st.composite
+def conv_config(draw):
+    k = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    s = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    p = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
+    hw = tuple(draw(st.integers(max(1, k[a] - 2 * p[a]), 9)) for a in range(2))
+    return dict(n=draw(st.integers(1, 3)), c=draw(st.integers(1, 3)), o=draw(st.integers(1, 3)),
+                hw=hw, k=k, s=s, p=p, seed=draw(st.integers(0, 2**16)))
+
+
+@settings(max_examples=60, deadline=None)
+@given(conv_config())
+def test_conv2d_matches_loop_reference(cfg):
+    rng = np.random.default_rng(cfg["seed"])
+    layer = Conv2D(cfg["c"], cfg["o"], cfg["k"], cfg["s"], cfg["p"], rng=rng, dtype=np.float64)
+    layer.params["b"][:] = rng.standard_normal(cfg["o"])
+    x = rng.standard_normal((cfg["n"], cfg["c"], *cfg["hw"]))
+    y = layer.forward(x)
+    expected = conv2d_loop(x, layer.params["W"], layer.params["b"], cfg["s"], cfg["p"])
+    assert y.shape == expected.shape == layer.output_shape(x.shape)
+    np.testing.assert_allclose(y, expected, rtol=1e-10, atol=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(conv_config(), st.data())
+def test_conv_transpose2d_matches_loop_reference(cfg, data):
+    rng = np.random.default_rng(cfg["seed"])
+    op = tuple(data.draw(st.integers(0, s - 1)) for s in cfg["s"])
+    layer = Conv2DTranspose(cfg["c"], cfg["o"], cfg["k"], cfg["s"], cfg["p"], op, rng=rng, dtype=np.float64)
+    layer.params["b"][:] = rng.standard_normal(cfg["o"])
+    # inputs large enough that the output is not empty
+    hw = tuple(max(h, 1 + 2 * p) for h, p in zip(cfg["hw"], cfg["p"], strict=True))
+    x = rng.standard_normal((cfg["n"], cfg["c"], *hw))
+    y = layer.forward(x)
+    expected = conv_transpose2d_loop(x, layer.params["W"], layer.params["b"], cfg["s"], cfg["p"], op)
+    assert y.shape == expected.shape == layer.output_shape(x.shape)
+    np.testing.assert_allclose(y, expected, rtol=1e-10, atol=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(conv_config())
+def test_adjoint_identity(cfg):
+    """<conv(x), y> = <x, conv_T(y)> with the same weights, zero bias and matching output_padding."""
+    rng = np.random.default_rng(cfg["seed"])
+    conv = Conv2D(cfg["c"], cfg["o"], cfg["k"], cfg["s"], cfg["p"], rng=rng, dtype=np.float64)
+    x = rng.standard_normal((cfg["n"], cfg["c"], *cfg["hw"]))
+    cx = conv.forward(x)
+    # the output_padding that takes conv's output size back to the input size
+    op = tuple((h + 2 * p - k) % s
+               for h, p, k, s in zip(cfg["hw"], cfg["p"], cfg["k"], cfg["s"], strict=True))
+    convT = Conv2DTranspose(cfg["o"], cfg["c"], cfg["k"], cfg["s"], cfg["p"], op, dtype=np.float64)
+    convT.params["W"][...] = conv.params["W"]  # (O, C, kH, kW) is (in, out, kH, kW) of the transpose
+    y = rng.standard_normal(cx.shape)
+    cty = convT.forward(y)
+    assert cty.shape == x.shape
+    lhs, rhs = np.vdot(cx, y), np.vdot(x, cty)
+    assert abs(lhs - rhs) <= 1e-10 * (1 + abs(lhs))
+
+
+@settings(max_examples=30, deadline=None)
+@given(conv_config())
+def test_col2im_is_adjoint_of_im2col(cfg):
+    rng = np.random.default_rng(cfg["seed"])
+    hp, wp = (h + 2 * p for h, p in zip(cfg["hw"], cfg["p"], strict=True))
+    out = (conv_output_size(cfg["hw"][0], cfg["k"][0], cfg["s"][0], cfg["p"][0]),
+           conv_output_size(cfg["hw"][1], cfg["k"][1], cfg["s"][1], cfg["p"][1]))
+    xp = rng.standard_normal((cfg["c"], cfg["n"], hp, wp))
+    cols = im2col(xp, cfg["k"], cfg["s"], out)
+    other = rng.standard_normal(cols.shape)
+    back = col2im(other, xp.shape, cfg["k"], cfg["s"], out)
+    np.testing.assert_allclose(np.vdot(cols, other), np.vdot(xp, back), rtol=1e-10)
+
+
+# ---------------------------------------------------------------- gradients (float64, < 1e-7)
+@pytest.mark.parametrize("k, s, p", [(3, 1, 0), (3, 2, 1), ((2, 3), (2, 1), (0, 1))])
+def test_conv2d_gradients(k, s, p):
+    rng = np.random.default_rng(0)
+    layer = Conv2D(2, 3, k, s, p, rng=rng, dtype=np.float64)
+    layer.params["b"][:] = rng.standard_normal(3)
+    errors = check_layer(layer, rng.standard_normal((2, 2, 5, 6)), rng)
+    assert set(errors) == {"x", "W", "b"}
+    assert max(errors.values()) < 1e-7, errors
+
+
+@pytest.mark.parametrize("k, s, p, op", [(3, 1, 0, 0), (3, 2, 1, 1), ((2, 3), (2, 3), (0, 1), (1, 2))])
+def test_conv_transpose2d_gradients(k, s, p, op):
+    rng = np.random.default_rng(1)
+    layer = Conv2DTranspose(2, 3, k, s, p, op, rng=rng, dtype=np.float64)
+    layer.params["b"][:] = rng.standard_normal(3)
+    errors = check_layer(layer, rng.standard_normal((2, 2, 4, 3)), rng)
+    assert set(errors) == {"x", "W", "b"}
+    assert max(errors.values()) < 1e-7, errors
+
+
+def test_gradient_check_catches_a_wrong_backward():
+    """The check must fail when the input gradient forgets the overlap of stride-1 windows."""
+    rng = np.random.default_rng(2)
+    layer = Conv2D(1, 1, 3, 1, 0, rng=rng, dtype=np.float64)
+    good = layer.backward
+    layer.backward = lambda dy: 0.5 * good(dy)
+    assert check_layer(layer, rng.standard_normal((1, 1, 5, 5)), rng)["x"] > 0.1
+
+
+def test_backward_overwrites_grads_and_chains_through_views():
+    rng = np.random.default_rng(3)
+    net = Sequential(Conv2D(1, 4, 3, 2, 1, rng=rng), Conv2DTranspose(4, 1, 3, 2, 1, 1, rng=rng))
+    x = rng.standard_normal((3, 1, 8, 8)).astype(np.float32)
+    y = net.forward(x)
+    assert y.shape == x.shape and y.dtype == np.float32
+    dy = rng.standard_normal(y.shape).astype(np.float32)
+    net.backward(dy)
+    first = {k: g.copy() for k, g in net.grads.items()}
+    net.forward(x)
+    net.backward(dy)
+    for k, g in net.grads.items():
+        np.testing.assert_array_equal(g, first[k])
+
+
+# ---------------------------------------------------------------- sizes and errors
+def test_output_size_formulas():
+    assert conv_output_size(28, 3, 2, 1) == 14
+    assert conv_output_size(7, 3, 2, 1) == 4
+    assert conv_transpose_output_size(7, 3, 2, 1, 1) == 14
+    assert conv_transpose_output_size(14, 3, 2, 1, 1) == 28
+    assert Conv2D(1, 16, 3, 2, 1).output_shape((5, 1, 28, 28)) == (5, 16, 14, 14)
+    assert Conv2DTranspose(32, 16, 3, 2, 1, 1).output_shape((5, 32, 7, 7)) == (5, 16, 14, 14)
+
+
+def test_weight_layouts_follow_pytorch():
+    assert Conv2D(3, 5, (2, 4)).params["W"].shape == (5, 3, 2, 4)
+    assert Conv2DTranspose(3, 5, (2, 4)).params["W"].shape == (3, 5, 2, 4)
+    assert Conv2D(3, 5, 2).params["b"].shape == Conv2DTranspose(3, 5, 2).params["b"].shape == (5,)
+
+
+def test_wrong_channel_count_names_layer_and_shapes():
+    with pytest.raises(ValueError, match=r"Conv2D\(3, 8.*3 channels.*\(2, 1, 10, 10\)"):
+        Conv2D(3, 8, 3).forward(np.zeros((2, 1, 10, 10), np.float32))
+    with pytest.raises(ValueError, match=r"Conv2DTranspose\(4, 2.*4 channels.*\(2, 3, 5, 5\)"):
+        Conv2DTranspose(4, 2, 3).forward(np.zeros((2, 3, 5, 5), np.float32))
+    with pytest.raises(ValueError, match=r"NCHW.*\(2, 100\)"):
+        Conv2D(1, 8, 3).forward(np.zeros((2, 100), np.float32))
+
+
+def test_input_smaller_than_kernel_names_layer_and_shapes():
+    msg = r"Conv2D\(1, 8, kernel_size=\(5, 5\).*\(3, 3\).*smaller than the kernel"
+    with pytest.raises(ValueError, match=msg):
+        Conv2D(1, 8, 5).forward(np.zeros((2, 1, 3, 3), np.float32))
+    with pytest.raises(ValueError, match=r"Conv2DTranspose.*empty output"):
+        Conv2DTranspose(1, 1, 1, padding=1).forward(np.zeros((1, 1, 2, 2), np.float32))
+
+
+@pytest.mark.parametrize("kwargs, error", [
+    (dict(kernel_size=0), ValueError), (dict(kernel_size=(3,)), TypeError),
+    (dict(kernel_size=2.5), TypeError),
+    (dict(kernel_size=3, stride=0), ValueError), (dict(kernel_size=3, padding=-1), ValueError),
+])
+def test_bad_arguments(kwargs, error):
+    with pytest.raises(error):
+        Conv2D(1, 2, **kwargs)
+
+
+def test_output_padding_must_be_smaller_than_stride():
+    with pytest.raises(ValueError, match="output_padding must be smaller than stride"):
+        Conv2DTranspose(1, 1, 3, stride=2, output_padding=2)
