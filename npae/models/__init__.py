@@ -2,8 +2,10 @@
 
 from .autoencoder import Autoencoder, SparseAutoencoder
 from .base import BaseAutoencoder
+from .contractive import ContractiveAutoencoder
 from .denoising import DenoisingAutoencoder
 from .vae import VAE
 
-__all__ = ["Autoencoder", "BaseAutoencoder", "DenoisingAutoencoder", "SparseAutoencoder"]
+__all__ = ["Autoencoder", "BaseAutoencoder", "ContractiveAutoencoder", "DenoisingAutoencoder",
+           "SparseAutoencoder"]
 __all__ += ["VAE"]

@@ -1,0 +1,190 @@
+r"""The contractive penalty: the squared Frobenius norm of the encoder's explicit Jacobian.
+
+Derivation (with the second-derivative terms): ``docs/07-contractive.md``.
+
+The encoder is a chain of ``K`` layers, each a ``Dense`` (``u_k = u_{k-1} W_k^T + b_k``) or an
+element-wise activation (``u_k = f(u_{k-1})``), with ``u_0 = x`` and ``u_K = h``. Each layer
+has a local Jacobian ``J_k = du_k/du_{k-1}``: ``W_k`` for a Dense layer, ``diag(f'(u_{k-1}))``
+for an activation. The encoder's Jacobian is their product (chain rule),
+
+.. math:: J = J_K J_{K-1} \cdots J_1 \qquad (\text{latent} \times \text{input, per example})
+
+and the penalty is :math:`\Omega = \frac1N \sum_n \lVert J^{(n)} \rVert_F^2`.
+
+For the gradient write ``J = Q_k J_k P_{k-1}`` with the suffix ``Q_k = J_K ... J_{k+1}``
+(``Q_K = I``) and the prefix ``P_{k-1} = J_{k-1} ... J_1`` (``P_0 = I``). With
+``G = dOmega/dJ = (2/N) J``:
+
+.. math::
+    \frac{\partial \Omega}{\partial J_k} = Q_k^T G P_{k-1}^T = Q_k^T R_{k-1}, \qquad
+    R_0 = G,\quad R_k = R_{k-1} J_k^T
+
+- a Dense layer's ``J_k`` *is* ``W_k``: that product is one part of ``dOmega/dW_k``;
+- an activation's ``J_k = diag(f'(a))`` (``a = u_{k-1}``) depends on the forward value
+  ``a``: ``dOmega/da_i = (Q_k^T R_{k-1})_{ii} f''(a_i)``, which then flows down through
+  the ordinary backward pass (``delta``) to the parameters of the layers below, exactly
+  like a loss gradient injected at ``a``.
+
+Every array is batched: ``Q_k`` is (N, latent, dim_k), ``R_k`` is (N, latent, dim_k), so
+the cost is a few (N*latent) x dim_{k-1} x dim_k matrix products per layer; nothing is
+(N, hidden, input) and there is no finite difference anywhere.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._validation import check_array
+from ..layers import Activation, Dense, Sequential
+
+
+def _layers(encoder: Sequential) -> list:
+    """The encoder's layers, checked to be Dense or element-wise activations."""
+    if not isinstance(encoder, Sequential):
+        raise TypeError(f"encoder must be an npae.layers.Sequential, got {type(encoder).__name__}")
+    layers = list(encoder.layers)
+    for i, layer in enumerate(layers):
+        if not isinstance(layer, (Dense, Activation)):
+            raise TypeError(f"encoder.layers[{i}] must be Dense or an element-wise Activation, "
+                            f"got {type(layer).__name__}")
+    if not any(isinstance(layer, Dense) for layer in layers):
+        raise ValueError("encoder must contain at least one Dense layer")
+    return layers
+
+
+def _check_input(encoder: Sequential, x) -> tuple[list, np.ndarray]:
+    layers = _layers(encoder)
+    first = next(layer for layer in layers if isinstance(layer, Dense))
+    x = check_array(x, "x", ndim=2, dtype=first.params["W"].dtype)
+    if x.shape[1] != first.in_features:
+        raise ValueError(f"x must have shape (N, {first.in_features}), got {x.shape}")
+    return layers, x
+
+
+def _forward(layers: list, x: np.ndarray) -> list[np.ndarray]:
+    """Inputs of every layer, ``us[k]`` = input of ``layers[k]`` (no layer caches are touched)."""
+    us = [x]
+    for layer in layers:
+        u = us[-1]
+        if isinstance(layer, Dense):
+            us.append(u @ layer.params["W"].T + layer.params["b"])  # (N, out)
+        else:
+            us.append(layer.function(u))
+    return us
+
+
+def _suffixes(layers: list, us: list[np.ndarray]) -> list[np.ndarray]:
+    """``Q[k]`` = d(output)/d(input of layers[k]) for every k, shape (N, latent, dim of that input).
+
+    Built from the output down: ``Q_K = I`` and ``Q_{k-1} = Q_k J_k``. ``Q[0]`` is the Jacobian.
+    """
+    n, latent = us[-1].shape
+    Q = np.broadcast_to(np.eye(latent, dtype=us[0].dtype), (n, latent, latent))  # Q_K = I
+    suffixes = [Q]
+    for k in range(len(layers) - 1, -1, -1):
+        layer = layers[k]
+        if isinstance(layer, Dense):
+            Q = Q @ layer.params["W"]  # (N, latent, out) @ (out, in) -> (N, latent, in)
+        else:
+            d = layer.derivative(us[k], us[k + 1])  # (N, dim): f'(a)
+            Q = Q * d[:, None, :]  # Q diag(f'(a)), (N, latent, dim)
+        suffixes.append(Q)
+    return suffixes[::-1]  # suffixes[k] = Q after layers[k:] (input side k), suffixes[K] = I
+
+
+def jacobian(encoder: Sequential, x) -> np.ndarray:
+    r"""The explicit Jacobian ``J[n] = dh/dx`` of the encoder at every row of ``x``.
+
+    .. math:: J = J_K \cdots J_1, \qquad J_k = W_k \text{ (Dense)}, \quad
+              J_k = \mathrm{diag}(f'(a)) \text{ (activation at its input } a)
+
+    Parameters
+    ----------
+    encoder : Sequential
+        Dense layers and element-wise activations.
+    x : array_like, shape (N, input)
+
+    Returns
+    -------
+    J : ndarray, shape (N, latent, input)
+    """
+    layers, x = _check_input(encoder, x)
+    us = _forward(layers, x)
+    return np.ascontiguousarray(_suffixes(layers, us)[0])
+
+
+def contractive(encoder: Sequential, x) -> tuple[float, dict[str, np.ndarray]]:
+    r"""The contractive penalty and its gradient with respect to every encoder parameter.
+
+    .. math::
+        \Omega = \frac{1}{N} \sum_n \lVert J^{(n)} \rVert_F^2
+               = \frac{1}{N} \sum_n \sum_{i,j} \Big(\frac{\partial h^{(n)}_i}{\partial x^{(n)}_j}\Big)^2
+
+    Backward (``docs/07-contractive.md``), with ``G = (2/N) J``, ``R_0 = G``,
+    ``R_k = R_{k-1} J_k^T`` and the suffixes ``Q_k``; ``delta`` is the ordinary backward
+    signal (zero at the output: ``Omega`` does not depend on ``h`` itself):
+
+    .. math::
+        \text{activation } k:\quad c = \mathrm{diag}(Q_k^T R_{k-1}), \qquad
+            \delta \leftarrow \delta \odot f'(a) + c \odot f''(a)
+
+        \text{Dense } k:\quad \frac{\partial\Omega}{\partial W_k} = \sum_n Q_k^T R_{k-1}
+            + \delta^T u_{k-1}, \qquad \frac{\partial\Omega}{\partial b_k} = \sum_n \delta,
+            \qquad \delta \leftarrow \delta W_k
+
+    For one sigmoid layer ``h = sigmoid(x W^T + b)`` this is Rifai et al.'s closed form
+    ``Omega = (1/N) sum_n sum_i (h_i (1 - h_i))^2 sum_j W_ij^2``.
+
+    Parameters
+    ----------
+    encoder : Sequential
+        Dense layers and element-wise activations.
+    x : array_like, shape (N, input)
+
+    Returns
+    -------
+    value : float
+    grads : dict
+        Same keys and shapes as ``encoder.params`` (``"0.W"``, ``"0.b"``, ...).
+    """
+    layers, x = _check_input(encoder, x)
+    n = x.shape[0]
+    us = _forward(layers, x)  # us[k]: input of layers[k]; us[K] = h
+    Q = _suffixes(layers, us)  # Q[k]: (N, latent, dim of us[k]); Q[0] = J
+    J = Q[0]  # (N, latent, input)
+    value = float(np.vdot(J, J)) / n
+
+    # 1. Jacobian path, from the input up: R_0 = G = (2/N) J, R_k = R_{k-1} J_k^T.
+    #    Dense k collects sum_n Q_{k+1}^T R_k (Q[k+1] is the suffix above layer k);
+    #    activation k collects c = diag(Q_{k+1}^T R_k), dOmega/df'(a).
+    R = (2.0 / n) * J  # (N, latent, input)
+    jac_grad_W: dict[int, np.ndarray] = {}
+    c: dict[int, np.ndarray] = {}
+    latent = J.shape[1]
+    for k, layer in enumerate(layers):
+        Qk = Q[k + 1]  # (N, latent, dim_out of layer k)
+        if isinstance(layer, Dense):
+            # sum_n Q^T R: (out, N*latent) @ (N*latent, in) -> (out, in)
+            jac_grad_W[k] = Qk.reshape(n * latent, -1).T @ R.reshape(n * latent, -1)
+            R = R @ layer.params["W"].T  # (N, latent, in) @ (in, out) -> (N, latent, out)
+        else:
+            c[k] = np.einsum("nli,nli->ni", Qk, R)  # (N, dim): diagonal of Q^T R per example
+            R = R * layer.derivative(us[k], us[k + 1])[:, None, :]  # R diag(f'(a))
+
+    # 2. Ordinary backward from the top, with c * f''(a) injected at every activation.
+    grads: dict[str, np.ndarray] = {}
+    delta = np.zeros_like(us[-1])  # (N, latent): Omega does not depend on h directly
+    for k in range(len(layers) - 1, -1, -1):
+        layer = layers[k]
+        a, y = us[k], us[k + 1]
+        if isinstance(layer, Dense):
+            grads[f"{k}.W"] = jac_grad_W[k] + delta.T @ a  # (out, in)
+            grads[f"{k}.b"] = delta.sum(axis=0)  # (out,)
+            delta = delta @ layer.params["W"]  # (N, in)
+        else:
+            delta = delta * layer.derivative(a, y) + c[k] * layer.second_derivative(a, y)
+    grads = {key: grads[key].astype(x.dtype, copy=False) for key in encoder.params}
+    return value, grads
+
+
+__all__ = ["contractive", "jacobian"]
