@@ -230,6 +230,28 @@ class VAE(BaseAutoencoder):
         """Encoder output (N, 2*latent_dim) -> ``mu``, ``log_var``, each (N, latent_dim) (views)."""
         return out[:, :self.latent_dim], out[:, self.latent_dim:]
 
+    @staticmethod
+    def reparameterize(mu: np.ndarray, log_var: np.ndarray, eps: np.ndarray) -> np.ndarray:
+        r"""The reparameterisation ``z = mu + exp(0.5 * log_var) * eps``.
+
+        .. math:: z = mu + \sigma \odot eps, \qquad \sigma = e^{\frac12 log\_var}, \qquad
+                  \frac{\partial z}{\partial mu} = 1, \qquad
+                  \frac{\partial z}{\partial log\_var} = \tfrac12 \sigma \odot eps
+
+        With ``eps ~ N(0, I)``, ``z ~ N(mu, diag(exp(log_var)))``. (Writing ``sigma^2 * eps``
+        instead, as some notes do, gives variance ``exp(2 log_var)``: wrong, and
+        ``tests/test_vae.py`` shows the statistical test catching it.) Broadcasts, so ``eps``
+        may carry extra leading sample axes.
+        """
+        return mu + np.exp(0.5 * log_var) * eps
+
+    def sample_posterior(self, X, n_samples: int = 1, rng=None) -> np.ndarray:
+        """Draws ``z ~ q(z | x)`` for every example: shape (n_samples, N, latent_dim)."""
+        n_samples = check_int(n_samples, "n_samples", 1)
+        mu, log_var = self.encode_distribution(X)
+        eps = self._rng(rng).standard_normal((n_samples,) + mu.shape, dtype=self.dtype)  # (S, N, L)
+        return self.reparameterize(mu, log_var, eps)
+
     def _decoder_log_var(self) -> np.ndarray:
         """The Gaussian decoder's ``log sigma^2`` (shape (1,))."""
         return self.likelihood.layers[0].params["log_var"]
@@ -278,8 +300,8 @@ class VAE(BaseAutoencoder):
         mu, log_var = self._split(self.encoder.forward(X))  # (N, L) each
         # 2. Reparameterise: z = mu + std * eps, with eps drawn from the rng passed in.
         eps = rng.standard_normal(mu.shape, dtype=self.dtype)  # (N, L)
-        std = np.exp(0.5 * log_var)
-        z = mu + std * eps
+        z = self.reparameterize(mu, log_var, eps)  # (N, L)
+        std = np.exp(0.5 * log_var)  # for the backward
         # 3. Decode and score: reconstruction = mean over the batch of -log p(x | z).
         out = self.decoder.forward(z)
         nll, dout, ds = self._nll(out, X)
@@ -329,7 +351,7 @@ class VAE(BaseAutoencoder):
             for xb in self._chunks(X, 2048):
                 mu, log_var = self._split(self.encoder.forward(xb))
                 eps = rng.standard_normal(mu.shape, dtype=self.dtype)
-                z = mu + np.exp(0.5 * log_var) * eps
+                z = self.reparameterize(mu, log_var, eps)
                 rec.append(self._nll(self.decoder.forward(z), xb, grad=False)[0])
                 kls.append(gaussian_kl(mu, log_var)[0])
         finally:
@@ -400,7 +422,7 @@ class VAE(BaseAutoencoder):
                 n = xb.shape[0]
                 mu, log_var = self._split(self.encoder.forward(xb))  # (n, L)
                 eps = rng.standard_normal((k,) + mu.shape, dtype=self.dtype)  # (k, n, L)
-                z = mu + np.exp(0.5 * log_var) * eps  # (k, n, L)
+                z = self.reparameterize(mu, log_var, eps)  # (k, n, L)
                 out = self.decoder.forward(z.reshape(k * n, -1))  # (k*n, ...)
                 x_rep = np.broadcast_to(xb, (k,) + xb.shape).reshape((k * n,) + xb.shape[1:])  # (k*n, ...)
                 log_px = -self._nll(out, x_rep, grad=False)[0].astype(np.float64).reshape(k, n)  # (k, n)

@@ -1,0 +1,325 @@
+"""Tests of npae.models.vae: gradients, the reparameterisation, the KL, the bounds, generation, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.special import expit
+
+from npae.gradcheck import check_model
+from npae.models import VAE
+from npae.models.vae import gaussian_kl
+
+D, H, L = 6, 5, 3
+
+
+def small_vae(**kw) -> VAE:
+    args = dict(sizes=(D, H), latent_dim=L, random_state=1, dtype=np.float64)
+    args.update(kw)
+    return VAE(**args)
+
+
+def set_log_var(model: VAE, values) -> None:
+    """Make the encoder's log_var head output exactly ``values`` (zero weights, bias = values)."""
+    last = model.encoder.layers[-2]  # the Dense before the final Identity
+    last.params["W"][L:] = 0.0
+    last.params["b"][L:] = values
+
+
+# ---------------------------------------------------------------------------- gradients
+@pytest.mark.parametrize("kw", [
+    dict(),
+    dict(activation="tanh", beta=0.3),
+    dict(activation="softplus", beta=4.0, weight_decay=0.01),
+    dict(decoder="gaussian"),
+    dict(decoder="gaussian", decoder_sigma=0.5, learn_decoder_sigma=True, activation="tanh"),
+    dict(sizes=(D, 7, H), activation="sigmoid"),
+])
+def test_whole_negative_elbo_gradient(kw):
+    model = small_vae(**kw)
+    X = np.random.default_rng(2).random((5, D))
+    errors = check_model(model, X)
+    assert set(errors) == set(model.params)
+    if kw.get("learn_decoder_sigma"):
+        assert "likelihood.0.log_var" in errors
+    assert max(errors.values()) < 1e-7, errors
+
+
+def test_loss_terms_match_a_direct_computation():
+    """reconstruction = summed BCE per image averaged over the batch; kl from the closed form."""
+    model = small_vae()
+    X = np.random.default_rng(3).random((4, D))
+    _, terms, _ = model.loss_and_grads(X, np.random.default_rng(7))
+    out = model.encoder.forward(X)
+    mu, log_var = out[:, :L], out[:, L:]
+    eps = np.random.default_rng(7).standard_normal((4, L))
+    p = expit(model.decoder.forward(mu + np.exp(0.5 * log_var) * eps))
+    bce = -(X * np.log(p) + (1 - X) * np.log(1 - p)).sum(axis=1).mean()
+    kl = np.mean([-0.5 * np.sum(1 + lv - m ** 2 - np.exp(lv)) for m, lv in zip(mu, log_var, strict=True)])
+    assert terms["reconstruction"] == pytest.approx(bce, rel=1e-12)
+    assert terms["kl"] == pytest.approx(kl, rel=1e-12)
+
+
+def test_gaussian_decoder_reconstruction_is_the_gaussian_nll():
+    model = small_vae(decoder="gaussian", decoder_sigma=0.3)
+    X = np.random.default_rng(3).normal(size=(4, D)) * 3  # any real values are allowed
+    _, terms, _ = model.loss_and_grads(X, np.random.default_rng(7))
+    out = model.encoder.forward(X)
+    eps = np.random.default_rng(7).standard_normal((4, L))
+    m = model.decoder.forward(out[:, :L] + np.exp(0.5 * out[:, L:]) * eps)
+    nll = (0.5 * np.log(2 * np.pi * 0.09) + (X - m) ** 2 / (2 * 0.09)).sum(axis=1).mean()
+    assert terms["reconstruction"] == pytest.approx(nll, rel=1e-12)
+
+
+def test_float32_training_step_keeps_float32():
+    model = VAE(sizes=(D, H), latent_dim=L, random_state=0)
+    X = np.random.default_rng(0).random((8, D)).astype(np.float32)
+    loss, _, grads = model.loss_and_grads(X)
+    assert np.isfinite(loss)
+    assert all(g.dtype == np.float32 for g in grads.values())
+    assert model.encode(X).dtype == np.float32 and model.sample(3, 0).dtype == np.float32
+
+
+# ---------------------------------------------------------------------------- reparameterisation
+def check_posterior_moments(model: VAE, x: np.ndarray, n: int = 40_000, seed: int = 0) -> None:
+    """Samples of z for one x have mean mu and variance exp(log_var).
+
+    Tolerances: 5 standard errors per coordinate. The mean's standard error is
+    sqrt(var / n); the sample variance's is var * sqrt(2 / (n - 1)) (Gaussian z), about 0.7 % of
+    var at n = 40,000. A false failure has probability below 1e-5 per coordinate.
+    """
+    mu, log_var = model.encode_distribution(x)
+    z = model.sample_posterior(x, n, rng=seed)[:, 0]  # (n, L)
+    var = np.exp(log_var[0])
+    np.testing.assert_array_less(np.abs(z.mean(axis=0) - mu[0]), 5 * np.sqrt(var / n))
+    np.testing.assert_array_less(np.abs(z.var(axis=0, ddof=1) - var), 5 * var * np.sqrt(2 / (n - 1)))
+
+
+def test_posterior_samples_have_mean_mu_and_variance_exp_log_var():
+    model = small_vae()
+    set_log_var(model, [-1.0, 0.7, 1.5])
+    check_posterior_moments(model, np.random.default_rng(1).random((1, D)))
+
+
+def test_the_sigma_squared_variant_fails_the_moment_test():
+    class WrongVAE(VAE):
+        @staticmethod
+        def reparameterize(mu, log_var, eps):
+            return mu + np.exp(log_var) * eps  # sigma^2 * eps: the classic mistake
+
+    model = WrongVAE(sizes=(D, H), latent_dim=L, random_state=1, dtype=np.float64)
+    set_log_var(model, [-1.0, 0.7, 1.5])
+    with pytest.raises(AssertionError):
+        check_posterior_moments(model, np.random.default_rng(1).random((1, D)))
+
+
+# ---------------------------------------------------------------------------- KL
+def test_kl_closed_form_agrees_with_monte_carlo():
+    rng = np.random.default_rng(4)
+    mu = rng.normal(size=(3, 4))
+    log_var = rng.uniform(-1.5, 1.0, size=(3, 4))
+    kl, _, _ = gaussian_kl(mu, log_var)
+    n = 200_000
+    eps = rng.standard_normal((n, 3, 4))
+    z = mu + np.exp(0.5 * log_var) * eps
+    log_q = -0.5 * np.sum(np.log(2 * np.pi) + log_var + eps ** 2, axis=2)  # (n, 3)
+    log_p = -0.5 * np.sum(np.log(2 * np.pi) + z ** 2, axis=2)
+    diff = log_q - log_p
+    stderr = diff.std(axis=0) / np.sqrt(n)
+    # 5 standard errors of the Monte-Carlo mean
+    np.testing.assert_array_less(np.abs(diff.mean(axis=0) - kl), 5 * stderr)
+
+
+def test_kl_is_zero_at_the_prior_and_its_gradient_checks():
+    kl, dmu, dlv = gaussian_kl(np.zeros((2, 3)), np.zeros((2, 3)))
+    np.testing.assert_array_equal(kl, 0)
+    np.testing.assert_array_equal(dmu, 0)
+    np.testing.assert_array_equal(dlv, 0)
+    from npae.gradcheck import check_function
+
+    rng = np.random.default_rng(5)
+    mu, lv = rng.normal(size=(4, 3)), rng.normal(size=(4, 3))
+    assert check_function(lambda m, v: (gaussian_kl(m, v)[0].sum(), gaussian_kl(m, v)[1]), mu, lv) < 1e-9
+    assert check_function(lambda m, v: (gaussian_kl(m, v)[0].sum(), gaussian_kl(m, v)[2]), mu, lv,
+                          wrt=1) < 1e-9
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.floats(-5, 5), min_size=2, max_size=2), st.lists(st.floats(-5, 5), min_size=2, max_size=2))
+def test_kl_is_non_negative(mu, log_var):
+    kl, _, _ = gaussian_kl(np.array([mu]), np.array([log_var]))
+    assert kl[0] >= -1e-12
+
+
+# ---------------------------------------------------------------------------- bounds
+def linear_gaussian_vae(sigma: float = 0.7) -> tuple[VAE, np.ndarray, np.ndarray]:
+    """A linear-Gaussian VAE whose encoder is the exact posterior; returns (model, W, b).
+
+    Decoder: x = W z + b + sigma * noise with W's columns orthogonal, so the posterior
+    N(A (x - b), S) has a diagonal covariance S = (I + W^T W / sigma^2)^-1, A = S W^T / sigma^2,
+    which the (linear) encoder represents exactly. Then p(x) = N(b, W W^T + sigma^2 I).
+    """
+    d, h, latent = 4, 3, 2
+    m = VAE(sizes=(d, h), latent_dim=latent, activation="identity", decoder="gaussian", decoder_sigma=sigma,
+            random_state=0, dtype=np.float64)
+    q, _ = np.linalg.qr(np.random.default_rng(6).normal(size=(d, d)))
+    W = q[:, :latent] * np.array([1.5, 0.6])  # (d, latent), orthogonal columns
+    b = np.array([0.3, -0.2, 0.1, 0.5])
+    dec1, dec2 = m.decoder.layers[0], m.decoder.layers[2]
+    dec1.params["W"][:] = np.vstack([np.eye(latent), np.zeros((h - latent, latent))])  # (h, latent)
+    dec1.params["b"][:] = 0
+    dec2.params["W"][:] = np.hstack([W, np.zeros((d, h - latent))])  # (d, h)
+    dec2.params["b"][:] = b
+    s = 1.0 / (1.0 + np.sum(W ** 2, axis=0) / sigma ** 2)  # (latent,) posterior variances
+    A = s[:, None] * W.T / sigma ** 2  # (latent, d)
+    enc1, enc2 = m.encoder.layers[0], m.encoder.layers[2]
+    enc1.params["W"][:] = np.vstack([A, np.zeros((h - latent, d))])  # (h, d)
+    enc1.params["b"][:] = np.concatenate([-A @ b, np.zeros(h - latent)])
+    enc2.params["W"][:] = 0
+    enc2.params["W"][:latent, :latent] = np.eye(latent)
+    enc2.params["b"][:] = np.concatenate([np.zeros(latent), np.log(s)])
+    return m, W, b
+
+
+def exact_log_px(X, W, b, sigma):
+    cov = W @ W.T + sigma ** 2 * np.eye(len(b))
+    diff = X - b
+    _, logdet = np.linalg.slogdet(cov)
+    mahalanobis = np.einsum("ni,ij,nj->n", diff, np.linalg.inv(cov), diff)  # (N,)
+    return -0.5 * (len(b) * np.log(2 * np.pi) + logdet + mahalanobis)
+
+
+def test_importance_weights_are_exact_when_q_is_the_true_posterior():
+    """With q = p(z | x) every weight equals p(x): L_k = log p(x) for every k and every draw."""
+    model, W, b = linear_gaussian_vae()
+    X = np.random.default_rng(7).normal(size=(6, 4))
+    truth = exact_log_px(X, W, b, 0.7)
+    for k in (1, 7):
+        np.testing.assert_allclose(model.log_likelihood(X, k=k, rng=k, reduction="none"), truth, rtol=1e-10)
+    # the single-sample ELBO is log p(x) only on average (its KL term is exact, its reconstruction noisy)
+    elbo = np.mean([model.elbo(X, rng=s, reduction="none") for s in range(400)], axis=0)
+    np.testing.assert_allclose(elbo, truth, atol=0.15)
+
+
+def test_importance_weighted_bound_is_above_the_elbo_and_increases_with_k():
+    """With a poor q, the bound tightens with k towards the exact log p(x) (Burda et al. 2015, thm 1).
+
+    Every estimate is averaged over 50 examples x 1,000 independent draws; the tolerances are 5
+    standard errors of those means (each about 0.01 nats), while the gaps tested are 0.1-1 nats.
+    """
+    model, W, b = linear_gaussian_vae()
+    model.encoder.layers[2].params["b"][2:] += 1.0  # q too wide: no longer the exact posterior
+    model.encoder.layers[0].params["W"][:] *= 0.5  # and its mean shrunk
+    X = np.random.default_rng(8).normal(size=(50, 4))
+    truth = exact_log_px(X, W, b, 0.7).mean()
+    X_rep = np.tile(X, (1000, 1))  # (50,000, 4): 1,000 independent estimates per example
+
+    def mean_and_se(values):
+        return values.mean(), values.std() / np.sqrt(values.size)
+
+    elbo, se_elbo = mean_and_se(model.elbo(X_rep, rng=0, reduction="none"))
+    bounds = {k: mean_and_se(model.log_likelihood(X_rep, k=k, rng=k, reduction="none")) for k in (1, 5, 50)}
+    (l1, se1), (l5, se5), (l50, se50) = bounds[1], bounds[5], bounds[50]
+    # L_1 is an unbiased single-sample ELBO: the same expectation as elbo (closed-form KL)
+    assert abs(l1 - elbo) < 5 * np.hypot(se1, se_elbo)
+    assert l5 - elbo > 5 * np.hypot(se5, se_elbo)
+    assert l5 - l1 > 5 * np.hypot(se5, se1)
+    assert l50 - l5 > 5 * np.hypot(se50, se5)
+    assert l50 < truth + 5 * se50
+
+
+def test_log_likelihood_is_stable_for_very_unlikely_inputs():
+    model = small_vae()
+    X = np.zeros((2, D))
+    X[:, ::2] = 1.0
+    model.decoder.layers[-2].params["b"][:] = -300.0  # log w around -900: exp would underflow
+    value = model.log_likelihood(X, k=10, rng=0)
+    assert np.isfinite(value) and value < -500
+
+
+# ---------------------------------------------------------------------------- generation, latent space
+def test_sample_decode_interpolate_and_attributes():
+    model = small_vae()
+    x = model.sample(5, rng=3)
+    assert x.shape == (5, D) and np.all((x >= 0) & (x <= 1))
+    np.testing.assert_array_equal(x, model.sample(5, rng=3))
+    x2, z = model.sample(5, rng=3, return_latent=True)
+    np.testing.assert_allclose(x2, model.decode(z))
+
+    X = np.random.default_rng(9).random((10, D))
+    path = model.interpolate(X[0], X[1], steps=4)
+    assert path.shape == (4, D)
+    np.testing.assert_allclose(path[[0, -1]], model.reconstruct(X[:2]), rtol=1e-12)
+
+    labels = np.array([0, 1] * 5)
+    vec = model.attribute_vector(X, labels, to_label=1, from_label=0)
+    mu = model.encode(X)
+    np.testing.assert_allclose(vec, mu[1::2].mean(0) - mu[::2].mean(0))
+    moved = model.add_attribute(X[:3], vec, amounts=[0.0, 1.0])
+    assert moved.shape == (2, 3, D)
+    np.testing.assert_allclose(moved[0], model.reconstruct(X[:3]))
+    np.testing.assert_allclose(moved[1], model.decode(mu[:3] + vec))
+
+
+def test_manifold_grid_follows_the_prior_quantiles():
+    model = small_vae(latent_dim=2)
+    grid = model.manifold(n=3, quantiles=(0.1, 0.9))
+    assert grid.shape == (9, D)
+    q = 1.2815515655446004  # norm.ppf(0.9)
+    np.testing.assert_allclose(grid[0], model.decode(np.array([[-q, q]]))[0])  # top left
+    np.testing.assert_allclose(grid[8], model.decode(np.array([[q, -q]]))[0])  # bottom right
+    np.testing.assert_allclose(grid[4], model.decode(np.zeros((1, 2)))[0], atol=1e-12)
+
+
+def test_fit_lowers_the_negative_elbo():
+    rng = np.random.default_rng(10)
+    protos = (rng.random((3, 12)) > 0.5).astype(np.float32)
+    X = protos[rng.integers(0, 3, 600)]
+    model = VAE(sizes=(12, 16), latent_dim=2, random_state=0)
+    before = model.score(X)
+    model.fit(X, epochs=15, batch_size=32)
+    assert model.score(X) < 0.5 * before
+    assert set(model.history_) >= {"loss", "reconstruction", "kl"}
+
+
+def test_get_params_rebuilds_an_identical_model():
+    model = small_vae(decoder="gaussian", beta=2.0)
+    params = model.get_params()
+    assert params["decoder"] == "gaussian"
+    again = VAE(**params)
+    for k, v in model.params.items():
+        np.testing.assert_array_equal(v, again.params[k])
+
+
+# ---------------------------------------------------------------------------- bad input
+def test_bad_input_raises_clear_errors():
+    model = small_vae()
+    X = np.random.default_rng(0).random((4, D))
+    with pytest.raises(ValueError, match=rf"X must have {D} features"):
+        model.elbo(X[:, :-1])
+    with pytest.raises(ValueError, match=r"\[0, 1\].*bernoulli"):
+        model.loss_and_grads(X * 2)
+    with pytest.raises(ValueError, match=r"\[0, 1\].*bernoulli"):
+        model.log_likelihood(X - 0.5, k=3)
+    with pytest.raises(ValueError, match="k must be >= 1"):
+        model.log_likelihood(X, k=0)
+    with pytest.raises(TypeError, match="k must be an int"):
+        model.log_likelihood(X, k=2.5)
+    with pytest.raises(ValueError, match="Z must have 3 columns"):
+        model.decode(np.zeros((2, 4)))
+    with pytest.raises(ValueError, match="latent_dim=2"):
+        model.manifold()
+    with pytest.raises(ValueError, match="x_a must be one example"):
+        model.interpolate(X[:2], X[2])
+    with pytest.raises(ValueError, match="matches no entry"):
+        model.attribute_vector(X, np.zeros(4), to_label=1, from_label=0)
+    with pytest.raises(ValueError, match="decoder must be one of"):
+        VAE(decoder="poisson")
+    with pytest.raises(ValueError, match="learn_decoder_sigma"):
+        VAE(learn_decoder_sigma=True)
+    with pytest.raises(ValueError, match="latent_dim must be >= 1"):
+        VAE(latent_dim=0)
+    # the Gaussian decoder takes any real values
+    assert np.isfinite(small_vae(decoder="gaussian").elbo(X * 10 - 5, rng=0))
