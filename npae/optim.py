@@ -131,12 +131,12 @@ class Adam(Optimizer):
         np.multiply(g, g, out=tmp)
         tmp *= 1 - b2
         v += tmp
-        # p <- p - lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps)
+        # p <- p - lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps), written with c = sqrt(1-b2^t) as
+        # p <- p - (lr c/(1-b1^t)) * m / (sqrt(v) + eps c): the same number, one pass fewer
         bc1 = 1 - b1 ** self.t
-        bc2 = 1 - b2 ** self.t
+        c = np.sqrt(1 - b2 ** self.t)
         np.sqrt(v, out=tmp)
-        tmp *= 1 / np.sqrt(bc2)
-        tmp += self.eps
+        tmp += self.eps * c
         np.divide(m, tmp, out=tmp)
-        tmp *= self.lr / bc1
+        tmp *= self.lr * c / bc1
         p -= tmp

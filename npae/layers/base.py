@@ -88,10 +88,18 @@ class Sequential(Layer):
             x = layer.forward(x)
         return x
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
-        for layer in reversed(self.layers):
+    def backward(self, dy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        """Chain rule in reverse; ``input_grad=False`` lets a first layer that supports it
+        (``Dense``) skip computing ``dx``, and then returns None (parameter gradients only)."""
+        if not self.layers:
+            return dy if input_grad else None
+        first, rest = self.layers[0], self.layers[1:]
+        for layer in reversed(rest):
             dy = layer.backward(dy)
-        return dy
+        if not input_grad and getattr(first, "skips_input_grad", False):
+            return first.backward(dy, input_grad=False)
+        dx = first.backward(dy)
+        return dx if input_grad else None
 
     def train(self) -> Sequential:
         self.training = True

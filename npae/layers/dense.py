@@ -38,6 +38,9 @@ class Dense(Layer):
     params : {"W": (out_features, in_features), "b": (out_features,)}
     """
 
+    #: ``backward(dy, input_grad=False)`` skips ``dx`` (used by ``Sequential.backward``).
+    skips_input_grad = True
+
     def __init__(self, in_features: int, out_features: int, init: str | Initializer = "glorot_uniform",
                  rng: np.random.Generator | None = None, dtype=np.float32) -> None:
         super().__init__()
@@ -60,11 +63,19 @@ class Dense(Layer):
         y += self.params["b"]
         return y
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
+    def backward(self, dy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        """Set ``grads`` from ``dy`` (N, out) and return ``dx`` (N, in).
+
+        ``input_grad=False`` skips ``dx = dy W`` and returns None: the first layer of a
+        network needs no gradient for the data (PyTorch skips it too), and that product is a
+        sixth of a dense autoencoder's training FLOPs.
+        """
         if self._x is None:
             raise RuntimeError(f"{self!r}: backward called before forward")
         self.grads = {"W": dy.T @ self._x,  # (out, N) @ (N, in) -> (out, in)
                       "b": dy.sum(axis=0)}  # (out,)
+        if not input_grad:
+            return None
         return dy @ self.params["W"]  # (N, out) @ (out, in) -> (N, in)
 
     def __repr__(self) -> str:

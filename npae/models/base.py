@@ -9,14 +9,13 @@ the divergence guard) lives here once.
 from __future__ import annotations
 
 import inspect
-import time
 
 import numpy as np
 
-from .._validation import check_array, check_dtype, check_int, check_random_state
+from .._validation import check_array, check_dtype, check_random_state
 from ..layers import Sequential, Sigmoid
 from ..losses import LOSSES, bce_with_logits
-from ..optim import Adam, Optimizer
+from ..optim import Optimizer
 from ..penalties import l2_weight_decay
 
 
@@ -156,7 +155,7 @@ class BaseAutoencoder:
         for name, (value, dh_penalty) in self._code_penalties(h).items():
             terms[name] = value
             dh = dh + dh_penalty
-        self.encoder.backward(dh)
+        self.encoder.backward(dh, input_grad=False)  # dL/dX is not needed: skip it
         return terms
 
     def loss_and_grads(self, X, rng: np.random.Generator | None = None
@@ -179,63 +178,68 @@ class BaseAutoencoder:
 
     # ------------------------------------------------------------------ training
     def fit(self, X, epochs: int = 10, batch_size: int = 128, optimizer: Optimizer | None = None,
-            shuffle: bool = True, random_state=None, validation_data=None, verbose: bool = False):
-        """Train with mini-batches; return ``self``.
+            shuffle: bool = True, random_state=None, validation_data=None, verbose: int | bool = False,
+            patience: int | None = None, min_delta: float = 0.0, restore_best: bool = True,
+            schedule=None, checkpoint=None, every: int = 1, resume=None):
+        """Train with mini-batches; return ``self``. The loop is :func:`npae.training.fit_model`.
 
         Parameters
         ----------
         X : array_like, shape (N, n_features)
+            An array, or a ``np.memmap`` / any array-like with ``__len__`` and ``__getitem__``
+            over index arrays (and slices), read one batch at a time (data larger than memory).
         epochs : int
-            Passes over the data (0 is allowed and does nothing).
+            Passes over the data (0 is allowed and does nothing). With ``resume``, the total
+            of the run: training continues from the checkpoint's epoch up to ``epochs``.
         batch_size : int
         optimizer : Optimizer, optional
-            Default ``Adam(lr=1e-3)``. Its state persists across calls to ``fit``.
+            Default ``Adam(lr=1e-3)``. Its state persists across calls to ``fit``
+            (``self.optimizer_``) and is saved with the model.
         shuffle : bool
             Reshuffle the examples every epoch.
         random_state : int, Generator or None
             Overrides the model's generator for shuffling and noise in this call.
         validation_data : array_like, optional
             Scored with :meth:`score` after every epoch (``history_["val_loss"]``).
-        verbose : bool
-            Print one line per epoch.
+        verbose : bool or {0, 1, 2}
+            1 (True): a progress bar on stderr (batches, samples/s, running loss, time left) and
+            one line per epoch on stdout with every loss term; 2: the lines only.
+        patience : int, optional
+            Early stopping: stop when ``val_loss`` (``loss`` without validation data) has not
+            improved by more than ``min_delta`` for ``patience`` epochs; with ``restore_best``
+            the best epoch's weights are put back (``best_epoch_``, ``stopped_epoch_``).
+        schedule : callable, "step" or "cosine", optional
+            ``lr = schedule(epoch, base_lr, epochs)`` set at the start of each epoch
+            (:mod:`npae.schedules`).
+        checkpoint : path, optional
+            Write a checkpoint every ``every`` epochs (and at the end): the model file plus the
+            run's state (optimiser, random stream, epochs done, early-stopping state).
+        resume : path, optional
+            Continue the run saved in this checkpoint; the result is bit-identical to a run
+            that was never interrupted.
 
         ``history_`` gets per-epoch lists: ``loss`` and each term (means over batches),
-        ``val_loss`` when validation data is given, and ``time`` (seconds).
+        ``val_loss`` with validation data, ``lr`` and ``time`` (seconds). A NaN or Inf loss or
+        gradient raises :class:`npae.training.DivergenceError` naming the term, epoch and batch;
+        the model keeps the weights from before that batch.
         """
-        X = self._check_X(X)
-        epochs = check_int(epochs, "epochs", 0)
-        batch_size = check_int(batch_size, "batch_size", 1)
-        X_val = None if validation_data is None else self._check_X(validation_data, "validation_data")
-        if optimizer is None:
-            optimizer = getattr(self, "optimizer_", None) or Adam(lr=1e-3)
-        if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"optimizer must be an npae.optim.Optimizer, got {type(optimizer).__name__}")
-        self.optimizer_ = optimizer
-        rng = self.rng_ if random_state is None else check_random_state(random_state)
-        n = len(X)
-        params = self.params
-        for epoch in range(epochs):
-            start = time.perf_counter()
-            order = rng.permutation(n) if shuffle else np.arange(n)
-            sums: dict[str, float] = {}
-            for b, i in enumerate(range(0, n, batch_size)):
-                xb = X[order[i:i + batch_size]]  # (B, n_features)
-                loss, terms, grads = self.loss_and_grads(xb, rng)
-                if not np.isfinite(loss):
-                    bad = [k for k, v in terms.items() if not np.isfinite(v)]
-                    raise FloatingPointError(
-                        f"training diverged at epoch {epoch + 1}, batch {b + 1}: "
-                        f"term(s) {bad} are not finite; the weights are those before this batch")
-                optimizer.step(params, grads)
-                for k, v in terms.items():
-                    sums[k] = sums.get(k, 0.0) + v * len(xb)
-                sums["loss"] = sums.get("loss", 0.0) + loss * len(xb)
-            for k, v in sums.items():
-                self.history_.setdefault(k, []).append(v / n)
-            if X_val is not None:
-                self.history_.setdefault("val_loss", []).append(self.score(X_val))
-            self.history_.setdefault("time", []).append(time.perf_counter() - start)
-            if verbose:
-                shown = "  ".join(f"{k} {self.history_[k][-1]:.5g}" for k in self.history_ if k != "time")
-                print(f"epoch {epoch + 1}/{epochs}  {shown}  ({self.history_['time'][-1]:.1f}s)")
-        return self
+        from ..training import fit_model
+
+        return fit_model(self, X, epochs=epochs, batch_size=batch_size, optimizer=optimizer, shuffle=shuffle,
+                         random_state=random_state, validation_data=validation_data, verbose=verbose,
+                         patience=patience, min_delta=min_delta, restore_best=restore_best,
+                         schedule=schedule, checkpoint=checkpoint, every=every, resume=resume)
+
+    # ------------------------------------------------------------------ saving
+    def save(self, path, optimizer: bool = True):
+        """Write the model to one ``.npz`` (weights, arguments, optimiser state); see :mod:`npae.io`."""
+        from ..io import save
+
+        return save(self, path, optimizer=optimizer)
+
+    @classmethod
+    def load(cls, path):
+        """Rebuild a model saved with :meth:`save`; refuses a file holding another class."""
+        from ..io import load
+
+        return load(path, expected=None if cls is BaseAutoencoder else cls)
