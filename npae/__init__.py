@@ -15,3 +15,7 @@ from . import pca, watermark  # noqa: E402
 from .pca import PCA  # noqa: E402
 
 __all__ += ["PCA", "pca", "watermark"]
+from . import io, schedules, training  # noqa: E402
+from .io import load  # noqa: E402
+
+__all__ += ["io", "load", "schedules", "training"]
