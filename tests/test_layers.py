@@ -43,7 +43,9 @@ def away_from_zero(draw_array: np.ndarray, margin: float = 1e-2) -> np.ndarray:
 @given(data=st.data())
 def test_activation_gradient(act, data):
     shape = data.draw(shapes)
-    x = data.draw(hnp.arrays(np.float64, shape, elements=st.floats(-6, 6)))
+    # |x| <= 3: deep in saturation f'(x) is tiny and the check's rounding error (~eps |f| / h)
+    # is no longer small relative to it, however right the backward is
+    x = data.draw(hnp.arrays(np.float64, shape, elements=st.floats(-3, 3)))
     if isinstance(act, KINKED):
         x = away_from_zero(x)
     errors = check_layer(act, x, rng=np.random.default_rng(0))

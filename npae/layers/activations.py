@@ -17,7 +17,13 @@ from .base import Layer
 
 
 class Activation(Layer):
-    """Base class of the element-wise activations: ``y = f(x)``, ``dx = dy * f'(x)``."""
+    r"""Base class of the element-wise activations.
+
+    Forward ``y = f(x)``; backward ``dx = dy * f'(x)`` (the Jacobian is diagonal). ``x``,
+    ``y``, ``dy`` and ``dx`` all have the same shape (any shape, usually (N, D)). ``forward``
+    caches ``x`` and ``y`` so that ``derivative(x, y)`` can use whichever is cheaper.
+    Derivations: ``docs/01-dense-and-activations.md``.
+    """
 
     name = "activation"
 
@@ -50,7 +56,10 @@ class Activation(Layer):
 
 
 class Identity(Activation):
-    r"""``y = x``; ``f'(x) = 1``; ``f''(x) = 0``."""
+    r"""``y = x``; ``f'(x) = 1``; ``f''(x) = 0``; backward ``dx = dy`` (any shape).
+
+    See ``docs/01-dense-and-activations.md``.
+    """
 
     name = "identity"
 
@@ -71,7 +80,12 @@ class Identity(Activation):
 
 
 class ReLU(Activation):
-    r"""``y = max(x, 0)``; ``f'(x) = 1[x > 0]``; ``f''(x) = 0`` (almost everywhere)."""
+    r"""``y = max(x, 0)``; ``f'(x) = 1[x > 0]``; ``f''(x) = 0`` (almost everywhere).
+
+    Backward ``dx = dy * 1[x > 0]`` (any shape), written ``np.where(x > 0, dy, 0)``; at the
+    kink ``x = 0`` the subgradient 0 is taken, as in PyTorch. See
+    ``docs/01-dense-and-activations.md`` (ReLU and LeakyReLU).
+    """
 
     name = "relu"
 
@@ -94,7 +108,11 @@ class ReLU(Activation):
 
 
 class LeakyReLU(Activation):
-    r"""``y = x`` if x > 0 else ``negative_slope * x``; ``f'(x) = 1`` or ``negative_slope``."""
+    r"""``y = x`` if x > 0 else ``negative_slope * x``; ``f'(x) = 1`` or ``negative_slope``.
+
+    Backward ``dx = dy * f'(x)`` (any shape); ``f''(x) = 0`` almost everywhere. See
+    ``docs/01-dense-and-activations.md`` (ReLU and LeakyReLU).
+    """
 
     name = "leaky_relu"
 
@@ -118,8 +136,11 @@ class LeakyReLU(Activation):
 class Sigmoid(Activation):
     r"""``y = 1 / (1 + exp(-x))``; ``f'(x) = y (1 - y)``; ``f''(x) = y (1 - y)(1 - 2y)``.
 
-    Computed by ``scipy.special.expit``, which evaluates ``exp(-|x|)`` only, so it never
-    overflows.
+    Backward ``dx = dy * y * (1 - y)`` (any shape), from the cached output: no second ``exp``.
+    Computed by ``scipy.special.expit``, which returns the exact limits 0 and 1 at
+    ``|x| = 1000`` without a floating-point warning (a NumPy ``1 / (1 + np.exp(-x))`` warns of
+    overflow there; the overflow-free form uses ``exp(-|x|)`` only). Derivation:
+    ``docs/01-dense-and-activations.md`` (Sigmoid).
     """
 
     name = "sigmoid"
@@ -138,7 +159,10 @@ class Sigmoid(Activation):
 
 
 class Tanh(Activation):
-    r"""``y = tanh(x)``; ``f'(x) = 1 - y^2``; ``f''(x) = -2 y (1 - y^2)``."""
+    r"""``y = tanh(x)``; ``f'(x) = 1 - y^2``; ``f''(x) = -2 y (1 - y^2)``.
+
+    Backward ``dx = dy * (1 - y^2)`` (any shape). See ``docs/01-dense-and-activations.md``.
+    """
 
     name = "tanh"
 
@@ -158,7 +182,9 @@ class Tanh(Activation):
 class Softplus(Activation):
     r"""``y = log(1 + exp(x))``; ``f'(x) = sigmoid(x)``; ``f''(x) = s (1 - s)``, s = sigmoid(x).
 
-    Computed as ``logaddexp(0, x) = max(x, 0) + log1p(exp(-|x|))``: no overflow.
+    Backward ``dx = dy * sigmoid(x)`` (any shape). Computed as
+    ``logaddexp(0, x) = max(x, 0) + log1p(exp(-|x|))``: the exponent is never positive, so no
+    overflow. Derivation: ``docs/01-dense-and-activations.md`` (Softplus).
     """
 
     name = "softplus"
