@@ -23,7 +23,7 @@ def _prepare(pred, target, reduction: str, pred_range=None, target_range=None):
     target = check_array(target, "target", value_range=target_range, min_samples=0, dtype=pred.dtype)
     check_same_shape(pred, target, "pred", "target")
     if pred.size == 0:
-        raise ValueError("pred must not be empty, got shape {}".format(pred.shape))
+        raise ValueError(f"pred must not be empty, got shape {pred.shape}")
     scale = 1.0 / pred.size if reduction == "mean" else 1.0
     return pred, target, pred.dtype.type(scale)
 
@@ -36,6 +36,20 @@ def mse(pred, target, reduction: str = "mean") -> tuple[float, np.ndarray]:
         \frac{\partial L}{\partial pred_i} = 2 s\,(pred_i - target_i)
 
     with ``s = 1/size`` for ``"mean"`` and ``1`` for ``"sum"``.
+
+    Parameters
+    ----------
+    pred, target : array_like, the same shape (any shape, usually (N, D))
+        Predictions and targets.
+    reduction : {"mean", "sum"}
+
+    Returns
+    -------
+    value : float
+    dpred : ndarray, ``pred``'s shape and dtype
+        ``d value / d pred``.
+
+    Derivation: ``docs/02-losses.md`` (MSE).
     """
     pred, target, s = _prepare(pred, target, reduction)
     diff = pred - target
@@ -49,7 +63,21 @@ def mae(pred, target, reduction: str = "mean") -> tuple[float, np.ndarray]:
         L = s \sum_i |pred_i - target_i|, \qquad
         \frac{\partial L}{\partial pred_i} = s\,\mathrm{sign}(pred_i - target_i)
 
-    (the subgradient 0 is taken where pred equals target).
+    (the subgradient 0 is taken where pred equals target); ``s`` as in :func:`mse`.
+
+    Parameters
+    ----------
+    pred, target : array_like, the same shape (any shape, usually (N, D))
+        Predictions and targets.
+    reduction : {"mean", "sum"}
+
+    Returns
+    -------
+    value : float
+    dpred : ndarray, ``pred``'s shape and dtype
+        ``d value / d pred``.
+
+    Derivation: ``docs/02-losses.md`` (MAE).
     """
     pred, target, s = _prepare(pred, target, reduction)
     diff = pred - target
@@ -66,6 +94,20 @@ def sse(pred, target, reduction: str = "mean") -> tuple[float, np.ndarray]:
         \frac{\partial L}{\partial pred_n} = \frac{1}{N} (pred_n - target_n)
 
     Here ``"mean"`` averages over the N examples (not over elements) and ``"sum"`` sums them.
+
+    Parameters
+    ----------
+    pred, target : array_like, the same shape (any shape, usually (N, D))
+        Predictions and targets; axis 0 indexes the examples.
+    reduction : {"mean", "sum"}
+
+    Returns
+    -------
+    value : float
+    dpred : ndarray, ``pred``'s shape and dtype
+        ``d value / d pred``.
+
+    Derivation: ``docs/02-losses.md`` (SSE).
     """
     pred, target, _ = _prepare(pred, target, reduction)
     s = pred.dtype.type(1.0 / pred.shape[0] if reduction == "mean" and pred.ndim else 1.0)
@@ -80,8 +122,23 @@ def bce(pred, target, reduction: str = "mean") -> tuple[float, np.ndarray]:
         L = -s \sum_i \big[t_i \log p_i + (1 - t_i) \log(1 - p_i)\big], \qquad
         \frac{\partial L}{\partial p_i} = s\,\frac{p_i - t_i}{p_i (1 - p_i)}
 
-    ``p`` is clipped to ``[eps, 1 - eps]`` (``eps`` the dtype's machine epsilon) so the logs
-    and the division stay finite; prefer :func:`bce_with_logits` after a sigmoid.
+    with ``p = pred``, ``t = target`` and ``s`` as in :func:`mse`. ``p`` is clipped to
+    ``[eps, 1 - eps]`` (``eps`` the dtype's machine epsilon) so the logs and the division stay
+    finite: each term is at most ``-log(eps)``. Prefer :func:`bce_with_logits` after a sigmoid.
+
+    Parameters
+    ----------
+    pred, target : array_like, the same shape (any shape, usually (N, D))
+        Probabilities ``pred`` and targets, both in [0, 1].
+    reduction : {"mean", "sum"}
+
+    Returns
+    -------
+    value : float
+    dpred : ndarray, ``pred``'s shape and dtype
+        ``d value / d pred``.
+
+    Derivation: ``docs/02-losses.md`` (BCE).
     """
     pred, target, s = _prepare(pred, target, reduction, (0.0, 1.0), (0.0, 1.0))
     eps = np.finfo(pred.dtype).eps
@@ -97,7 +154,23 @@ def bce_with_logits(logits, target, reduction: str = "mean") -> tuple[float, np.
         L = s \sum_i \big[\max(l_i, 0) - l_i t_i + \log(1 + e^{-|l_i|})\big], \qquad
         \frac{\partial L}{\partial l_i} = s\,(\sigma(l_i) - t_i)
 
-    This equals ``bce(sigmoid(l), t)`` but never takes the log of 0 nor overflows ``exp``.
+    with ``l = logits``, ``t = target``, ``s`` as in :func:`mse`. This equals
+    ``bce(sigmoid(l), t)`` but never takes the log of 0 nor overflows ``exp`` (its argument is
+    ``-|l|``), and its gradient does not vanish when the sigmoid saturates.
+
+    Parameters
+    ----------
+    logits, target : array_like, the same shape (any shape, usually (N, D))
+        Logits (any real values) and targets in [0, 1].
+    reduction : {"mean", "sum"}
+
+    Returns
+    -------
+    value : float
+    dlogits : ndarray, ``logits``'s shape and dtype
+        ``d value / d logits``.
+
+    Derivation: ``docs/02-losses.md`` (BCE with logits).
     """
     logits, target, s = _prepare(logits, target, reduction, None, (0.0, 1.0))
     value = (np.maximum(logits, 0) - logits * target + np.log1p(np.exp(-np.abs(logits)))).sum()
