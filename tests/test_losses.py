@@ -1,0 +1,179 @@
+"""Losses: values of both reductions against closed forms, gradients checked in float64 (< 1e-7),
+float32 stability, dtype, bad input, and PyTorch's reduction semantics when torch is importable."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from npae.gradcheck import check_function
+from npae.losses import bce, bce_with_logits, mae, mse, sse
+
+TOL = 1e-7
+REDUCTIONS = ("mean", "sum")
+shapes = st.tuples(st.integers(1, 4), st.integers(1, 6))
+
+
+def _data(shape, seed):
+    """pred and target in (0.05, 0.95), never equal (MAE's kink), logits in [-4, 4]."""
+    rng = np.random.default_rng(seed)
+    p = rng.uniform(0.05, 0.95, shape)
+    t = rng.uniform(0.0, 1.0, shape)
+    t = np.where(np.abs(p - t) < 1e-3, t + 2e-3, t)
+    return p, t, rng.uniform(-4, 4, shape)
+
+
+# ---------------------------------------------------------------- values against closed forms
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_values_closed_forms(reduction):
+    p, t, logits = _data((3, 5), 0)
+    agg = np.mean if reduction == "mean" else np.sum
+    elem_mse = [(a - b) ** 2 for a, b in zip(p.ravel(), t.ravel(), strict=True)]
+    elem_mae = [abs(a - b) for a, b in zip(p.ravel(), t.ravel(), strict=True)]
+    elem_bce = [-(b * np.log(a) + (1 - b) * np.log(1 - a)) for a, b in zip(p.ravel(), t.ravel(), strict=True)]
+    s = 1 / (1 + np.exp(-logits))
+    elem_bcel = -(t * np.log(s) + (1 - t) * np.log(1 - s))
+    assert mse(p, t, reduction)[0] == pytest.approx(agg(elem_mse), rel=1e-12)
+    assert mae(p, t, reduction)[0] == pytest.approx(agg(elem_mae), rel=1e-12)
+    assert bce(p, t, reduction)[0] == pytest.approx(agg(elem_bce), rel=1e-12)
+    assert bce_with_logits(logits, t, reduction)[0] == pytest.approx(agg(elem_bcel), rel=1e-12)
+    # sse: half the squared error summed per example, then averaged (mean) or summed over examples
+    per_example = 0.5 * ((p - t) ** 2).sum(axis=1)
+    expected_sse = per_example.mean() if reduction == "mean" else per_example.sum()
+    assert sse(p, t, reduction)[0] == pytest.approx(expected_sse, rel=1e-12)
+
+
+@pytest.mark.parametrize("loss", [mse, mae, bce, bce_with_logits])
+def test_sum_is_size_times_mean(loss):
+    p, t, logits = _data((4, 3), 1)
+    x = logits if loss is bce_with_logits else p
+    vm, gm = loss(x, t, "mean")
+    vs, gs = loss(x, t, "sum")
+    assert vs == pytest.approx(vm * x.size, rel=1e-12)
+    assert np.allclose(gs, gm * x.size, rtol=1e-12)
+
+
+def test_gradient_closed_forms():
+    p, t, logits = _data((2, 3), 2)
+    n = p.size
+    assert np.allclose(mse(p, t)[1], 2 * (p - t) / n)
+    assert np.allclose(mae(p, t)[1], np.sign(p - t) / n)
+    assert np.allclose(sse(p, t)[1], (p - t) / p.shape[0])
+    assert np.allclose(bce(p, t)[1], (-t / p + (1 - t) / (1 - p)) / n)
+    assert np.allclose(bce_with_logits(logits, t)[1], (1 / (1 + np.exp(-logits)) - t) / n)
+
+
+def test_bce_with_logits_equals_bce_of_sigmoid():
+    _, t, logits = _data((3, 4), 3)
+    p = 1 / (1 + np.exp(-logits))
+    assert bce_with_logits(logits, t)[0] == pytest.approx(bce(p, t)[0], rel=1e-12)
+    # chain rule: dL/dl = dL/dp * p (1 - p)
+    assert np.allclose(bce_with_logits(logits, t)[1], bce(p, t)[1] * p * (1 - p))
+
+
+def test_losses_are_zero_at_the_target():
+    t = np.random.default_rng(4).uniform(0.2, 0.8, (3, 3))
+    assert mse(t, t)[0] == 0 and mae(t, t)[0] == 0 and sse(t, t)[0] == 0
+    # BCE is minimal (not zero) at p = t: its minimum is the entropy of t
+    entropy = -(t * np.log(t) + (1 - t) * np.log(1 - t)).mean()
+    assert bce(t, t)[0] == pytest.approx(entropy, rel=1e-12)
+    assert np.allclose(bce(t, t)[1], 0, atol=1e-12)
+
+
+# ---------------------------------------------------------------- gradient checks
+@pytest.mark.parametrize("loss", [mse, mae, sse, bce, bce_with_logits], ids=lambda f: f.__name__)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@settings(max_examples=10, deadline=None)
+@given(shape=shapes, seed=st.integers(0, 2**16))
+def test_loss_gradient(loss, reduction, shape, seed):
+    p, t, logits = _data(shape, seed)
+    x = logits if loss is bce_with_logits else p
+    err = check_function(loss, x, t, reduction=reduction)
+    assert err < TOL, err
+
+
+# ---------------------------------------------------------------- stability and dtype
+def test_bce_with_logits_stable_at_1000_in_float32():
+    logits = np.array([[-1000.0, 1000.0, -1000.0, 1000.0]], dtype=np.float32)
+    target = np.array([[0.0, 1.0, 1.0, 0.0]], dtype=np.float32)
+    with warnings.catch_warnings(), np.errstate(over="raise", invalid="raise", divide="raise"):
+        warnings.simplefilter("error")
+        value, grad = bce_with_logits(logits, target, "sum")
+    # right answers: 0, 0, 1000, 1000 (log(1 + e^1000) = 1000 in float32)
+    assert value == pytest.approx(2000.0, rel=1e-6)
+    assert grad.dtype == np.float32
+    assert np.array_equal(grad, [[0.0, 0.0, -1.0, 1.0]])
+
+
+def test_bce_clips_probabilities_0_and_1():
+    p = np.array([[0.0, 1.0, 0.0, 1.0]], dtype=np.float32)
+    t = np.array([[0.0, 1.0, 1.0, 0.0]], dtype=np.float32)
+    with warnings.catch_warnings(), np.errstate(over="raise", invalid="raise", divide="raise"):
+        warnings.simplefilter("error")
+        value, grad = bce(p, t, "sum")
+    assert np.isfinite(value) and np.isfinite(grad).all()
+    # a confident wrong answer costs -log(eps) = 15.9 each in float32
+    assert value == pytest.approx(-2 * np.log(np.finfo(np.float32).eps), rel=1e-3)
+
+
+@pytest.mark.parametrize("loss", [mse, mae, sse, bce, bce_with_logits], ids=lambda f: f.__name__)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gradient_keeps_dtype(loss, dtype):
+    p, t, _ = _data((2, 3), 5)
+    value, grad = loss(p.astype(dtype), t.astype(dtype))
+    assert isinstance(value, float)
+    assert grad.dtype == dtype and grad.shape == p.shape
+
+
+# ---------------------------------------------------------------- bad input
+@pytest.mark.parametrize("loss", [mse, mae, sse, bce, bce_with_logits], ids=lambda f: f.__name__)
+def test_bad_input(loss):
+    p, t, _ = _data((2, 3), 6)
+    with pytest.raises(ValueError, match="same shape"):
+        loss(p, t[:, :2])
+    bad = p.copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(ValueError, match="pred"):
+        loss(bad, t)
+    with pytest.raises(ValueError, match="target"):
+        loss(p, np.where(t > 0.5, np.inf, t))
+    with pytest.raises(ValueError, match="reduction"):
+        loss(p, t, reduction="avg")
+    with pytest.raises(TypeError, match="pred"):
+        loss(np.array([["a", "b"]]), t[:1, :2])
+    with pytest.raises(ValueError, match="pred"):
+        loss(np.zeros((0, 3)), np.zeros((0, 3)))
+
+
+def test_bce_values_outside_0_1():
+    p, t, _ = _data((2, 3), 7)
+    with pytest.raises(ValueError, match="pred"):
+        bce(p + 1.0, t)
+    with pytest.raises(ValueError, match="pred"):
+        bce(p - 1.0, t)
+    with pytest.raises(ValueError, match="target"):
+        bce(p, t + 1.5)
+    with pytest.raises(ValueError, match="target"):
+        bce_with_logits(p, -t - 0.1)
+
+
+# ---------------------------------------------------------------- PyTorch semantics
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_matches_torch(reduction):
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    p, t, logits = _data((3, 4), 8)
+    tp, tt, tl = (torch.tensor(a, requires_grad=True) for a in (p, t, logits))
+    pairs = [(mse, F.mse_loss, p, tp), (mae, F.l1_loss, p, tp), (bce, F.binary_cross_entropy, p, tp),
+             (bce_with_logits, F.binary_cross_entropy_with_logits, logits, tl)]
+    for ours, theirs, x, tx in pairs:
+        tx.grad = None
+        ref = theirs(tx, tt.detach(), reduction=reduction)
+        ref.backward()
+        value, grad = ours(x, t, reduction)
+        assert value == pytest.approx(ref.item(), rel=1e-12), ours.__name__
+        assert np.allclose(grad, tx.grad.numpy(), rtol=1e-10, atol=1e-15), ours.__name__
