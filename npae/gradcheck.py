@@ -15,10 +15,13 @@ from ._validation import check_random_state
 
 
 def rel_error(a: np.ndarray, b: np.ndarray) -> float:
-    r"""Relative difference ``||a - b|| / (||a|| + ||b||)`` (0 when both are zero).
+    r"""Relative difference ``||a - b|| / (||a|| + ||b||)`` in [0, 1] (0 when both are zero).
 
-    This is UFLDL's measure: scale-free, and it does not blow up on individual entries that
-    are near zero (as an element-wise ratio would).
+    Norms over the whole arrays (any shape, ``a`` and ``b`` alike). Scale-free, and it does
+    not blow up on individual entries that are zero up to rounding (as an element-wise ratio
+    would). UFLDL divides by ``||a + b||`` instead, the same to first order when a ~ b. If
+    ``a = c b`` it is ``|c - 1| / (|c| + 1)``: a wrong factor 2 gives 1/3, a wrong sign 1.
+    See ``docs/05-gradient-checking.md``.
     """
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
@@ -31,9 +34,11 @@ def numerical_gradient(f: Callable[[], float], x: np.ndarray, h: float = 1e-6) -
 
     .. math:: \frac{\partial f}{\partial x_i} \approx \frac{f(x + h e_i) - f(x - h e_i)}{2h}
 
-    ``f`` takes no arguments and reads ``x``, which is perturbed in place and restored. The
+    ``f`` takes no arguments and reads ``x``, which is perturbed in place (through a flat
+    view, so ``x`` must be a C-contiguous float64 array, as parameters are) and restored. The
     truncation error is O(h^2); the rounding error O(eps / h); h = 1e-6 in float64 balances
-    them.
+    them. Returns an array of ``x``'s shape. Two calls of ``f`` per entry of ``x``. See
+    ``docs/05-gradient-checking.md``.
     """
     if x.dtype != np.float64:
         raise TypeError(f"x must be float64 for a gradient check, got {x.dtype}")
@@ -57,7 +62,20 @@ def check_layer(layer, x: np.ndarray, rng=None, h: float = 1e-6) -> dict[str, fl
     The scalar checked is ``L = sum(forward(x) * dy)`` for a fixed random upstream gradient
     ``dy``, so ``dL/dy = dy`` and ``backward(dy)`` must return ``dL/dx``.
 
-    Returns ``{"x": err, "W": err, ...}``.
+    Parameters
+    ----------
+    layer : Layer
+        Built with ``dtype=np.float64``.
+    x : array_like
+        The input, of the shape the layer expects (e.g. (N, in_features)); copied to float64.
+    rng : int, Generator or None
+        Draws ``dy`` (shape of ``forward(x)``, standard normal).
+    h : float
+        Step of the central differences.
+
+    Returns ``{"x": err, "W": err, ...}``: :func:`rel_error` for the input and for every key
+    of ``layer.params``. A correct backward gives about 1e-9 or less, a wrong one about 0.1-1.
+    See ``docs/05-gradient-checking.md``.
     """
     rng = check_random_state(rng, "rng")
     x = np.array(x, dtype=np.float64)
@@ -78,7 +96,12 @@ def check_layer(layer, x: np.ndarray, rng=None, h: float = 1e-6) -> dict[str, fl
 
 def check_function(f: Callable[..., tuple[float, np.ndarray]], *args: np.ndarray, h: float = 1e-6,
                    wrt: int = 0, **kwargs) -> float:
-    """Relative error of ``f(*args) -> (value, grad)``'s gradient with respect to ``args[wrt]``."""
+    """Relative error of ``f(*args) -> (value, grad)``'s gradient with respect to ``args[wrt]``.
+
+    Array arguments are copied to float64; ``grad`` must have the shape of ``args[wrt]``;
+    ``kwargs`` are passed to ``f``. Used for the losses and penalties; see
+    ``docs/05-gradient-checking.md``.
+    """
     args = [np.array(a, dtype=np.float64) if isinstance(a, np.ndarray) else a for a in args]
     _, analytic = f(*args, **kwargs)
     analytic = np.array(analytic, copy=True)
@@ -93,6 +116,10 @@ def check_model(model, X: np.ndarray, rng_seed: int = 0, h: float = 1e-5) -> dic
     seeded with ``rng_seed`` is passed on every call so noise (denoising, sampling) is held
     fixed. The model must have been built with ``dtype=np.float64``. ``h = 1e-5`` suits a
     whole loss (its value is O(1), so rounding error eps * L / h stays near 1e-11).
+
+    ``X`` has shape (N, n_features) (or what the model's ``loss_and_grads`` accepts). Returns
+    ``{param_name: rel_error}`` with the keys of ``model.params``. See
+    ``docs/05-gradient-checking.md``.
     """
     X = np.asarray(X, dtype=np.float64)
 

@@ -20,6 +20,21 @@ def glorot_uniform(shape: tuple[int, ...], fan_in: int, fan_out: int,
     Var(W) = a^2 / 3 = 2 / (fan_in + fan_out): the compromise between keeping the forward
     variance (needs 1/fan_in) and the backward variance (needs 1/fan_out). Suits sigmoid, tanh
     and linear units.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Shape of the weight array, e.g. (out_features, in_features) for ``Dense``.
+    fan_in, fan_out : int
+        Number of inputs feeding one output, and of outputs fed by one input.
+    rng : np.random.Generator
+    dtype : float32 (default) or float64
+
+    Returns
+    -------
+    ndarray of ``shape`` and ``dtype``.
+
+    Variance argument: ``docs/01-dense-and-activations.md`` (Initialisers).
     """
     a = np.sqrt(6.0 / (fan_in + fan_out))
     return rng.uniform(-a, a, size=shape).astype(dtype)
@@ -29,7 +44,24 @@ def he_normal(shape: tuple[int, ...], fan_in: int, fan_out: int,
               rng: np.random.Generator, dtype=np.float32) -> np.ndarray:
     """He/Kaiming normal: ``W ~ N(0, 2 / fan_in)``.
 
-    A ReLU zeroes half its inputs, halving the second moment; the factor 2 restores it.
+    With zero-mean weights, ``Var(y) = fan_in * Var(W) * E[x^2]``; a ReLU zeroes half of its
+    symmetric input, so ``E[x^2]`` is half the previous layer's variance, and
+    ``Var(W) = 2 / fan_in`` keeps the variance constant from layer to layer.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Shape of the weight array, e.g. (out_features, in_features) for ``Dense``.
+    fan_in, fan_out : int
+        Number of inputs feeding one output, and of outputs fed by one input.
+    rng : np.random.Generator
+    dtype : float32 (default) or float64
+
+    Returns
+    -------
+    ndarray of ``shape`` and ``dtype``.
+
+    Variance argument: ``docs/01-dense-and-activations.md`` (Initialisers).
     """
     return (rng.standard_normal(size=shape) * np.sqrt(2.0 / fan_in)).astype(dtype)
 

@@ -44,6 +44,12 @@ class Autoencoder(BaseAutoencoder):
         h = f_{enc}(x), \qquad \hat x = f_{dec}(h), \qquad
         J = \mathrm{loss}(\hat x, x) + \frac{\lambda}{2}\sum_W \lVert W \rVert_F^2
 
+    Backward (``BaseAutoencoder._forward_backward``): the loss gives ``d x_hat``, the decoder's
+    backward turns it into ``dh`` (N, code), the encoder's backward sets the encoder's
+    gradients, and weight decay adds ``lambda * W`` to each weight's gradient. ``x`` is
+    (N, sizes[0]), ``h`` is (N, sizes[-1]). The chain rule: ``docs/01-dense-and-activations.md``;
+    the losses and the fused sigmoid + BCE: ``docs/02-losses.md``.
+
     Parameters
     ----------
     sizes : sequence of int
@@ -96,6 +102,8 @@ class SparseAutoencoder(Autoencoder):
     with ``Omega = kl_sparsity(h, rho)`` (every unit's mean activation pushed to ``rho``;
     needs a sigmoid code) or ``Omega = l1_activity(h)``. With ``loss="sse"``, sigmoid units,
     ``rho=0.01, beta=3, weight_decay=1e-4`` this is exactly the UFLDL sparse autoencoder.
+    Backward: ``beta * dOmega/dh`` (N, code) is added to the ``dh`` coming back from the decoder
+    before the encoder's backward. Derivation: ``docs/03-sparsity.md``.
 
     Parameters
     ----------

@@ -16,7 +16,8 @@ def l1_activity(h) -> tuple[float, np.ndarray]:
         \Omega = \frac{1}{N} \sum_n \sum_j |h_{nj}|, \qquad
         \frac{\partial \Omega}{\partial h_{nj}} = \frac{1}{N}\,\mathrm{sign}(h_{nj})
 
-    Returns ``(value, dh)``; ``dh`` has ``h``'s shape.
+    Returns ``(value, dh)``; ``dh`` has ``h``'s shape (N, J) and dtype. The subgradient 0 is
+    taken at ``h == 0``. Derivation: ``docs/03-sparsity.md``.
     """
     h = check_array(h, "h", ndim=2)
     if h.dtype.kind != "f":
@@ -39,8 +40,10 @@ def kl_sparsity(h, rho: float) -> tuple[float, np.ndarray]:
         \frac{\partial \Omega}{\partial h_{nj}} = \frac{1}{N}
             \Big(-\frac{\rho}{\hat\rho_j} + \frac{1 - \rho}{1 - \hat\rho_j}\Big)
 
-    ``rho_hat`` is clipped to ``[eps, 1 - eps]`` so the logs stay finite. Returns
-    ``(value, dh)``; ``dh`` has ``h``'s shape.
+    Every example of the batch gets the same gradient row, since each ``h_nj`` enters
+    ``rho_hat_j`` with weight ``1/N``. ``rho_hat`` is clipped to ``[eps, 1 - eps]`` so the logs
+    stay finite. Returns ``(value, dh)``; ``dh`` has ``h``'s shape (N, J) and dtype.
+    Derivation: ``docs/03-sparsity.md``.
     """
     rho = check_float(rho, "rho", 0.0, 1.0, low_inclusive=False, high_inclusive=False)
     h = check_array(h, "h", ndim=2, value_range=(0.0, 1.0))
@@ -61,7 +64,9 @@ def l2_weight_decay(params: dict[str, np.ndarray], lam: float) -> tuple[float, d
         \Omega = \frac{\lambda}{2} \sum_{W} \sum_{ij} W_{ij}^2, \qquad
         \frac{\partial \Omega}{\partial W} = \lambda W
 
-    Returns ``(value, grads)`` where ``grads`` has one entry per weight matrix.
+    ``params`` maps names (``"0.W"``, ``"encoder.0.W"``, ...) to arrays of any shape; ``lam``
+    is ``lambda``. Returns ``(value, grads)`` where ``grads`` has one entry per weight matrix,
+    of that matrix's shape. Derivation: ``docs/03-sparsity.md``.
     """
     lam = check_float(lam, "lam", 0.0)
     weights = {k: v for k, v in params.items() if k.split(".")[-1] == "W"}
