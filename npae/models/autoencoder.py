@@ -30,7 +30,7 @@ def mlp(sizes: Sequence[int], activation: str, last_activation: str, rng: np.ran
     Glorot otherwise).
     """
     layers = []
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         act = last_activation if i == len(sizes) - 2 else activation
         layers.append(Dense(n_in, n_out, init=init_for_activation(act), rng=rng, dtype=dtype))
         layers.append(get_activation(act))
@@ -85,7 +85,8 @@ class Autoencoder(BaseAutoencoder):
         self.weight_decay = check_float(weight_decay, "weight_decay", 0.0)
         rng = self._init_common(random_state, dtype)
         self.n_features = self.sizes[0]
-        self.encoder = mlp(self.sizes, self.activation, self.code_activation or self.activation, rng, self.dtype)
+        code_activation = self.code_activation or self.activation
+        self.encoder = mlp(self.sizes, self.activation, code_activation, rng, self.dtype)
         self.decoder = mlp(self.sizes[::-1], self.activation, self.output_activation, rng, self.dtype)
 
     def __repr__(self) -> str:
