@@ -61,7 +61,22 @@ class SGD(Optimizer):
         p \leftarrow p - lr \cdot \begin{cases} g + \mu v & \text{nesterov} \\
                                                  v & \text{otherwise} \end{cases}
 
-    and plain ``p <- p - lr * g`` when ``momentum == 0``.
+    and plain ``p <- p - lr * g`` when ``momentum == 0``. The Nesterov form stores the
+    look-ahead point ``p + mu * u`` of the classical ``u <- mu u - lr grad(p + mu u)``; both it
+    and the buffer convention are PyTorch's (``torch.optim.SGD``, dampening 0).
+
+    Parameters
+    ----------
+    lr : float > 0
+    momentum : float in [0, 1)
+        ``mu``.
+    nesterov : bool
+        Needs ``momentum > 0``.
+    weight_decay : float >= 0
+        L2 coefficient added to the gradient of every parameter (biases included).
+
+    ``step(params, grads)`` takes two dicts of equal keys; each ``p`` is updated in place and
+    ``v`` (``state[name]["v"]``) has ``p``'s shape. Derivation: ``docs/04-optimisers.md``.
     """
 
     def __init__(self, lr: float, momentum: float = 0.0, nesterov: bool = False,
@@ -100,7 +115,22 @@ class Adam(Optimizer):
         \hat m = \frac{m}{1 - \beta_1^t}, \qquad \hat v = \frac{v}{1 - \beta_2^t}, \qquad
         p \leftarrow p - lr\, \frac{\hat m}{\sqrt{\hat v} + \epsilon}
 
-    The update is done in place with one scratch buffer per parameter.
+    ``m`` and ``v`` (``state[name]["m"]``, ``["v"]``) have ``p``'s shape. The bias correction
+    makes the first step ``lr * g / (|g| + eps)``, about ``lr`` per coordinate. The update is
+    done in place with one scratch buffer per parameter, the corrections folded into scalars
+    (the same number as the formula above).
+
+    Parameters
+    ----------
+    lr : float > 0
+    betas : (float, float) in [0, 1)
+        ``beta_1``, ``beta_2``: decay of the two moving averages.
+    eps : float >= 0
+        Added to ``sqrt(v_hat)``.
+    weight_decay : float >= 0
+        Coupled L2 (as ``torch.optim.Adam``, not ``AdamW``): added to the gradient.
+
+    Derivation of the bias correction: ``docs/04-optimisers.md``.
     """
 
     def __init__(self, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,

@@ -16,8 +16,11 @@ class Layer:
     """Base class: a differentiable map ``y = f(x; params)``.
 
     Subclasses set ``self.params`` and ``self.grads`` in ``__init__`` and implement
-    ``forward`` and ``backward``. ``training`` is True after ``train()`` and False after
-    ``eval()``; layers whose behaviour differs between the two read it.
+    ``forward(x) -> y`` (caching what backward needs) and ``backward(dy) -> dx``, where
+    ``dy = dL/dy`` has ``y``'s shape and ``dx = dL/dx`` has ``x``'s shape; ``backward`` also
+    *assigns* ``grads[name] = dL/dparams[name]`` (same shape as the parameter). ``training``
+    is True after ``train()`` and False after ``eval()``; layers whose behaviour differs
+    between the two read it. See ``docs/01-dense-and-activations.md``.
     """
 
     def __init__(self) -> None:
@@ -53,9 +56,11 @@ class Layer:
 class Sequential(Layer):
     """Layers applied one after the other: ``y = f_L(... f_2(f_1(x)))``.
 
-    Backward is the chain rule run in reverse: ``dx = f_1'^T (... f_L'^T dy)``.
+    Backward is the chain rule run in reverse: ``dx = f_1'^T (... f_L'^T dy)``, each layer's
+    ``backward`` applying its transposed Jacobian to the gradient of the layer after it.
     ``params`` and ``grads`` are flattened as ``"{index}.{name}"``; the arrays are the layers'
-    own, so an optimiser updating ``params`` in place updates the layers.
+    own, so an optimiser updating ``params`` in place updates the layers. Derivation:
+    ``docs/01-dense-and-activations.md`` (Sequential: the chain rule).
     """
 
     def __init__(self, *layers: Layer) -> None:

@@ -36,6 +36,10 @@ class Dense(Layer):
     Attributes
     ----------
     params : {"W": (out_features, in_features), "b": (out_features,)}
+    grads : same keys and shapes, overwritten by every ``backward``
+
+    Derivation (why ``dy.T @ x`` and ``dy @ W``: the shapes decide):
+    ``docs/01-dense-and-activations.md`` (Dense).
     """
 
     #: ``backward(dy, input_grad=False)`` skips ``dx`` (used by ``Sequential.backward``).
