@@ -63,7 +63,7 @@ class DenoisingAutoencoder(Autoencoder):
         for name, (value, dh_penalty) in self._code_penalties(h).items():
             terms[name] = value
             dh = dh + dh_penalty
-        self.encoder.backward(dh)
+        self.encoder.backward(dh, input_grad=False)  # dL/dX_tilde is not needed
         return terms
 
     def __repr__(self) -> str:

@@ -1,0 +1,88 @@
+r"""How sensitive an encoder is to its input. Definitions: ``docs/07-contractive.md``, ``docs/08-metrics.md``.
+
+- :func:`jacobian_norms` / :func:`mean_jacobian_norm`: the Frobenius norm of the explicit
+  Jacobian ``||dh/dx||_F`` per example, and its mean (the quantity a contractive
+  autoencoder penalises, squared);
+- :func:`contraction_ratio`: Rifai et al. 2011's contraction curve, the mean of
+  ``||f(x1) - f(x2)|| / ||x1 - x2||`` for pairs at distance ``r`` in input space, as a
+  function of ``r``. Here ``x1`` is a data point and ``x2 = x1 + r u`` with ``u`` drawn
+  uniformly on the unit sphere (an isotropic direction). For small ``r`` the ratio tends to
+  ``E ||J u||`` (about ``||J||_F / sqrt(D)``); the smaller it is, the more the encoder
+  contracts its neighbourhood.
+
+Each takes an encoder (a ``Sequential``) or any model with an ``encoder`` attribute.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._validation import check_array, check_int
+from ..layers import Sequential
+from ..penalties.contractive import jacobian
+
+
+def _encoder(model) -> Sequential:
+    enc = getattr(model, "encoder", model)
+    if not isinstance(enc, Sequential):
+        raise TypeError(f"model must be a Sequential encoder or have an .encoder, got {type(model).__name__}")
+    return enc
+
+
+def _dtype(enc: Sequential):
+    return next(iter(enc.params.values())).dtype
+
+
+def jacobian_norms(model, X, batch_size: int = 256) -> np.ndarray:
+    """``||J(x_n)||_F`` for every row of ``X`` (N, D), shape (N,); computed in chunks of ``batch_size``."""
+    enc = _encoder(model)
+    X = check_array(X, "X", ndim=2, dtype=_dtype(enc))
+    batch_size = check_int(batch_size, "batch_size", 1)
+    out = [np.sqrt(np.sum(jacobian(enc, X[i:i + batch_size]).astype(np.float64) ** 2, axis=(1, 2)))
+           for i in range(0, len(X), batch_size)]
+    return np.concatenate(out)
+
+
+def mean_jacobian_norm(model, X, batch_size: int = 256) -> float:
+    r"""Mean Frobenius norm of the encoder Jacobian on ``X``, :math:`\frac1N\sum_n \lVert J_n \rVert_F`."""
+    return float(jacobian_norms(model, X, batch_size).mean())
+
+
+def contraction_ratio(model, X, distances, rng: np.random.Generator) -> np.ndarray:
+    r"""Mean contraction ratio at each distance ``r`` (Rifai et al. 2011, figure 2).
+
+    .. math:: \mathrm{ratio}(r) = \frac1N \sum_n \frac{\lVert f(x_n + r u_n) - f(x_n)\rVert}{r},
+              \qquad u_n = \frac{g_n}{\lVert g_n \rVert},\; g_n \sim N(0, I)
+
+    Parameters
+    ----------
+    model : Sequential or model with ``encoder``
+    X : array_like, shape (N, D)
+        The points ``x1``.
+    distances : sequence of float > 0
+        Input-space distances ``r``.
+    rng : np.random.Generator
+        Draws one direction per point and distance.
+
+    Returns
+    -------
+    ndarray, shape (len(distances),)
+    """
+    enc = _encoder(model)
+    X = check_array(X, "X", ndim=2, dtype=_dtype(enc))
+    distances = check_array(distances, "distances", ndim=1, dtype=np.float64)
+    if np.any(distances <= 0):
+        raise ValueError(f"distances must be > 0, got min {distances.min():g}")
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a np.random.Generator, got {type(rng).__name__}")
+    h1 = enc.forward(X).astype(np.float64)  # (N, latent)
+    ratios = np.empty(len(distances))
+    for i, r in enumerate(distances):  # a handful of distances; everything inside is batched
+        u = rng.standard_normal(X.shape)  # (N, D)
+        u /= np.linalg.norm(u, axis=1, keepdims=True)
+        h2 = enc.forward((X + r * u).astype(X.dtype)).astype(np.float64)
+        ratios[i] = np.mean(np.linalg.norm(h2 - h1, axis=1)) / r
+    return ratios
+
+
+__all__ = ["contraction_ratio", "jacobian_norms", "mean_jacobian_norm"]
