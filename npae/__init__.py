@@ -1,13 +1,13 @@
 """npae: autoencoders from scratch in NumPy, every gradient written by hand and checked."""
 
-from . import gradcheck, init, layers, losses, models, noise, optim, penalties
+from . import gradcheck, init, layers, losses, metrics, models, noise, optim, penalties
 from .models import Autoencoder, ContractiveAutoencoder, DenoisingAutoencoder, SparseAutoencoder
 
 __version__ = "0.1.0"
 
 __all__ = ["Autoencoder", "SparseAutoencoder", "gradcheck", "init", "layers", "losses", "models", "optim",
            "penalties"]
-__all__ += ["ContractiveAutoencoder", "DenoisingAutoencoder", "noise"]
+__all__ += ["ContractiveAutoencoder", "DenoisingAutoencoder", "metrics", "noise"]
 from .models import VAE  # noqa: E402
 
 __all__ += ["VAE"]

@@ -3,7 +3,9 @@
 A model is an ``encoder`` and a ``decoder`` (both ``Sequential``). A subclass builds them in
 ``__init__`` (so a learner can inspect and gradient-check an untrained model) and says what
 its loss is in ``_forward_backward``; everything else (mini-batches, the optimiser, history,
-the divergence guard) lives here once.
+the divergence guard) lives here once. The backward pass of the whole model is the chain rule
+of ``docs/01-dense-and-activations.md`` one level up; the fused sigmoid + BCE is derived in
+``docs/02-losses.md``.
 """
 
 from __future__ import annotations
@@ -122,8 +124,10 @@ class BaseAutoencoder:
     def _decoder_loss(self, h: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
         """Decode ``h``, compare with ``target``, backpropagate: return ``(loss, dL/dh)``.
 
+        ``h`` is (N, code), ``target`` (N, n_features); the returned ``dL/dh`` is (N, code).
         With ``loss="bce"`` the final sigmoid is folded into the loss (``bce_with_logits``):
-        the gradient with respect to the logits is simply ``(sigmoid(l) - x) / size``.
+        the gradient with respect to the logits is simply ``(sigmoid(l) - x) / size``, which
+        stays finite and does not vanish when the sigmoid saturates (``docs/02-losses.md``).
         """
         layers = self.decoder.layers
         fused = self.loss == "bce" and isinstance(layers[-1], Sigmoid)
@@ -147,7 +151,9 @@ class BaseAutoencoder:
         """One forward and backward pass on a batch; leaves the gradients in the layers.
 
         Returns the loss terms (their sum is the loss). The default is a plain autoencoder
-        plus the code penalties of :meth:`_code_penalties`.
+        plus the code penalties of :meth:`_code_penalties`: ``h = encoder(X)``, the decoder and
+        loss give ``dh``, each penalty adds its ``dOmega/dh`` (the derivative of a sum is the sum
+        of the derivatives), and ``encoder.backward(dh)`` sets the encoder's gradients.
         """
         h = self.encoder.forward(X)  # (N, code)
         rec, dh = self._decoder_loss(h, X)
