@@ -1,0 +1,146 @@
+"""The gradient checker itself: it must pass right gradients and FAIL wrong ones.
+
+A checker that always says "fine" would make every other gradient test worthless, so here each
+checker entry point (``check_layer``, ``check_function``, ``check_model``) is shown a backward
+with a typical bug (a forgotten transpose, a missing factor, a dropped term) and must report a
+large error, while the correct version passes below 1e-7.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from npae import Autoencoder, SparseAutoencoder
+from npae.gradcheck import check_function, check_layer, check_model, numerical_gradient, rel_error
+from npae.layers import Dense, Sigmoid
+from npae.losses import mse
+
+TOL = 1e-7
+WRONG = 1e-3  # a buggy backward is off by O(1); anything above this is unmistakably wrong
+
+
+# ---------------------------------------------------------------- deliberately wrong backwards
+class DenseForgetsTranspose(Dense):
+    """dW = x^T dy instead of dy^T x: same shape for a square layer, wrong values."""
+
+    def backward(self, dy, input_grad=True):
+        dx = super().backward(dy)
+        self.grads["W"] = self._x.T @ dy  # (in, N) @ (N, out): the transpose of the right answer
+        return dx
+
+
+class DenseForgetsTransposeInDx(Dense):
+    """dx = dy W^T instead of dy W (square layer)."""
+
+    def backward(self, dy, input_grad=True):
+        super().backward(dy)
+        return dy @ self.params["W"].T
+
+
+class DenseMeanBias(Dense):
+    """db = mean of dy over the batch instead of the sum: a missing factor N."""
+
+    def backward(self, dy, input_grad=True):
+        dx = super().backward(dy)
+        self.grads["b"] = dy.mean(axis=0)
+        return dx
+
+
+class SigmoidForgetsFactor(Sigmoid):
+    """f'(x) = y instead of y (1 - y)."""
+
+    @staticmethod
+    def derivative(x, y):
+        return y
+
+
+def _square_dense(cls, rng):
+    layer = cls(4, 4, rng=rng, dtype=np.float64)
+    layer.params["b"][:] = rng.standard_normal(4)
+    return layer
+
+
+@pytest.mark.parametrize(("cls", "bad_key"), [(DenseForgetsTranspose, "W"), (DenseForgetsTransposeInDx, "x"),
+                                              (DenseMeanBias, "b")])
+def test_check_layer_fails_on_wrong_dense_backward(cls, bad_key):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3, 4))
+    errors = check_layer(_square_dense(cls, rng), x, rng=np.random.default_rng(1))
+    assert errors[bad_key] > WRONG, errors
+    # and the same check passes the correct layer
+    right = check_layer(_square_dense(Dense, np.random.default_rng(0)), x, rng=np.random.default_rng(1))
+    assert max(right.values()) < TOL, right
+
+
+def test_check_layer_fails_on_wrong_activation_derivative():
+    x = np.random.default_rng(2).standard_normal((3, 5))
+    assert check_layer(SigmoidForgetsFactor(), x, rng=np.random.default_rng(0))["x"] > WRONG
+    assert check_layer(Sigmoid(), x, rng=np.random.default_rng(0))["x"] < TOL
+
+
+def test_check_function_fails_on_a_missing_factor():
+    def mse_forgets_the_2(pred, target, reduction="mean"):
+        value, grad = mse(pred, target, reduction)
+        return value, grad / 2
+
+    rng = np.random.default_rng(3)
+    p, t = rng.random((4, 3)), rng.random((4, 3))
+    assert check_function(mse, p, t) < TOL
+    # ||g/2 - g|| / (||g/2|| + ||g||) = 1/3 exactly
+    assert check_function(mse_forgets_the_2, p, t) == pytest.approx(1 / 3, rel=1e-6)
+
+
+class SparseAEDropsPenaltyGradient(SparseAutoencoder):
+    """Adds the sparsity penalty to the loss but forgets its gradient."""
+
+    def _code_penalties(self, h):
+        value, _ = super()._code_penalties(h)["sparsity"]
+        return {"sparsity": (value, np.zeros_like(h))}
+
+
+def test_check_model_fails_on_a_dropped_term():
+    X = np.random.default_rng(4).random((6, 5))
+    kwargs = dict(sizes=(5, 3), beta=3.0, rho=0.1, random_state=0, dtype=np.float64)
+    assert max(check_model(SparseAutoencoder(**kwargs), X).values()) < TOL
+    errors = check_model(SparseAEDropsPenaltyGradient(**kwargs), X)
+    assert errors["encoder.0.W"] > WRONG and errors["encoder.0.b"] > WRONG, errors
+    assert errors["decoder.0.W"] < TOL  # the decoder never sees the code penalty
+
+
+# ---------------------------------------------------------------- the pieces
+def test_rel_error_properties():
+    a = np.array([1.0, -2.0, 3.0])
+    assert rel_error(a, a) == 0.0
+    assert rel_error(np.zeros(3), np.zeros(3)) == 0.0
+    assert rel_error(a, -a) == 1.0
+    assert rel_error(a, 2 * a) == pytest.approx(1 / 3)
+    assert rel_error(a, a + 1e-3) == pytest.approx(rel_error(1e6 * a, 1e6 * (a + 1e-3)))  # scale-free
+    assert rel_error(a, a + 0.1) == rel_error(a + 0.1, a)  # symmetric
+
+
+@settings(max_examples=10, deadline=None)
+@given(shape=st.tuples(st.integers(1, 4), st.integers(1, 4)), seed=st.integers(0, 2**16))
+def test_numerical_gradient_of_known_functions(shape, seed):
+    x = np.random.default_rng(seed).uniform(-2, 2, shape)
+    before = x.copy()
+    g = numerical_gradient(lambda: float(np.sum(x ** 3 + np.sin(x))), x)
+    assert rel_error(g, 3 * x ** 2 + np.cos(x)) < 1e-8
+    assert np.array_equal(x, before)  # every perturbation was undone
+
+
+def test_numerical_gradient_refuses_float32():
+    with pytest.raises(TypeError, match="float64"):
+        numerical_gradient(lambda: 0.0, np.zeros(3, dtype=np.float32))
+
+
+def test_check_model_passes_a_right_model_and_restores_weights():
+    X = np.random.default_rng(5).random((4, 6))
+    model = Autoencoder((6, 4, 2), activation="tanh", random_state=1, dtype=np.float64)
+    before = {k: v.copy() for k, v in model.params.items()}
+    errors = check_model(model, X)
+    assert set(errors) == set(model.params)
+    assert max(errors.values()) < TOL
+    assert all(np.array_equal(model.params[k], before[k]) for k in before)
