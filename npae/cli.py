@@ -1,0 +1,373 @@
+"""The command line: ``python -m npae`` (installed as ``npae``).
+
+::
+
+    npae models                                         # the model classes and their arguments
+    npae train MODEL --data-dir D --epochs E --out model.npz [--ARG VALUE ...]
+    npae evaluate model.npz --data-dir D                # the model's metrics on held-out images
+    npae reconstruct model.npz --data-dir D --out grid.png
+    npae sample model.npz --n 64 --out samples.png     # VAEs
+    npae gradcheck MODEL [--ARG VALUE ...]              # relative error of every parameter
+
+``MODEL`` is a model class name, any case, with or without dashes (``autoencoder``,
+``sparse-autoencoder``, ``vae``, ``conv-vae``...). Every subclass of ``BaseAutoencoder``
+that exists when the command runs is available, and its constructor arguments are options:
+``--sizes 784,256,32 --activation relu --loss bce``. Values are read as Python literals
+(``784,256,32`` is a tuple, ``none`` is None, ``true``/``false`` are booleans), anything else
+as a string. An error prints one line and exits with status 1 (``--debug`` shows the traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import inspect
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+#: Small arguments for ``gradcheck`` (and the generic tests): applied when the class takes them.
+SMALL_ARGS = {"sizes": (12, 6, 3), "latent_dim": 2, "input_shape": (1, 8, 8), "channels": (2, 3)}
+#: Per-class overrides of SMALL_ARGS (a VAE's sizes end before its latent layer).
+SMALL_ARGS_BY_CLASS = {"VAE": {"sizes": (12, 6)}, "ConvVAE": {"channels": (2,)}}
+
+
+class CLIError(Exception):
+    """A user mistake on the command line (printed as one line)."""
+
+
+# ---------------------------------------------------------------------------- models by name
+def _key(name: str) -> str:
+    return name.lower().replace("-", "").replace("_", "")
+
+
+def _kebab(name: str) -> str:
+    out = ""
+    for i, ch in enumerate(name):
+        if ch.isupper() and i and (name[i - 1].islower() or (i + 1 < len(name) and name[i + 1].islower())):
+            out += "-"
+        out += ch.lower()
+    return out
+
+
+def model_class(name: str) -> type:
+    """The model class called ``name`` (``"sparse-autoencoder"``, ``"SparseAutoencoder"``, ``"vae"``)."""
+    from .io import model_classes
+
+    classes = model_classes()
+    found = {_key(n): c for n, c in classes.items()}.get(_key(name))
+    if found is None:
+        raise CLIError(f"unknown model {name!r}; choose one of: {', '.join(sorted(_kebab(n) for n in classes))}")
+    return found
+
+
+def constructor_args(cls: type) -> dict[str, inspect.Parameter]:
+    return {n: p for n, p in inspect.signature(cls.__init__).parameters.items() if n != "self"}
+
+
+def parse_value(text: str):
+    """A command-line value: a Python literal when it is one (``784,32`` -> (784, 32)), else the string."""
+    low = text.strip().lower()
+    if low in ("none", "null"):
+        return None
+    if low in ("true", "false"):
+        return low == "true"
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def parse_model_args(cls: type, extra: Sequence[str]) -> dict:
+    """``["--sizes", "784,32", "--loss=bce"]`` -> ``{"sizes": (784, 32), "loss": "bce"}``, names checked."""
+    allowed = constructor_args(cls)
+    out, i = {}, 0
+    extra = list(extra)
+    while i < len(extra):
+        item = extra[i]
+        if not item.startswith("--"):
+            raise CLIError(f"unexpected argument {item!r} (model arguments are --name value)")
+        name, eq, value = item[2:].partition("=")
+        if not eq:
+            if i + 1 >= len(extra):
+                raise CLIError(f"--{name} needs a value")
+            value, i = extra[i + 1], i + 1
+        i += 1
+        key = name.replace("-", "_")
+        if key not in allowed or key in ("self", "random_state"):
+            opts = ", ".join("--" + n.replace("_", "-") for n in allowed if n != "random_state")
+            raise CLIError(f"{cls.__name__} has no argument --{name}; its arguments: {opts}")
+        out[key] = parse_value(value)
+    return out
+
+
+def small_model(cls: type, dtype=np.float64, random_state=0, **overrides):
+    """A small instance of ``cls`` for gradient checks and tests (``SMALL_ARGS`` it accepts)."""
+    allowed = constructor_args(cls)
+    args = {k: v for k, v in {**SMALL_ARGS, **SMALL_ARGS_BY_CLASS.get(cls.__name__, {})}.items() if k in allowed}
+    args.update(overrides)
+    if "dtype" in allowed:
+        args["dtype"] = dtype
+    if "random_state" in allowed:
+        args["random_state"] = random_state
+    return cls(**args)
+
+
+def example_input(model, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` random rows in (0.05, 0.95) of the model's input width (valid for every loss)."""
+    return rng.uniform(0.05, 0.95, size=(n, model.n_features)).astype(model.dtype)
+
+
+# ---------------------------------------------------------------------------- data and images
+def load_data(args, n_features: int | None = None):
+    """Training rows, evaluation rows, labels and a sentence saying what they are."""
+    from . import datasets
+
+    if args.data == "patches":
+        X = datasets.natural_patches(n=args.n_train or 10000, rng=args.seed)
+        n_test = max(len(X) // 5, 1)
+        return X[n_test:], X[:n_test], None, f"{len(X)} 8x8 natural-image patches ({n_test} held out)"
+    X_train, _, X_test, y_test, source = datasets.mnist_split(args.data_dir, n_train=args.n_train,
+                                                             n_test=getattr(args, "n_test", None))
+    return X_train, X_test, y_test, source
+
+
+def image_shape(model) -> tuple[int, int]:
+    shape = getattr(model, "input_shape", None)
+    if shape is not None and shape[0] == 1:
+        return tuple(shape[1:])
+    side = int(round(np.sqrt(model.n_features)))
+    if side * side != model.n_features:
+        raise CLIError(f"cannot draw inputs of {model.n_features} features as square images")
+    return side, side
+
+
+# ---------------------------------------------------------------------------- commands
+def cmd_models(args) -> int:
+    from .io import model_classes
+
+    for name, cls in sorted(model_classes().items()):
+        sig = ", ".join(f"{n}={p.default!r}" for n, p in constructor_args(cls).items()
+                        if n not in ("random_state", "dtype"))
+        print(f"{_kebab(name):24s} {sig}")
+    return 0
+
+
+def _optimizer(args):
+    from .optim import SGD, Adam
+
+    if args.optimizer == "adam":
+        return Adam(lr=args.lr if args.lr is not None else 1e-3, weight_decay=args.optim_weight_decay)
+    return SGD(lr=args.lr if args.lr is not None else 0.1, momentum=args.momentum,
+               weight_decay=args.optim_weight_decay)
+
+
+def cmd_train(args, extra) -> int:
+    from .io import load
+
+    X_train, X_test, _, source = load_data(args)
+    if args.resume:
+        model = load(args.resume)
+        print(f"resuming {model!r} from {args.resume}")
+    else:
+        cls = model_class(args.model)
+        margs = parse_model_args(cls, extra)
+        sizes_default = constructor_args(cls).get("sizes")
+        if "sizes" not in margs and sizes_default is not None and sizes_default.default[0] != X_train.shape[1]:
+            margs["sizes"] = (X_train.shape[1],) + tuple(sizes_default.default[1:])
+            print(f"note: --sizes {','.join(map(str, margs['sizes']))} (the default's input width set to the "
+                  f"data's {X_train.shape[1]} features)")
+        if "random_state" in constructor_args(cls):
+            margs["random_state"] = args.seed
+        try:
+            model = cls(**margs)
+        except (TypeError, ValueError) as exc:
+            raise CLIError(f"{cls.__name__}: {exc}") from exc
+    if extra and args.resume:
+        raise CLIError("model arguments cannot be changed when resuming: drop " + " ".join(extra))
+    print(f"data: {source}")
+    print(f"model: {model!r}, {model.n_parameters():,} parameters")
+    model.fit(X_train, epochs=args.epochs, batch_size=args.batch_size,
+              optimizer=None if args.resume else _optimizer(args),
+              validation_data=None if args.no_val else X_test, verbose=0 if args.quiet else 1,
+              patience=args.patience, schedule=args.schedule, checkpoint=args.checkpoint, every=args.every,
+              resume=args.resume)
+    model.save(args.out)
+    print(f"test loss {model.score(X_test):.6g}  (saved to {args.out})")
+    return 0
+
+
+def metrics_of(model, X: np.ndarray, rng: np.random.Generator) -> dict[str, float]:
+    """What ``evaluate`` prints: the model's loss and, where they apply, MSE, MAE, PSNR, SSIM, ELBO."""
+    from . import metrics
+
+    R = model.reconstruct(X).reshape(len(X), -1)  # (N, n_features)
+    Xf = X.reshape(len(X), -1)
+    out = {"score": float(model.score(X)), "mse": float(np.mean((R - Xf) ** 2)),
+           "mae": float(np.mean(np.abs(R - Xf)))}
+    if Xf.min() >= 0 and Xf.max() <= 1 and R.min() >= 0 and R.max() <= 1:
+        try:
+            shape = image_shape(model)
+            out["psnr_db"] = float(metrics.psnr(R.reshape((-1,) + shape), Xf.reshape((-1,) + shape)))
+            if min(shape) >= 11:
+                out["ssim"] = float(metrics.ssim(R.reshape((-1,) + shape), Xf.reshape((-1,) + shape)))
+        except CLIError:
+            pass
+    if hasattr(model, "elbo"):
+        out["elbo_nats"] = float(model.elbo(X, rng=rng))
+    return out
+
+
+def cmd_evaluate(args) -> int:
+    from .io import load
+
+    model = load(args.model_file)
+    _, X_test, _, source = load_data(args)
+    print(f"data: {source}; evaluating on {len(X_test)} held-out examples")
+    print(f"model: {model!r}")
+    for k, v in metrics_of(model, X_test, np.random.default_rng(args.seed)).items():
+        print(f"{k:10s} {v:.6g}")
+    return 0
+
+
+def _save_images(images: np.ndarray, shape, path: str, title: str) -> None:
+    from .plotting import _pyplot, save_figure, tile_images
+
+    plt = _pyplot()
+    mosaic = np.clip(tile_images(images.reshape((-1,) + tuple(shape))), 0, 1)
+    fig, ax = plt.subplots(figsize=(6, 6))
+    ax.imshow(mosaic, cmap="gray", vmin=0, vmax=1)
+    ax.axis("off")
+    ax.set_title(title)
+    save_figure(fig, path)
+
+
+def cmd_reconstruct(args) -> int:
+    from .io import load
+    from .plotting import image_grid
+
+    model = load(args.model_file)
+    _, X_test, _, source = load_data(args)
+    X = X_test[:args.n]
+    R = model.reconstruct(X).reshape(len(X), -1)
+    image_grid({"input": X, "reconstruction": R}, args.out, shape=image_shape(model),
+               title=f"{type(model).__name__}: {len(X)} held-out examples")
+    print(f"data: {source}\nsaved {args.out}: {len(X)} inputs and reconstructions, mse {np.mean((R - X) ** 2):.5g}")
+    return 0
+
+
+def cmd_sample(args) -> int:
+    from .io import load
+
+    model = load(args.model_file)
+    if not hasattr(model, "sample"):
+        raise CLIError(f"{type(model).__name__} cannot sample: only the VAEs (VAE, ConvVAE) have a prior")
+    images = np.asarray(model.sample(args.n, rng=np.random.default_rng(args.seed)))
+    _save_images(images, image_shape(model), args.out, f"{args.n} samples from the prior, {type(model).__name__}")
+    print(f"saved {args.out}: {args.n} samples from the prior")
+    return 0
+
+
+def cmd_gradcheck(args, extra) -> int:
+    from .gradcheck import check_model
+
+    cls = model_class(args.model)
+    model = small_model(cls, np.float64, args.seed, **parse_model_args(cls, extra))
+    X = example_input(model, args.n, np.random.default_rng(args.seed))
+    errors = check_model(model, X, rng_seed=args.seed)
+    print(f"{model!r}, float64, {len(X)} random inputs, central differences (h = 1e-5)")
+    for name, err in errors.items():
+        print(f"  {name:28s} {err:.2e}")
+    worst = max(errors.values())
+    ok = worst < args.tol
+    print(f"max relative error {worst:.2e}: {'OK' if ok else 'FAILED'} (tolerance {args.tol:g})")
+    return 0 if ok else 1
+
+
+# ---------------------------------------------------------------------------- the parser
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="npae", description="Autoencoders from scratch in NumPy: train, "
+                                "evaluate, reconstruct, sample, gradient-check.")
+    p.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def data_args(q, n_train=True):
+        q.add_argument("--data-dir", default=None, help="folder of the MNIST IDX files (default $NPAE_DATA_DIR)")
+        q.add_argument("--data", choices=("mnist", "patches"), default="mnist",
+                       help="MNIST, or 8x8 natural-image patches (offline)")
+        if n_train:
+            q.add_argument("--n-train", type=int, default=None, help="keep the first N training examples")
+        q.add_argument("--seed", type=int, default=0)
+
+    sub.add_parser("models", help="list the model classes and their arguments")
+    t = sub.add_parser("train", help="train MODEL and save it; model arguments as --name value",
+                       epilog="Any constructor argument of the model is an option, e.g. --sizes 784,256,32 "
+                              "--activation relu --loss bce (see `npae models`).")
+    t.add_argument("model")
+    data_args(t)
+    t.add_argument("--epochs", type=int, default=10)
+    t.add_argument("--batch-size", type=int, default=128)
+    t.add_argument("--optimizer", choices=("adam", "sgd"), default="adam")
+    t.add_argument("--lr", type=float, default=None, help="learning rate (Adam 1e-3, SGD 0.1)")
+    t.add_argument("--momentum", type=float, default=0.9, help="SGD momentum")
+    t.add_argument("--optim-weight-decay", type=float, default=0.0, help="the optimiser's L2 weight decay")
+    t.add_argument("--patience", type=int, default=None, help="early stopping on the validation loss")
+    t.add_argument("--schedule", choices=("step", "cosine"), default=None)
+    t.add_argument("--checkpoint", default=None, help="checkpoint file written every --every epochs")
+    t.add_argument("--every", type=int, default=1)
+    t.add_argument("--resume", default=None, help="continue the run saved in this checkpoint")
+    t.add_argument("--no-val", action="store_true", help="no validation loss per epoch")
+    t.add_argument("--quiet", action="store_true", help="no progress bar and epoch lines")
+    t.add_argument("--out", required=True, help="the model file to write (.npz)")
+    for name, help_ in (("evaluate", "print the metrics of a saved model on held-out data"),
+                        ("reconstruct", "save a grid of held-out inputs and their reconstructions")):
+        q = sub.add_parser(name, help=help_)
+        q.add_argument("model_file")
+        data_args(q)
+        q.add_argument("--n-test", type=int, default=None, help="keep the first N evaluation examples")
+        if name == "reconstruct":
+            q.add_argument("--n", type=int, default=12, help="how many examples")
+            q.add_argument("--out", required=True, help="the PNG to write")
+    s = sub.add_parser("sample", help="save a grid of samples from a VAE's prior")
+    s.add_argument("model_file")
+    s.add_argument("--n", type=int, default=64)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--out", required=True, help="the PNG to write")
+    g = sub.add_parser("gradcheck", help="relative error of every parameter's gradient, small float64 model")
+    g.add_argument("model")
+    g.add_argument("--n", type=int, default=4, help="number of random inputs")
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--tol", type=float, default=1e-7)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status (0 ok, 1 error, 130 interrupted)."""
+    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command not in ("train", "gradcheck"):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    try:
+        if args.command == "models":
+            return cmd_models(args)
+        if args.command == "train":
+            return cmd_train(args, extra)
+        if args.command == "gradcheck":
+            return cmd_gradcheck(args, extra)
+        return {"evaluate": cmd_evaluate, "reconstruct": cmd_reconstruct, "sample": cmd_sample}[args.command](args)
+    except KeyboardInterrupt:
+        print("npae: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # one clear line, the traceback only with --debug
+        if args.debug:
+            raise
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"npae {args.command}: error: {msg}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
