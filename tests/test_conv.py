@@ -209,3 +209,16 @@ def test_bad_arguments(kwargs, error):
 def test_output_padding_must_be_smaller_than_stride():
     with pytest.raises(ValueError, match="output_padding must be smaller than stride"):
         Conv2DTranspose(1, 1, 3, stride=2, output_padding=2)
+
+
+@pytest.mark.parametrize("cls, args", [(Conv2D, (2, 3, 3, 2, 1)), (Conv2DTranspose, (2, 3, 3, 2, 1, 1))])
+def test_input_grad_false_gives_the_same_parameter_gradients(cls, args):
+    rng = np.random.default_rng(4)
+    layer = cls(*args, rng=rng, dtype=np.float64)
+    x = rng.standard_normal((2, 2, 5, 5))
+    dy = rng.standard_normal(layer.forward(x).shape)
+    assert layer.backward(dy) is not None
+    full = {k: g.copy() for k, g in layer.grads.items()}
+    assert layer.backward(dy, input_grad=False) is None
+    for k, g in layer.grads.items():
+        np.testing.assert_array_equal(g, full[k])

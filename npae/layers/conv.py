@@ -122,6 +122,11 @@ def _check_input(layer: Layer, x: np.ndarray, channels: int) -> None:
 class _ConvBase(Layer):
     """Arguments, parameters and initialisation shared by the two convolutions."""
 
+    #: ``backward(dy, input_grad=False)`` skips ``dx`` (used by ``Sequential.backward`` for the
+    #: first layer of a network: the data need no gradient, and for Conv2D that saves a GEMM
+    #: and the col2im).
+    skips_input_grad = True
+
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Pair, stride: Pair,
                  padding: Pair, weight_shape: tuple[int, ...], fan_in: int, fan_out: int,
                  init: str | Initializer, rng: np.random.Generator | None, dtype) -> None:
@@ -216,7 +221,7 @@ class Conv2D(_ConvBase):
         self._cache = (x.shape, xp.shape, cols, (ho, wo))
         return y.reshape(o, n, ho, wo).transpose(1, 0, 2, 3)  # (N, O, H_out, W_out), a view
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
+    def backward(self, dy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         if self._cache is None:
             raise RuntimeError(f"{self!r}: backward called before forward")
         x_shape, xp_shape, cols, (ho, wo) = self._cache
@@ -226,6 +231,8 @@ class Conv2D(_ConvBase):
         dY = dy.transpose(1, 0, 2, 3).reshape(o, n * ho * wo)  # (O, N*H_out*W_out), free if channel-major
         self.grads = {"W": (dY @ cols.T).reshape(W.shape),  # (O, C*kH*kW) -> (O, C, kH, kW)
                       "b": dY.sum(axis=1)}  # (O,)
+        if not input_grad:
+            return None
         dcols = W.reshape(o, -1).T @ dY  # (C*kH*kW, N*H_out*W_out)
         dxp = col2im(dcols, xp_shape, self.kernel_size, self.stride, (ho, wo))  # (C, N, H_p, W_p)
         return dxp[:, :, ph: ph + h, pw: pw + w].transpose(1, 0, 2, 3)  # (N, C, H, W), a view
@@ -322,7 +329,7 @@ class Conv2DTranspose(_ConvBase):
         self._cache = (x.shape, X, (ho, wo))
         return y.transpose(1, 0, 2, 3)  # (N, O, H_out, W_out), a view
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
+    def backward(self, dy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         if self._cache is None:
             raise RuntimeError(f"{self!r}: backward called before forward")
         (n, c, h, w), X, (ho, wo) = self._cache
@@ -333,6 +340,8 @@ class Conv2DTranspose(_ConvBase):
         dcols = im2col(canvas, self.kernel_size, self.stride, (h, w))  # (O*kH*kW, N*H*W)
         self.grads = {"W": (X @ dcols.T).reshape(W.shape),  # (C, O*kH*kW) -> (C, O, kH, kW)
                       "b": dy.sum(axis=(0, 2, 3))}  # (O,)
+        if not input_grad:
+            return None
         dX = W.reshape(c, -1) @ dcols  # (C, N*H*W)
         return dX.reshape(c, n, h, w).transpose(1, 0, 2, 3)  # (N, C, H, W), a view
 
