@@ -19,6 +19,6 @@ from . import io, schedules, training  # noqa: E402
 from .io import load  # noqa: E402
 
 __all__ += ["io", "load", "schedules", "training"]
-from .models import ConvAutoencoder, ConvVAE  # noqa: E402
+from .models import ConvAutoencoder, ConvDenoisingAutoencoder, ConvVAE  # noqa: E402
 
-__all__ += ["ConvAutoencoder", "ConvVAE"]
+__all__ += ["ConvAutoencoder", "ConvDenoisingAutoencoder", "ConvVAE"]

@@ -6,7 +6,7 @@ import pytest
 import npae
 from npae.gradcheck import check_model
 from npae.layers import Conv2D, Conv2DTranspose, MaxPool2D, UpSampling2D
-from npae.models import ConvAutoencoder, ConvVAE
+from npae.models import ConvAutoencoder, ConvDenoisingAutoencoder, ConvVAE
 
 
 def blobs(n: int, rng: np.random.Generator, size: int = 8) -> np.ndarray:
@@ -29,6 +29,22 @@ def test_conv_autoencoder_gradients(kwargs):
     errors = check_model(model, blobs(3, rng))
     assert len(errors) == len(model.params)
     assert max(errors.values()) < 1e-7, errors
+
+
+def test_conv_denoising_gradients_and_clean_target():
+    rng = np.random.default_rng(6)
+    X = blobs(3, rng)
+    model = ConvDenoisingAutoencoder((1, 8, 8), channels=(2, 3), activation="tanh", random_state=0,
+                                     dtype=np.float64)
+    errors = check_model(model, X)
+    assert max(errors.values()) < 1e-7, errors
+    # the noise enters the input only: with sigma = 0 the objective is the plain autoencoder's
+    quiet = ConvDenoisingAutoencoder((1, 8, 8), channels=(2, 3), noise_level=0.0, random_state=0)
+    plain = ConvAutoencoder((1, 8, 8), "pooling", (2, 3), loss="bce", random_state=0)
+    X32 = X.astype(np.float32)
+    assert quiet.loss_and_grads(X32, rng)[0] == pytest.approx(plain.loss_and_grads(X32, rng)[0], rel=1e-6)
+    noisy = model.corrupt(X, np.random.default_rng(0))
+    assert noisy.shape == X.shape and 0 <= noisy.min() and noisy.max() <= 1 and not np.allclose(noisy, X)
 
 
 @pytest.mark.parametrize("decoder", ["bernoulli", "gaussian"])
@@ -124,6 +140,8 @@ def test_conv_vae_fit_improves_elbo_and_samples():
 
 
 @pytest.mark.parametrize("cls, kwargs", [(ConvAutoencoder, dict(channels=(2, 3), code_size=4)),
+                                          (ConvDenoisingAutoencoder, dict(channels=(2, 3), noise="masking",
+                                                                          noise_level=0.2)),
                                           (ConvVAE, dict(channels=(2, 3), latent_dim=2))])
 def test_save_load_round_trip(tmp_path, cls, kwargs):
     rng = np.random.default_rng(5)

@@ -9,6 +9,6 @@ from .vae import VAE
 __all__ = ["Autoencoder", "BaseAutoencoder", "ContractiveAutoencoder", "DenoisingAutoencoder",
            "SparseAutoencoder"]
 __all__ += ["VAE"]
-from .conv import ConvAutoencoder, ConvVAE  # noqa: E402
+from .conv import ConvAutoencoder, ConvDenoisingAutoencoder, ConvVAE  # noqa: E402
 
-__all__ += ["ConvAutoencoder", "ConvVAE"]
+__all__ += ["ConvAutoencoder", "ConvDenoisingAutoencoder", "ConvVAE"]

@@ -31,8 +31,10 @@ from ..layers import (
     get_activation,
 )
 from ..layers.conv import conv_output_size
+from ..noise import NOISES, _check_clip, check_noise_level
 from .autoencoder import LOSS_NAMES
 from .base import BaseAutoencoder
+from .denoising import DenoisingAutoencoder
 from .vae import VAE
 
 ARCHITECTURES = ("strided", "pooling")
@@ -232,6 +234,53 @@ class ConvAutoencoder(_ImageInput, BaseAutoencoder):
                 f"channels={self.channels}, code_shape={self.code_shape}, loss={self.loss!r})")
 
 
+class ConvDenoisingAutoencoder(ConvAutoencoder):
+    r"""A convolutional denoising autoencoder: it sees a corrupted ``x_tilde`` and must output ``x``.
+
+    .. math::
+        \tilde x \sim q(\tilde x \mid x), \qquad \hat x = f_{dec}(f_{enc}(\tilde x)), \qquad
+        J = \mathrm{loss}(\hat x, x) + \frac{\lambda}{2}\sum_W \lVert W \rVert_F^2
+
+    The objective and its gradient are :class:`~npae.models.DenoisingAutoencoder`'s (the same
+    method, not a copy: fresh noise for every batch from the passed generator, the noise a
+    constant of the backward pass, the clean ``x`` as target); the networks are
+    :class:`ConvAutoencoder`'s. The defaults are the Keras blog's denoising network:
+    Conv(1->32) - ReLU - MaxPool - Conv(32->32) - ReLU - MaxPool, then Conv - ReLU - UpSampling
+    twice and Conv(32->1) - Sigmoid, binary cross-entropy, Gaussian noise of ``sigma = 0.5``
+    clipped to [0, 1]. ``encode``/``reconstruct``/``score`` use their input as given: to
+    denoise, pass the noisy images. Derivation: ``docs/06-denoising.md``.
+
+    Parameters
+    ----------
+    input_shape, architecture, channels, kernel_size, activation, code_activation, output_activation
+        As in :class:`ConvAutoencoder`.
+    code_size, loss, weight_decay, random_state, dtype
+        As in :class:`ConvAutoencoder`.
+    noise, noise_level, clip
+        As in :class:`~npae.models.DenoisingAutoencoder`.
+    """
+
+    _forward_backward = DenoisingAutoencoder._forward_backward
+    corrupt = DenoisingAutoencoder.corrupt
+
+    def __init__(self, input_shape: Sequence[int] = (1, 28, 28), architecture: str = "pooling",
+                 channels: Sequence[int] = (32, 32), kernel_size: int = 3, activation: str = "relu",
+                 code_activation: str | None = None, output_activation: str = "sigmoid",
+                 code_size: int | None = None, loss: str = "bce", noise: str = "gaussian",
+                 noise_level: float = 0.5, clip: tuple[float, float] | None = (0.0, 1.0),
+                 weight_decay: float = 0.0, random_state=None, dtype=np.float32) -> None:
+        self.noise = check_choice(noise, "noise", NOISES)
+        self.noise_level = check_noise_level(noise, noise_level)
+        self.clip = _check_clip(clip)
+        super().__init__(input_shape, architecture, channels, kernel_size, activation, code_activation,
+                         output_activation, code_size, loss, weight_decay, random_state, dtype)
+
+    def __repr__(self) -> str:
+        return (f"ConvDenoisingAutoencoder(input_shape={self.input_shape}, "
+                f"architecture={self.architecture!r}, channels={self.channels}, noise={self.noise!r}, "
+                f"noise_level={self.noise_level})")
+
+
 class ConvVAE(_ImageInput, VAE):
     r"""A VAE with a convolutional encoder and a transposed-convolution decoder.
 
@@ -290,4 +339,4 @@ class ConvVAE(_ImageInput, VAE):
                 f"latent_dim={self.latent_dim}, decoder={self.decoder_type!r}, beta={self.beta:g})")
 
 
-__all__ = ["ARCHITECTURES", "ConvAutoencoder", "ConvVAE", "conv_networks"]
+__all__ = ["ARCHITECTURES", "ConvAutoencoder", "ConvDenoisingAutoencoder", "ConvVAE", "conv_networks"]
