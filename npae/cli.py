@@ -24,7 +24,6 @@ import ast
 import inspect
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 
@@ -59,7 +58,8 @@ def model_class(name: str) -> type:
     classes = model_classes()
     found = {_key(n): c for n, c in classes.items()}.get(_key(name))
     if found is None:
-        raise CLIError(f"unknown model {name!r}; choose one of: {', '.join(sorted(_kebab(n) for n in classes))}")
+        raise CLIError(f"unknown model {name!r}; choose one of: "
+                       f"{', '.join(sorted(_kebab(n) for n in classes))}")
     return found
 
 
@@ -106,7 +106,8 @@ def parse_model_args(cls: type, extra: Sequence[str]) -> dict:
 def small_model(cls: type, dtype=np.float64, random_state=0, **overrides):
     """A small instance of ``cls`` for gradient checks and tests (``SMALL_ARGS`` it accepts)."""
     allowed = constructor_args(cls)
-    args = {k: v for k, v in {**SMALL_ARGS, **SMALL_ARGS_BY_CLASS.get(cls.__name__, {})}.items() if k in allowed}
+    small = {**SMALL_ARGS, **SMALL_ARGS_BY_CLASS.get(cls.__name__, {})}
+    args = {k: v for k, v in small.items() if k in allowed}
     args.update(overrides)
     if "dtype" in allowed:
         args["dtype"] = dtype
@@ -175,7 +176,8 @@ def cmd_train(args, extra) -> int:
         cls = model_class(args.model)
         margs = parse_model_args(cls, extra)
         sizes_default = constructor_args(cls).get("sizes")
-        if "sizes" not in margs and sizes_default is not None and sizes_default.default[0] != X_train.shape[1]:
+        width = X_train.shape[1]
+        if "sizes" not in margs and sizes_default is not None and sizes_default.default[0] != width:
             margs["sizes"] = (X_train.shape[1],) + tuple(sizes_default.default[1:])
             print(f"note: --sizes {','.join(map(str, margs['sizes']))} (the default's input width set to the "
                   f"data's {X_train.shape[1]} features)")
@@ -254,7 +256,8 @@ def cmd_reconstruct(args) -> int:
     R = model.reconstruct(X).reshape(len(X), -1)
     image_grid({"input": X, "reconstruction": R}, args.out, shape=image_shape(model),
                title=f"{type(model).__name__}: {len(X)} held-out examples")
-    print(f"data: {source}\nsaved {args.out}: {len(X)} inputs and reconstructions, mse {np.mean((R - X) ** 2):.5g}")
+    print(f"data: {source}\nsaved {args.out}: {len(X)} inputs and reconstructions, mse "
+          f"{np.mean((R - X) ** 2):.5g}")
     return 0
 
 
@@ -265,7 +268,8 @@ def cmd_sample(args) -> int:
     if not hasattr(model, "sample"):
         raise CLIError(f"{type(model).__name__} cannot sample: only the VAEs (VAE, ConvVAE) have a prior")
     images = np.asarray(model.sample(args.n, rng=np.random.default_rng(args.seed)))
-    _save_images(images, image_shape(model), args.out, f"{args.n} samples from the prior, {type(model).__name__}")
+    _save_images(images, image_shape(model), args.out, f"{args.n} samples from the prior, "
+                                                       f"{type(model).__name__}")
     print(f"saved {args.out}: {args.n} samples from the prior")
     return 0
 
@@ -294,7 +298,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     def data_args(q, n_train=True):
-        q.add_argument("--data-dir", default=None, help="folder of the MNIST IDX files (default $NPAE_DATA_DIR)")
+        q.add_argument("--data-dir", default=None,
+                       help="folder of the MNIST IDX files (default $NPAE_DATA_DIR)")
         q.add_argument("--data", choices=("mnist", "patches"), default="mnist",
                        help="MNIST, or 8x8 natural-image patches (offline)")
         if n_train:
@@ -357,7 +362,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_train(args, extra)
         if args.command == "gradcheck":
             return cmd_gradcheck(args, extra)
-        return {"evaluate": cmd_evaluate, "reconstruct": cmd_reconstruct, "sample": cmd_sample}[args.command](args)
+        commands = {"evaluate": cmd_evaluate, "reconstruct": cmd_reconstruct, "sample": cmd_sample}
+        return commands[args.command](args)
     except KeyboardInterrupt:
         print("npae: interrupted", file=sys.stderr)
         return 130

@@ -97,7 +97,8 @@ def rng_from_state(state: dict) -> np.random.Generator:
     state = from_json(state)
     kind = state.get("bit_generator") if isinstance(state, dict) else None
     if kind not in _BIT_GENERATORS:
-        raise ValueError(f"unknown bit generator {kind!r} in a saved random state (known: {list(_BIT_GENERATORS)})")
+        raise ValueError(f"unknown bit generator {kind!r} in a saved random state (known: "
+                         f"{list(_BIT_GENERATORS)})")
     bit_generator = getattr(np.random, kind)()
     bit_generator.state = state
     return np.random.Generator(bit_generator)
@@ -242,7 +243,8 @@ def read(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
                                  f"nothing in it was executed)") from exc
         raise ModelFileError(f"{path}: not an npae model file ({exc})") from exc
     except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
-        raise ModelFileError(f"{path}: truncated or not an .npz model file ({exc or type(exc).__name__})") from exc
+        raise ModelFileError(f"{path}: truncated or not an .npz model file "
+                             f"({exc or type(exc).__name__})") from exc
     if not isinstance(loaded, np.lib.npyio.NpzFile):
         raise ModelFileError(f"{path}: not an npae model file (a single .npy array, not an .npz archive)")
     arrays: dict[str, np.ndarray] = {}
@@ -258,7 +260,8 @@ def read(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
             except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
                 raise ModelFileError(f"{path}: entry {key!r} is truncated or corrupted ({exc})") from exc
     if "meta" not in arrays:
-        raise ModelFileError(f"{path}: not an npae model file (no 'meta' entry; entries: {sorted(arrays)[:5]})")
+        raise ModelFileError(f"{path}: not an npae model file (no 'meta' entry; entries: "
+                             f"{sorted(arrays)[:5]})")
     meta_arr = arrays.pop("meta")
     try:
         if meta_arr.dtype.kind != "U" or meta_arr.ndim != 0:
@@ -269,7 +272,8 @@ def read(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
     except ValueError as exc:
         raise ModelFileError(f"{path}: corrupted 'meta' entry ({exc})") from exc
     if meta.get("format") != FORMAT:
-        raise ModelFileError(f"{path}: not an npae model file (format {meta.get('format')!r}, expected {FORMAT!r})")
+        raise ModelFileError(f"{path}: not an npae model file (format {meta.get('format')!r}, expected "
+                             f"{FORMAT!r})")
     version = meta.get("format_version")
     if version != FORMAT_VERSION:
         raise ModelFileError(f"{path}: unsupported format version {version!r}: this npae reads version "
@@ -282,14 +286,16 @@ def read(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
     missing = sorted(set(listed) - set(arrays))
     unlisted = sorted(set(arrays) - set(listed))
     if missing or unlisted:
-        raise ModelFileError(f"{path}: corrupted: missing entries {missing[:5]}, unexpected entries {unlisted[:5]}")
+        raise ModelFileError(f"{path}: corrupted: missing entries {missing[:5]}, unexpected entries "
+                             f"{unlisted[:5]}")
     for key, info in listed.items():
         a = arrays[key]
         if list(a.shape) != info.get("shape") or a.dtype.str != info.get("dtype"):
             raise ModelFileError(f"{path}: corrupted entry {key!r}: shape {a.shape} dtype {a.dtype.str}, "
                                  f"meta says {info.get('shape')} {info.get('dtype')}")
         if _checksum(a) != info.get("sha256"):
-            raise ModelFileError(f"{path}: corrupted entry {key!r}: its SHA-256 does not match the one recorded")
+            raise ModelFileError(f"{path}: corrupted entry {key!r}: its SHA-256 does not match the one "
+                                 f"recorded")
     return meta, arrays
 
 
@@ -309,7 +315,8 @@ def _build(path: Path, meta: dict, expected: type | None):
     try:
         return cls(**params)
     except (TypeError, ValueError) as exc:
-        raise ModelFileError(f"{path}: cannot rebuild {name} from its stored arguments {params}: {exc}") from exc
+        raise ModelFileError(f"{path}: cannot rebuild {name} from its stored arguments {params}: "
+                             f"{exc}") from exc
 
 
 def restore(model, meta: dict, arrays: dict[str, np.ndarray], path: str | os.PathLike = "<model file>",
@@ -330,7 +337,8 @@ def restore(model, meta: dict, arrays: dict[str, np.ndarray], path: str | os.Pat
                              f"{type(model).__name__} {only_model}")
     for k, p in live.items():
         if stored[k].shape != p.shape or stored[k].dtype != p.dtype:
-            raise ModelFileError(f"{path}: wrong model: weight {k!r} is {stored[k].dtype}{list(stored[k].shape)} "
+            raise ModelFileError(f"{path}: wrong model: weight {k!r} is "
+                                 f"{stored[k].dtype}{list(stored[k].shape)} "
                                  f"in the file, {p.dtype}{list(p.shape)} in the model")
     for k, p in live.items():
         np.copyto(p, stored[k])
@@ -349,7 +357,8 @@ def restore(model, meta: dict, arrays: dict[str, np.ndarray], path: str | os.Pat
             opt = cls(**from_json(opt_meta.get("args") or {}))
             opt.load_state_dict({k[len("optim/"):]: v for k, v in arrays.items() if k.startswith("optim/")})
         except (TypeError, ValueError, KeyError) as exc:
-            raise ModelFileError(f"{path}: cannot rebuild the optimiser {opt_meta.get('class')}: {exc}") from exc
+            raise ModelFileError(f"{path}: cannot rebuild the optimiser {opt_meta.get('class')}: "
+                                 f"{exc}") from exc
         model.optimizer_ = opt
 
 

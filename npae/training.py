@@ -146,7 +146,8 @@ class BatchSource:
         try:
             batch = self.data[key]
         except (TypeError, IndexError) as exc:
-            raise TypeError(f"{self.name} could not be indexed with {'a slice' if contiguous else 'an index array'} "
+            raise TypeError(f"{self.name} could not be indexed with "
+                            f"{'a slice' if contiguous else 'an index array'} "
                             f"({exc}); an array-like must accept X[index_array] (or use shuffle=False, which "
                             f"reads slices)") from exc
         return self.check(np.asarray(batch), f"{self.name} {label}")
@@ -218,7 +219,8 @@ def check_step(loss: float, terms: dict[str, float], grads: dict[str, np.ndarray
         raise DivergenceError(f"{where}: the loss term(s) {values} are not finite; {keep}", epoch, batch, bad)
     bad = _not_finite_grads(grads)
     if bad:
-        raise DivergenceError(f"{where}: the gradient of {', '.join(bad)} holds NaN/Inf (loss {loss:.6g}); {keep}",
+        raise DivergenceError(f"{where}: the gradient of {', '.join(bad)} holds NaN/Inf (loss "
+                              f"{loss:.6g}); {keep}",
                               epoch, batch, bad)
 
 
@@ -240,7 +242,8 @@ def _resume(model, path, optimizer, random_state, batch_size, shuffle):
                                      f"{type(model).__name__}")
     mine = npae_io.to_json(model.get_params())
     theirs = meta.get("params") or {}
-    differ = sorted(k for k in set(mine) | set(theirs) if k != "random_state" and mine.get(k) != theirs.get(k))
+    differ = sorted(k for k in set(mine) | set(theirs)
+                    if k != "random_state" and mine.get(k) != theirs.get(k))
     if differ:
         raise npae_io.ModelFileError(f"{path}: checkpoint of a model built with other arguments ({differ}); "
                                      f"build the model as it was or use npae.load")
@@ -250,7 +253,8 @@ def _resume(model, path, optimizer, random_state, batch_size, shuffle):
                                      f"fit(..., checkpoint=path)")
     if tr["batch_size"] != batch_size or tr["shuffle"] != shuffle:
         raise ValueError(f"resume: batch_size={batch_size}, shuffle={shuffle} differ from the checkpoint's "
-                         f"batch_size={tr['batch_size']}, shuffle={tr['shuffle']}; a resumed run must use the same")
+                         f"batch_size={tr['batch_size']}, shuffle={tr['shuffle']}; a resumed run must "
+                         f"use the same")
     npae_io.restore(model, meta, arrays, path, optimizer=True)
     saved_opt = getattr(model, "optimizer_", None)
     if optimizer is not None and saved_opt is not None:
@@ -280,7 +284,8 @@ def fit_model(model, X, epochs: int = 10, batch_size: int = 128, optimizer: Opti
         patience = check_int(patience, "patience", 1)
     min_delta = check_float(min_delta, "min_delta", 0.0)
     if not isinstance(verbose, (bool, int)) or verbose not in (0, 1, 2):
-        raise ValueError(f"verbose must be False/0, True/1 (bar and lines) or 2 (lines only), got {verbose!r}")
+        raise ValueError(f"verbose must be False/0, True/1 (bar and lines) or 2 (lines only), got "
+                         f"{verbose!r}")
     if not isinstance(shuffle, (bool, np.bool_)):
         raise TypeError(f"shuffle must be a bool, got {type(shuffle).__name__}")
     for arg, name in ((checkpoint, "checkpoint"), (resume, "resume")):

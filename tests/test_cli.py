@@ -50,13 +50,15 @@ def test_gradcheck_every_model(capsys, name):
 
 def test_train_evaluate_reconstruct(capsys, tmp_path, mnist_dir):
     path = tmp_path / "ae.npz"
-    code, out, err = run(capsys, "train", "autoencoder", "--data-dir", mnist_dir, "--epochs", 2, "--batch-size", 16,
-                         "--sizes", "784,16", "--loss", "bce", "--out", path, "--checkpoint", tmp_path / "ck.npz")
+    code, out, err = run(capsys, "train", "autoencoder", "--data-dir", mnist_dir, "--epochs", 2,
+                         "--batch-size", 16, "--sizes", "784,16", "--loss", "bce", "--out", path,
+                         "--checkpoint", tmp_path / "ck.npz")
     assert code == 0, err
     assert "data: MNIST training set (48 images)" in out and "epoch 2/2" in out and "test loss" in out
     model = npae.load(path)
     assert model.sizes == (784, 16) and model.loss == "bce" and len(model.history_["loss"]) == 2
-    code, out, err = run(capsys, "train", "autoencoder", "--data-dir", mnist_dir, "--epochs", 3, "--batch-size", 16,
+    code, out, err = run(capsys, "train", "autoencoder", "--data-dir", mnist_dir, "--epochs", 3,
+                         "--batch-size", 16,
                          "--out", path, "--resume", tmp_path / "ck.npz", "--quiet")
     assert code == 0, err
     assert len(npae.load(path).history_["loss"]) == 3

@@ -203,7 +203,8 @@ def test_pickled_and_object_arrays_are_refused_without_running_anything(tmp_path
     add_object(arrays)
     with open(path, "wb") as f:
         np.savez(f, allow_pickle=True, **arrays)
-    with pytest.raises(ModelFileError, match=r"m\.npz: refused, entry 'param/encoder\.0\.W' is an object array"):
+    with pytest.raises(ModelFileError, match=r"m\.npz: refused, entry 'param/encoder\.0\.W' is an "
+                                              "object array"):
         npae.load(path)
     # 2. a bare pickle (np.save of an object array is a pickle inside an .npy)
     bare = tmp_path / "bare.npz"

@@ -23,7 +23,7 @@ def test_cosine_lr_closed_form_endpoints_and_monotone(T, lr0, lr_min):
     lrs = [s(e, lr0, 1000) for e in range(T + 3)]
     assert lrs[0] == pytest.approx(lr0, rel=1e-12)
     assert lrs[T] == pytest.approx(lr_min, abs=1e-15) and lrs[T + 2] == lrs[T]  # flat after T_max
-    assert all(a >= b - 1e-15 for a, b in zip(lrs, lrs[1:]))
+    assert all(a >= b - 1e-15 for a, b in zip(lrs[:-1], lrs[1:], strict=True))
     e = T // 2
     assert lrs[e] == pytest.approx(lr_min + 0.5 * (lr0 - lr_min) * (1 + math.cos(math.pi * e / T)), rel=1e-12)
 

@@ -240,7 +240,8 @@ def test_streaming_an_idx_file_through_scaled_rows(tmp_path):
     view = ScaledRows(open_idx(tmp_path / "imgs-idx3-ubyte"))
     np.testing.assert_allclose(view[np.array([2, 5])], images[[2, 5]].reshape(2, 12) / 255, rtol=1e-6)
     a = small(seed=1).fit(view, epochs=2, batch_size=8)
-    b = small(seed=1).fit(images.reshape(30, 12).astype(np.float32) * np.float32(1 / 255), epochs=2, batch_size=8)
+    rows = images.reshape(30, 12).astype(np.float32) * np.float32(1 / 255)  # (N, H*W)
+    b = small(seed=1).fit(rows, epochs=2, batch_size=8)
     assert same_weights(a, b)
 
 
