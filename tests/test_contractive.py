@@ -42,29 +42,33 @@ def test_jacobian_equals_finite_differences(sizes, activations):
     assert rel_error(J, numerical_jacobian(enc, x)) < 1e-7
 
 
+@pytest.mark.parametrize("method", ["chain", "auto"])
 @pytest.mark.parametrize("sizes, activations", CASES)
-def test_penalty_gradient_check(sizes, activations):
+def test_penalty_gradient_check(sizes, activations, method):
+    # "chain" is the general computation; "auto" takes the closed form for the one-layer cases.
     enc = encoder(sizes, activations, seed=2)
     x = np.random.default_rng(3).standard_normal((5, sizes[0]))
-    value, grads = contractive(enc, x)
+    value, grads = contractive(enc, x, method=method)
     J = jacobian(enc, x)
     assert value == pytest.approx(np.mean(np.sum(J ** 2, axis=(1, 2))), rel=1e-12)
     assert set(grads) == set(enc.params)
     for name, p in enc.params.items():
-        numeric = numerical_gradient(lambda: contractive(enc, x)[0], p)
+        numeric = numerical_gradient(lambda: contractive(enc, x, method=method)[0], p)
         assert grads[name].shape == p.shape
         assert rel_error(grads[name], numeric) < 1e-7, name
 
 
-def test_one_sigmoid_layer_matches_rifai_closed_form():
-    # Rifai et al. 2011, eq. (5): ||J_f(x)||_F^2 = sum_i (h_i (1 - h_i))^2 sum_j W_ij^2
+@pytest.mark.parametrize("method", ["chain", "closed_form"])
+def test_one_sigmoid_layer_matches_rifai_closed_form(method):
+    # Rifai et al. 2011, eq. (5): ||J_f(x)||_F^2 = sum_i (h_i (1 - h_i))^2 sum_j W_ij^2, written out
+    # here with NumPy; both the general chain-rule path and the library's closed form must agree.
     enc = encoder((9, 6), ("sigmoid",), seed=4)
     W, b = enc.params["0.W"], enc.params["0.b"]
     b[:] = np.random.default_rng(5).standard_normal(6)
     x = np.random.default_rng(6).standard_normal((10, 9))
     h = 1 / (1 + np.exp(-(x @ W.T + b)))
     closed = np.mean(np.sum((h * (1 - h)) ** 2 * np.sum(W ** 2, axis=1), axis=1))
-    value, grads = contractive(enc, x)
+    value, grads = contractive(enc, x, method=method)
     assert value == pytest.approx(closed, rel=1e-12)
     # closed-form gradient: dW_ij = (1/N) sum_n [2 s_ni^2 W_ij + 2 s_ni^2 (1 - 2 h_ni) w_i x_nj]
     s = h * (1 - h)  # (N, J)
@@ -100,21 +104,23 @@ def test_float32_runs_in_float32():
     assert np.isfinite(value)
 
 
-def test_gradient_checker_catches_a_missing_second_derivative_term(monkeypatch):
+@pytest.mark.parametrize("method", ["chain", "auto"])
+def test_gradient_checker_catches_a_missing_second_derivative_term(monkeypatch, method):
     # Dropping the f'' term (a classic mistake) must give a large error: the test can fail.
     from npae.layers import Sigmoid
     enc = encoder((6, 4), ("sigmoid",))
     x = np.random.default_rng(0).standard_normal((3, 6))
     monkeypatch.setattr(Sigmoid, "second_derivative", staticmethod(lambda x, y: np.zeros_like(x)))
-    _, grads = contractive(enc, x)
+    _, grads = contractive(enc, x, method=method)
     monkeypatch.undo()
-    numeric = numerical_gradient(lambda: contractive(enc, x)[0], enc.params["0.W"])
+    numeric = numerical_gradient(lambda: contractive(enc, x, method=method)[0], enc.params["0.W"])
     assert rel_error(grads["0.W"], numeric) > 1e-3
 
 
+@pytest.mark.parametrize("sizes", [(10, 5), (10, 6, 4)])  # closed-form and chain-rule penalty
 @pytest.mark.parametrize("activation", ["sigmoid", "tanh", "softplus"])
-def test_whole_loss_gradient(activation):
-    model = ContractiveAutoencoder((10, 6, 4), activation=activation, lam=0.5, weight_decay=0.01,
+def test_whole_loss_gradient(activation, sizes):
+    model = ContractiveAutoencoder(sizes, activation=activation, lam=0.5, weight_decay=0.01,
                                    random_state=0, dtype=np.float64)
     X = np.random.default_rng(1).random((6, 10))
     errors = check_model(model, X)
@@ -152,5 +158,9 @@ def test_bad_arguments():
         jacobian(Dense(5, 3), np.zeros((2, 5)))
     with pytest.raises(TypeError, match="Dense or an element-wise"):
         jacobian(Sequential(Dense(5, 3), ReLU(), Sequential(Dense(3, 2))), np.zeros((2, 5)))
+    with pytest.raises(ValueError, match="closed_form"):
+        contractive(encoder((5, 4, 3), ("tanh", "tanh")), np.zeros((2, 5)), method="closed_form")
+    with pytest.raises(ValueError, match="method"):
+        contractive(enc, np.zeros((2, 5)), method="exact")
     with pytest.raises(ValueError, match="lam"):
         ContractiveAutoencoder((5, 3), lam=-1.0)
