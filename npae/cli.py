@@ -28,9 +28,15 @@ from collections.abc import Sequence
 import numpy as np
 
 #: Small arguments for ``gradcheck`` (and the generic tests): applied when the class takes them.
-SMALL_ARGS = {"sizes": (12, 6, 3), "latent_dim": 2, "input_shape": (1, 8, 8), "channels": (2, 3)}
-#: Per-class overrides of SMALL_ARGS (a VAE's sizes end before its latent layer).
-SMALL_ARGS_BY_CLASS = {"VAE": {"sizes": (12, 6)}, "ConvVAE": {"channels": (2,)}}
+#: tanh is smooth, so central differences are valid everywhere; with ReLU (and max-pooling) an
+#: input within ``h`` of a kink makes a correct gradient look wrong (pass ``--activation relu``
+#: to check it anyway).
+SMALL_ARGS = {"sizes": (12, 6, 3), "latent_dim": 2, "input_shape": (1, 8, 8), "channels": (2, 3),
+              "activation": "tanh"}
+#: Per-class overrides of SMALL_ARGS (a VAE's sizes end before its latent layer; KL sparsity
+#: needs a sigmoid code).
+SMALL_ARGS_BY_CLASS = {"VAE": {"sizes": (12, 6)}, "ConvVAE": {"channels": (2,)},
+                       "SparseAutoencoder": {"activation": "sigmoid"}}
 
 
 class CLIError(Exception):
