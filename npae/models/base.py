@@ -117,8 +117,14 @@ class BaseAutoencoder:
 
     def score(self, X) -> float:
         """Mean reconstruction loss of ``X`` (the model's ``loss``; lower is better)."""
-        X = self._check_X(X)
+        X = self._check_targets(self._check_X(X))
         return LOSSES[self.loss](self.reconstruct(X), X)[0]
+
+    def _check_targets(self, X: np.ndarray, name: str = "X") -> np.ndarray:
+        """With ``loss="bce"`` the data are the targets of a cross-entropy: they must lie in [0, 1]."""
+        if getattr(self, "loss", None) == "bce":
+            check_array(X, name, finite=False, value_range=(0.0, 1.0))
+        return X
 
     # ------------------------------------------------------------------ the loss
     def _decoder_loss(self, h: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
@@ -171,7 +177,7 @@ class BaseAutoencoder:
         Returns ``(loss, terms, grads)``: ``loss = sum(terms.values())`` and ``grads`` has the
         keys of :attr:`params`. ``rng`` drives any randomness (noise, sampling).
         """
-        X = self._check_X(X)
+        X = self._check_targets(self._check_X(X))
         rng = self.rng_ if rng is None else check_random_state(rng, "rng")
         terms = self._forward_backward(X, rng)
         grads = self.grads
