@@ -100,14 +100,14 @@ def filter_mosaic(W, path, shape: tuple[int, int] | None = None, title: str | No
 
 
 def loss_curves(history: dict[str, list[float]], path, keys: tuple[str, ...] | None = None,
-                title: str | None = None, log: bool = False) -> Path:
-    """Save a plot of per-epoch curves from a model's ``history_``."""
+                title: str | None = None, log: bool = False, xlabel: str = "epoch") -> Path:
+    """Save a plot of per-epoch curves from a model's ``history_`` (``xlabel`` names the x axis)."""
     plt = _pyplot()
     keys = keys or tuple(k for k in history if k != "time")
     fig, ax = plt.subplots(figsize=(6, 4))
     for k in keys:
         ax.plot(np.arange(1, len(history[k]) + 1), history[k], label=k, marker=".")
-    ax.set_xlabel("epoch")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("loss")
     if log:
         ax.set_yscale("log")
@@ -129,6 +129,33 @@ def latent_scatter(Z, labels, path, title: str | None = None) -> Path:
     fig.colorbar(sc, ax=ax, ticks=range(10))
     ax.set_xlabel("z[0]")
     ax.set_ylabel("z[1]")
+    if title:
+        ax.set_title(title)
+    return save_figure(fig, path)
+
+
+def image_mosaic(images, path, n_cols: int | None = None, shape: tuple[int, int] = (28, 28),
+                 title: str | None = None, extent: tuple[float, float, float, float] | None = None,
+                 axis_labels: tuple[str, str] | None = None) -> Path:
+    """Save images in [0, 1] as one mosaic (e.g. 64 VAE samples, or a VAE's 2-D manifold grid).
+
+    ``images`` has shape (N, H*W) or (N, H, W), tiled row-major with ``n_cols`` columns
+    (default about sqrt(N)). ``extent`` (left, right, bottom, top) and ``axis_labels`` put
+    coordinates on the axes, as for a manifold decoded over a latent grid; otherwise the axes
+    are hidden.
+    """
+    plt = _pyplot()
+    images = check_array(images, "images", ndim=(2, 3))
+    if images.ndim == 2:
+        images = images.reshape((-1,) + tuple(shape))  # (N, H, W)
+    mosaic = np.clip(tile_images(images, n_cols=n_cols), 0, 1)
+    fig, ax = plt.subplots(figsize=(7, 7 * mosaic.shape[0] / mosaic.shape[1] + 0.4))
+    ax.imshow(mosaic, cmap="gray", vmin=0, vmax=1, extent=extent)
+    if extent is None:
+        ax.axis("off")
+    if axis_labels is not None:
+        ax.set_xlabel(axis_labels[0])
+        ax.set_ylabel(axis_labels[1])
     if title:
         ax.set_title(title)
     return save_figure(fig, path)
