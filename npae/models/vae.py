@@ -311,7 +311,8 @@ class VAE(BaseAutoencoder):
         dz = self.decoder.backward(dout * inv_n)  # (N, L)
         dmu = dz + (beta * inv_n) * dkl_dmu
         dlog_var = (0.5 * dz) * (std * eps) + (beta * inv_n) * dkl_dlog_var
-        self.encoder.backward(np.concatenate([dmu, dlog_var], axis=1))  # (N, 2L)
+        dout_enc = np.concatenate([dmu, dlog_var], axis=1)  # (N, 2L)
+        self.encoder.backward(dout_enc, input_grad=False)  # dL/dX is not needed: skip it
         if self.learn_decoder_sigma:
             self.likelihood.layers[0].grads = {"log_var": np.array([ds / n], dtype=self.dtype)}
         return {"reconstruction": float(nll.mean()), "kl": self.beta * float(kl.mean())}
