@@ -170,3 +170,133 @@ class Adam(Optimizer):
         np.divide(m, tmp, out=tmp)
         tmp *= self.lr * c / bc1
         p -= tmp
+
+
+# ---------------------------------------------------------------------------- L-BFGS (full batch)
+def lbfgs(model, X, max_iter: int = 400, tol: float = 1e-9, callback=None, random_state=None,
+          verbose: bool = False) -> dict:
+    r"""Minimise a model's whole objective on the full batch ``X`` with L-BFGS (through SciPy).
+
+    This is how the UFLDL exercises train (``minFunc`` with L-BFGS): the objective
+    ``J(theta)`` is the model's :meth:`loss_and_grads` on all of ``X``, with every parameter
+    array flattened into one float64 vector ``theta``. L-BFGS keeps the last ``m`` pairs
+
+    .. math::
+        s_k = \theta_{k+1} - \theta_k, \qquad y_k = \nabla J(\theta_{k+1}) - \nabla J(\theta_k)
+
+    and applies an approximate inverse Hessian ``H_k`` built from them (the two-loop
+    recursion) to pick the direction ``d_k = -H_k \nabla J(\theta_k)``; a line search on
+    ``J(theta_k + t d_k)`` chooses the step. There is no learning rate. See
+    ``docs/04-optimisers.md``.
+
+    The objective must be deterministic for the line search to make sense: a model whose
+    loss draws random numbers (noise, sampling) gets a generator re-seeded with the same seed
+    at every evaluation, so its noise is frozen for the whole run. A float32 model works
+    (SciPy still iterates in float64; the UFLDL exercise reaches the same final cost as in
+    float64 to three digits), but its rounding noise (about 1e-7 of J) stops the line search
+    before a tight ``tol`` is met: use float64 to converge fully (the returned ``message``
+    says why it stopped).
+
+    Parameters
+    ----------
+    model : BaseAutoencoder
+        Anything with a ``params`` dict of live arrays and ``loss_and_grads(X, rng)``.
+    X : array_like, shape (N, n_features)
+    max_iter : int
+        Maximum number of L-BFGS iterations (each needs one or a few evaluations).
+    tol : float
+        Stop when the relative decrease of ``J`` or the largest gradient entry falls below it
+        (SciPy's ``ftol`` and ``gtol``).
+    callback : callable, optional
+        ``callback(iteration, loss, terms)`` after every iteration; returning ``True`` stops.
+    random_state : int, Generator or None
+        Seeds the frozen noise (default: drawn from the model's generator).
+    verbose : bool
+        Print the loss every 25 iterations.
+
+    Returns
+    -------
+    dict
+        ``loss``: the objective after each iteration (the first entry is the starting point),
+        one list per loss term under its name, ``n_iter``, ``n_evals``, ``success``,
+        ``message`` and ``time`` (seconds). The optimum is written into ``model.params`` in
+        place.
+    """
+    import time
+
+    from scipy.optimize import minimize
+
+    from ._validation import check_int, check_random_state
+
+    max_iter = check_int(max_iter, "max_iter", 1)
+    tol = check_float(tol, "tol", 0.0, low_inclusive=False)
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable or None, got {type(callback).__name__}")
+    X = model._check_X(X) if hasattr(model, "_check_X") else np.asarray(X)
+    if random_state is None:
+        seed = int(model.rng_.integers(2**63)) if hasattr(model, "rng_") else 0
+    else:
+        seed = int(check_random_state(random_state).integers(2**63))
+
+    params = model.params  # live arrays, written in place
+    keys = list(params)
+    sizes = [params[k].size for k in keys]
+    offsets = np.cumsum([0] + sizes)
+
+    def unpack(theta: np.ndarray) -> None:
+        for k, a, b in zip(keys, offsets[:-1], offsets[1:], strict=True):
+            p = params[k]
+            p[...] = theta[a:b].reshape(p.shape)  # cast to the model's dtype
+
+    def pack(arrays: dict[str, np.ndarray]) -> np.ndarray:
+        return np.concatenate([np.asarray(arrays[k], dtype=np.float64).ravel() for k in keys])
+
+    last = {"theta": None, "loss": None, "terms": None}
+    n_evals = 0
+
+    def fun(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        nonlocal n_evals
+        n_evals += 1
+        unpack(theta)
+        loss, terms, grads = model.loss_and_grads(X, np.random.default_rng(seed))
+        if not np.isfinite(loss):
+            bad = [k for k, v in terms.items() if not np.isfinite(v)]
+            raise FloatingPointError(f"L-BFGS: loss term(s) {bad} are not finite at evaluation {n_evals}; "
+                                     f"the weights are those of the last completed iteration")
+        last.update(theta=theta.copy(), loss=float(loss), terms=dict(terms))
+        return float(loss), pack(grads)
+
+    history: dict[str, list] = {"loss": []}
+
+    def record(theta: np.ndarray) -> None:
+        if last["theta"] is None or not np.array_equal(theta, last["theta"]):
+            fun(theta)
+        history["loss"].append(last["loss"])
+        for k, v in last["terms"].items():
+            history.setdefault(k, []).append(v)
+
+    theta0 = pack(params)
+    accepted = theta0.copy()
+    record(theta0)
+
+    def on_iteration(intermediate_result) -> None:
+        theta = intermediate_result.x
+        accepted[...] = theta
+        record(theta)
+        it = len(history["loss"]) - 1
+        if verbose and it % 25 == 0:
+            print(f"L-BFGS iteration {it:4d}  loss {history['loss'][-1]:.6g}")
+        if callback is not None and callback(it, history["loss"][-1], dict(last["terms"])):
+            raise StopIteration
+
+    start = time.perf_counter()
+    try:
+        res = minimize(fun, theta0, jac=True, method="L-BFGS-B", callback=on_iteration,
+                       options={"maxiter": max_iter, "ftol": tol, "gtol": tol})
+    except FloatingPointError:
+        unpack(accepted)
+        raise
+    unpack(res.x)
+    history.update(n_iter=int(res.nit), n_evals=n_evals, success=bool(res.success), message=str(res.message),
+                   time=time.perf_counter() - start)
+    return history

@@ -1,0 +1,330 @@
+"""npae.datasets: IDX parsing and memory maps, MNIST download (fake opener), natural patches."""
+
+import gzip
+import hashlib
+import io
+import os
+import urllib.error
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from npae import datasets
+from npae.datasets import (
+    DataError,
+    available_photos,
+    load_mnist,
+    mnist_split,
+    natural_patches,
+    normalize_patches,
+    open_idx,
+    parse_idx,
+    read_idx,
+    sample_photo,
+    whiten_image,
+)
+
+TYPE_CODES = {np.dtype(np.uint8): 0x08, np.dtype(np.int8): 0x09, np.dtype(">i2"): 0x0B,
+              np.dtype(">i4"): 0x0C, np.dtype(">f4"): 0x0D, np.dtype(">f8"): 0x0E}
+
+
+def idx_bytes(a: np.ndarray) -> bytes:
+    """Encode ``a`` as an IDX file (the layout parse_idx documents), independently of npae."""
+    big = a.astype(a.dtype.newbyteorder(">")) if a.dtype.itemsize > 1 else a
+    dims = b"".join(int(s).to_bytes(4, "big") for s in a.shape)
+    header = bytes([0, 0, TYPE_CODES[big.dtype], a.ndim]) + dims
+    return header + big.tobytes()
+
+
+def fake_mnist(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 256, (n, 28, 28), dtype=np.uint8), rng.integers(0, 10, n).astype(np.uint8)
+
+
+# ---------------------------------------------------------------- IDX files
+@settings(max_examples=25, deadline=None)
+@given(dtype=st.sampled_from(list(TYPE_CODES)), shape=st.lists(st.integers(0, 5), min_size=1, max_size=3),
+       seed=st.integers(0, 2**16))
+def test_parse_idx_round_trip(dtype, shape, seed):
+    a = (np.random.default_rng(seed).standard_normal(shape) * 50).astype(dtype.newbyteorder("="))
+    out = parse_idx(idx_bytes(a))
+    assert out.shape == a.shape and out.dtype.isnative
+    np.testing.assert_array_equal(out, a)
+
+
+@settings(max_examples=20, deadline=None)
+@given(cut=st.integers(1, 40))
+def test_parse_idx_truncated_raises(cut):
+    data = idx_bytes(np.arange(30, dtype=np.uint8).reshape(5, 6))
+    with pytest.raises(DataError, match="truncated"):
+        parse_idx(data[:-cut])
+
+
+def test_read_idx_plain_and_gzip_and_bad_files(tmp_path):
+    a = np.arange(24, dtype=np.uint8).reshape(2, 3, 4)
+    (tmp_path / "a").write_bytes(idx_bytes(a))
+    (tmp_path / "a.gz").write_bytes(gzip.compress(idx_bytes(a)))
+    np.testing.assert_array_equal(read_idx(tmp_path / "a"), a)
+    np.testing.assert_array_equal(read_idx(tmp_path / "a.gz"), a)
+    (tmp_path / "magic").write_bytes(b"\x01\x02\x08\x01" + idx_bytes(a)[4:])
+    with pytest.raises(DataError, match="bad magic"):
+        read_idx(tmp_path / "magic")
+    (tmp_path / "type").write_bytes(b"\x00\x00\x07\x03" + idx_bytes(a)[4:])
+    with pytest.raises(DataError, match="unknown IDX element type"):
+        read_idx(tmp_path / "type")
+    (tmp_path / "short").write_bytes(idx_bytes(a)[:-1])
+    with pytest.raises(DataError, match="truncated"):
+        read_idx(tmp_path / "short")
+    gz = gzip.compress(idx_bytes(a))
+    (tmp_path / "short.gz").write_bytes(gz[: len(gz) // 2])
+    with pytest.raises(DataError, match="cannot read"):
+        read_idx(tmp_path / "short.gz")
+    with pytest.raises(DataError, match="cannot read"):
+        read_idx(tmp_path / "missing")
+
+
+def test_open_idx_memmap(tmp_path):
+    a = (np.arange(60, dtype=np.int32) - 30).reshape(5, 3, 4)
+    path = tmp_path / "a-idx3"
+    path.write_bytes(idx_bytes(a))
+    m = open_idx(path)
+    assert isinstance(m, np.memmap) and m.shape == a.shape
+    np.testing.assert_array_equal(m, a)
+    np.testing.assert_array_equal(m[1:3], a[1:3])
+    with pytest.raises(ValueError):
+        m[0, 0, 0] = 1  # read-only
+    np.testing.assert_array_equal(open_idx(path, mmap=False), a)
+
+
+def test_open_idx_refuses_gzip_and_bad_files(tmp_path):
+    a = np.arange(12, dtype=np.uint8).reshape(3, 4)
+    (tmp_path / "a.gz").write_bytes(gzip.compress(idx_bytes(a)))
+    with pytest.raises(DataError, match="gzip file cannot be memory-mapped.*gunzip.*mmap=False"):
+        open_idx(tmp_path / "a.gz")
+    np.testing.assert_array_equal(open_idx(tmp_path / "a.gz", mmap=False), a)
+    (tmp_path / "short").write_bytes(idx_bytes(a)[:-3])
+    with pytest.raises(DataError, match="truncated"):
+        open_idx(tmp_path / "short")
+    (tmp_path / "magic").write_bytes(b"\xff" + idx_bytes(a)[1:])
+    with pytest.raises(DataError, match="bad magic"):
+        open_idx(tmp_path / "magic")
+    with pytest.raises(DataError, match="cannot read"):
+        open_idx(tmp_path / "missing")
+
+
+# ---------------------------------------------------------------- MNIST download, fake network
+class FakeWeb:
+    """Stands in for urllib: serves ``files`` (name -> bytes) or fails, and counts requests."""
+
+    def __init__(self, files=None, fail=None):
+        self.files = files or {}
+        self.fail = fail
+        self.requests = []
+
+    def __call__(self, url, timeout=30.0):
+        self.requests.append(url)
+        if self.fail is not None:
+            raise self.fail
+        name = url.rsplit("/", 1)[1]
+        if name not in self.files:
+            raise urllib.error.HTTPError(url, 404, "Not Found", None, None)
+        return io.BytesIO(self.files[name])
+
+
+@pytest.fixture
+def fake_test_set(monkeypatch):
+    """Gzipped fake MNIST test files, with MNIST_MD5 pointing at their digests."""
+    images, labels = fake_mnist(7)
+    files = {"t10k-images-idx3-ubyte.gz": gzip.compress(idx_bytes(images)),
+             "t10k-labels-idx1-ubyte.gz": gzip.compress(idx_bytes(labels))}
+    for name, data in files.items():
+        monkeypatch.setitem(datasets.MNIST_MD5, name, hashlib.md5(data).hexdigest())
+    monkeypatch.delenv("NPAE_DATA_DIR", raising=False)
+    return files, images, labels
+
+
+def test_download_good_bytes(tmp_path, monkeypatch, fake_test_set):
+    files, images, labels = fake_test_set
+    web = FakeWeb(files)
+    monkeypatch.setattr(datasets, "_open_url", web)
+    X, y = load_mnist(tmp_path / "mnist", kind="test")
+    np.testing.assert_allclose(X, images.reshape(7, 784) / 255.0, rtol=1e-6)
+    np.testing.assert_array_equal(y, labels)
+    assert sorted(os.listdir(tmp_path / "mnist")) == sorted(files)  # no temporary files left
+    n = len(web.requests)
+    assert n == 2
+    load_mnist(tmp_path / "mnist", kind="test")
+    assert len(web.requests) == n  # cached: no second download
+
+
+def test_download_tries_next_mirror(tmp_path, monkeypatch, fake_test_set):
+    files, _, labels = fake_test_set
+
+    def opener(url, timeout=30.0):
+        if url.startswith(datasets.MNIST_MIRRORS[0]):
+            raise urllib.error.URLError("connection refused")
+        return io.BytesIO(files[url.rsplit("/", 1)[1]])
+
+    monkeypatch.setattr(datasets, "_open_url", opener)
+    _, y = load_mnist(tmp_path, kind="test")
+    np.testing.assert_array_equal(y, labels)
+
+
+def test_download_to_default_cache(tmp_path, monkeypatch, fake_test_set):
+    files, _, _ = fake_test_set
+    monkeypatch.setattr(datasets, "_open_url", FakeWeb(files))
+    monkeypatch.setattr(datasets, "default_cache_dir", lambda: tmp_path / "cache")
+    X, _ = load_mnist(kind="test")
+    assert X.shape == (7, 784)
+    assert (tmp_path / "cache" / "t10k-images-idx3-ubyte.gz").is_file()
+
+
+def test_default_cache_dir():
+    assert datasets.default_cache_dir() == Path.home() / ".cache" / "npae" / "mnist"
+
+
+def test_download_bad_checksum(tmp_path, monkeypatch, fake_test_set):
+    files, _, _ = fake_test_set
+    corrupted = {k: v[:-1] + bytes([v[-1] ^ 1]) for k, v in files.items()}
+    monkeypatch.setattr(datasets, "_open_url", FakeWeb(corrupted))
+    with pytest.raises(DataError, match="MD5"):
+        load_mnist(tmp_path, kind="test")
+    assert os.listdir(tmp_path) == []  # nothing written, not even a temporary file
+
+
+def test_download_offline(tmp_path, monkeypatch, fake_test_set):
+    monkeypatch.setattr(datasets, "_open_url", FakeWeb(fail=urllib.error.URLError("no network")))
+    with pytest.raises(DataError) as info:
+        load_mnist(tmp_path / "here", kind="test")
+    msg = str(info.value)
+    assert "t10k-images-idx3-ubyte.gz" in msg and "t10k-labels-idx1-ubyte.gz" in msg
+    assert str(tmp_path / "here") in msg and "no network" in msg
+
+
+def test_no_download_when_disabled(tmp_path, monkeypatch, fake_test_set):
+    web = FakeWeb(fake_test_set[0])
+    monkeypatch.setattr(datasets, "_open_url", web)
+    with pytest.raises(DataError, match="not found"):
+        load_mnist(tmp_path, kind="test", download=False)
+    with pytest.raises(DataError, match="NPAE_DATA_DIR"):
+        load_mnist(None, kind="test", download=False)
+    assert web.requests == []
+
+
+def test_mnist_split_test_only_folder_does_not_download(tmp_path, monkeypatch):
+    images, labels = fake_mnist(10)
+    (tmp_path / "t10k-images-idx3-ubyte").write_bytes(idx_bytes(images))
+    (tmp_path / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(idx_bytes(labels)))
+    web = FakeWeb(fail=AssertionError("must not download"))
+    monkeypatch.setattr(datasets, "_open_url", web)
+    X_train, y_train, X_test, y_test, source = mnist_split(tmp_path)
+    assert web.requests == [] and "test set only" in source
+    # "first 8,000 train, the rest evaluate": with 10 images all 10 train and none evaluate.
+    assert X_train.shape == (10, 784) and X_test.shape == (0, 784)
+    np.testing.assert_array_equal(y_train, labels)
+
+
+def test_write_atomic_keeps_old_file_on_failure(tmp_path, monkeypatch):
+    target = tmp_path / "f.gz"
+    target.write_bytes(b"good")
+
+    def broken_replace(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(datasets.os, "replace", broken_replace)
+    with pytest.raises(OSError, match="disk full"):
+        datasets._write_atomic(target, b"new")
+    assert target.read_bytes() == b"good" and os.listdir(tmp_path) == ["f.gz"]
+
+
+def test_real_mnist_test_set_checksums():
+    folder = os.environ.get("NPAE_DATA_DIR")
+    if not folder or not (Path(folder) / "t10k-images-idx3-ubyte.gz").is_file():
+        pytest.skip("NPAE_DATA_DIR with the gzipped MNIST test set is not available")
+    for name in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
+        assert hashlib.md5((Path(folder) / name).read_bytes()).hexdigest() == datasets.MNIST_MD5[name]
+
+
+# ---------------------------------------------------------------- photos and natural patches
+def test_sample_photo():
+    assert "grace_hopper" in available_photos()
+    img = sample_photo("grace_hopper")
+    assert img.shape == (600, 512, 3) and img.dtype == np.float64
+    assert 0.0 <= img.min() and img.max() <= 1.0 and img.std() > 0.1
+    img[:] = 0  # a copy: the next call is unaffected
+    assert sample_photo().max() > 0
+    for name in available_photos():
+        assert sample_photo(name).shape[2] == 3
+    with pytest.raises(ValueError, match="name must be one of"):
+        sample_photo("lena")
+
+
+def test_normalize_patches_closed_form():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((50, 16))
+    out = normalize_patches(x)
+    centred = x - x.mean(axis=1, keepdims=True)
+    s = 3 * centred.std()
+    expected = 0.1 + 0.4 * (np.clip(centred, -s, s) / s + 1)
+    np.testing.assert_allclose(out, expected, rtol=1e-12)
+    assert out.min() >= 0.1 and out.max() <= 0.9
+    # Without clipping, each patch's mean maps to exactly 0.5.
+    small = np.array([[0.0, 1.0, 2.0, 3.0], [5.0, 5.5, 6.0, 6.5]])
+    np.testing.assert_allclose(normalize_patches(small).mean(axis=1), 0.5, rtol=1e-12)
+
+
+def test_natural_patches():
+    p = natural_patches(2000, size=8, rng=0)
+    assert p.shape == (2000, 64) and p.dtype == np.float32
+    assert p.min() >= 0.1 and p.max() <= 0.9
+    # Most patches are not clipped, so their means sit near 0.5 (within 0.05 for 90% of them).
+    assert np.mean(np.abs(p.mean(axis=1) - 0.5) < 0.05) > 0.9
+    np.testing.assert_array_equal(p, natural_patches(2000, size=8, rng=0))
+    assert not np.array_equal(p, natural_patches(2000, size=8, rng=1))
+    assert natural_patches(5, size=12, rng=0, dtype=np.float64).shape == (5, 144)
+    assert natural_patches(5, rng=0, dtype=np.float64).dtype == np.float64
+
+
+def test_natural_patches_bad_arguments():
+    with pytest.raises(ValueError, match="n must be >= 1"):
+        natural_patches(0)
+    with pytest.raises(TypeError, match="size must be an int"):
+        natural_patches(10, size=2.5)
+    with pytest.raises(ValueError, match="size must be at most"):
+        natural_patches(10, size=1000)
+    with pytest.raises(TypeError, match="dtype"):
+        natural_patches(10, dtype=np.int32)
+    with pytest.raises(TypeError, match="rng"):
+        natural_patches(10, rng="seed")
+    with pytest.raises(ValueError, match="photo must be one of"):
+        natural_patches(10, photo="nope")
+
+
+def neighbour_correlation(img: np.ndarray) -> float:
+    return float(np.corrcoef(img[:, :-1].ravel(), img[:, 1:].ravel())[0, 1])
+
+
+def test_whitening_decorrelates_neighbours():
+    grey = datasets.to_grey(sample_photo())
+    white = whiten_image(grey)
+    assert abs(white.mean()) < 1e-10 and abs(white.std() - 1) < 1e-10
+    # A photo's neighbouring pixels are almost identical; whitening removes much of that
+    # redundancy. Measured on this photo: 0.97 before, 0.66 after (not 0: the JPEG photo falls
+    # off faster than 1/f, and the exp(-(f/f0)^4) cut-off keeps some smoothing).
+    assert neighbour_correlation(grey) > 0.95
+    assert neighbour_correlation(white[8:-8, 8:-8]) < 0.75
+
+
+def test_whitening_flattens_a_one_over_f_spectrum():
+    # Synthetic 1/f noise: white noise with its amplitude spectrum divided by f.
+    rng = np.random.default_rng(0)
+    n = 128
+    f = np.sqrt(np.fft.fftfreq(n)[:, None] ** 2 + np.fft.fftfreq(n)[None, :] ** 2)
+    spectrum = np.fft.fft2(rng.standard_normal((n, n))) / np.where(f > 0, f, 1.0)
+    img = np.real(np.fft.ifft2(spectrum))
+    amp = np.abs(np.fft.fft2(whiten_image(img, f0=10.0)))  # f0 large: the ramp alone
+    low, mid = amp[(f > 0.05) & (f < 0.1)].mean(), amp[(f > 0.3) & (f < 0.35)].mean()
+    assert 0.8 < low / mid < 1.25  # flat to within 25% (it was 1/f: a factor of ~5 here)
