@@ -104,7 +104,7 @@ def _is_lazy(X: Any) -> bool:
     """Read batch by batch: memmaps, and array-likes that are not arrays, lists or convertible."""
     if isinstance(X, np.memmap):
         return True
-    if isinstance(X, (np.ndarray, list, tuple)) or hasattr(X, "__array__"):
+    if isinstance(X, (np.ndarray, list, tuple, dict, str, bytes)) or hasattr(X, "__array__"):
         return False
     return hasattr(X, "__len__") and hasattr(X, "__getitem__")
 
@@ -130,7 +130,12 @@ class BatchSource:
                 raise ValueError(f"{name} must have at least 1 sample(s), got length {n}")
             self.data = X
             self.n = int(n)
-            check(np.asarray(X[0:1]), f"{name}[0:1]")  # the feature shape, before any training
+            try:
+                first = X[0:1]
+            except (TypeError, KeyError, IndexError) as exc:
+                raise TypeError(f"{name} must be an array or an array-like indexable by slices and index "
+                                f"arrays, got {type(X).__name__} ({exc})") from exc
+            check(np.asarray(first), f"{name}[0:1]")  # the feature shape, before any training
         else:
             self.data = check(X, name)
             self.n = len(self.data)
@@ -292,8 +297,13 @@ def fit_model(model, X, epochs: int = 10, batch_size: int = 128, optimizer: Opti
         if arg is not None and not isinstance(arg, (str, os.PathLike)):
             raise TypeError(f"{name} must be a path (str or os.PathLike), got {type(arg).__name__}")
     schedule = get_schedule(schedule)
-    data = BatchSource(X, "X", model._check_X)
-    val = None if validation_data is None else BatchSource(validation_data, "validation_data", model._check_X)
+
+    def check(A, name):  # the model's own checks: shape, dtype, finite, and the loss's range (BCE targets)
+        A = model._check_X(A, name)
+        return model._check_targets(A, name) if hasattr(model, "_check_targets") else A
+
+    data = BatchSource(X, "X", check)
+    val = None if validation_data is None else BatchSource(validation_data, "validation_data", check)
     if optimizer is not None and not isinstance(optimizer, Optimizer):
         raise TypeError(f"optimizer must be an npae.optim.Optimizer, got {type(optimizer).__name__}")
     rng = model.rng_ if random_state is None else check_random_state(random_state)

@@ -45,13 +45,24 @@ class Activation(Layer):
         raise NotImplementedError
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        if not isinstance(x, np.ndarray) or x.dtype.kind not in "biuf":
+            got = f"dtype {x.dtype}" if isinstance(x, np.ndarray) else type(x).__name__
+            raise TypeError(f"{self!r}: x must be an ndarray of real numbers, got {got}")
         self._x = x
         self._y = self.function(x)
         return self._y
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
+    def _check_dy(self, dy) -> None:
+        """``dy`` must be a float array shaped like the forward output (called by every backward)."""
         if self._x is None:
             raise RuntimeError(f"{self!r}: backward called before forward")
+        if not isinstance(dy, np.ndarray) or dy.dtype.kind != "f" or dy.shape != self._x.shape:
+            got = f"{dy.dtype} array of shape {dy.shape}" if isinstance(dy, np.ndarray) else type(dy).__name__
+            raise ValueError(f"{self!r}: dy must be a float array of shape {self._x.shape} (the forward "
+                             f"output's), got {got}")
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        self._check_dy(dy)
         return dy * self.derivative(self._x, self._y)
 
 
@@ -76,6 +87,7 @@ class Identity(Activation):
         return np.zeros_like(x)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
+        self._check_dy(dy)
         return dy
 
 
@@ -102,8 +114,7 @@ class ReLU(Activation):
         return np.zeros_like(x)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        if self._x is None:
-            raise RuntimeError(f"{self!r}: backward called before forward")
+        self._check_dy(dy)
         return np.where(self._x > 0, dy, 0).astype(dy.dtype, copy=False)
 
 

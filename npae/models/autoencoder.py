@@ -126,6 +126,8 @@ class SparseAutoencoder(Autoencoder):
         self.sparsity = check_choice(sparsity, "sparsity", ("kl", "l1"))
         self.rho = check_float(rho, "rho", 0.0, 1.0, low_inclusive=False, high_inclusive=False)
         self.beta = check_float(beta, "beta", 0.0)
+        if code_activation is not None:  # named in its own error before the KL check below uses it
+            check_choice(code_activation, "code_activation", tuple(ACTIVATIONS))
         code = code_activation or activation
         if sparsity == "kl" and code != "sigmoid":
             raise ValueError(f"sparsity='kl' needs a code in (0, 1): code activation 'sigmoid', got {code!r}")

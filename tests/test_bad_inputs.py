@@ -1,0 +1,354 @@
+"""Random bad inputs to every public entry point: a clean error naming the argument, or a correct result.
+
+"Clean" means a ``ValueError`` or ``TypeError`` whose message names the argument that was
+wrong (the checks in ``npae/_validation.py`` also say what was expected and what came), and
+never another exception (IndexError, AttributeError, ZeroDivisionError, a NumPy broadcasting or
+matmul error, a RuntimeWarning turned into an error by pytest's configuration) from deep inside
+NumPy. Inputs that turn out to be acceptable (an int array where floats are expected) must give
+a finite result of the right shape.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import npae
+from npae import gradcheck, layers, losses, optim, penalties
+from npae.cli import example_input, small_model
+from npae.io import model_classes
+
+EXAMPLES = settings(max_examples=25, deadline=None)
+ARRAY_KINDS = ("ndim_less", "ndim_more", "width", "nan", "inf", "empty", "object", "string", "complex",
+               "none",
+               "dict", "ragged", "int")
+
+
+def bad_array(kind: str, shape: tuple[int, ...], rng: np.random.Generator):
+    """A value of the given kind built around a good ``shape``."""
+    good = rng.uniform(0.1, 0.9, size=shape)
+    if kind == "ndim_less":
+        return good[0] if len(shape) > 1 else np.float64(0.5)
+    if kind == "ndim_more":
+        return good[..., None]
+    if kind == "width":
+        return rng.uniform(0.1, 0.9, size=shape[:-1] + (shape[-1] + int(rng.integers(1, 4)),))
+    if kind in ("nan", "inf"):
+        good.flat[int(rng.integers(good.size))] = np.nan if kind == "nan" else -np.inf
+        return good
+    if kind == "empty":
+        return np.zeros((0,) + shape[1:])
+    if kind == "object":
+        return np.array([object()] * shape[0], dtype=object)
+    if kind == "string":
+        return np.full(shape, "a")
+    if kind == "complex":
+        return good + 1j
+    if kind == "none":
+        return None
+    if kind == "dict":
+        return {"x": good}
+    if kind == "ragged":
+        return [[0.5, 0.5], [0.5]]
+    if kind == "int":  # acceptable for most: converted
+        return rng.integers(0, 2, size=shape)
+    raise AssertionError(kind)
+
+
+def check_clean(call, argname: str, kind: str = "", ok=None):
+    """Run ``call()``: a clean error naming ``argname``, or (if ``ok`` says the input was valid) a result."""
+    try:
+        result = call()
+    except (ValueError, TypeError) as exc:
+        msg = str(exc)
+        assert re.search(rf"(?<![A-Za-z_]){re.escape(argname)}(?![A-Za-z_])", msg), \
+            f"{kind}: {type(exc).__name__} does not name {argname!r}: {msg}"
+        return exc
+    assert ok is not None and ok(result), f"{kind}: no error for a bad {argname}, result {result!r:.200}"
+    return result
+
+
+def finite(result) -> bool:
+    arrays = result if isinstance(result, tuple) else (result,)
+    return all(np.all(np.isfinite(np.asarray(a, dtype=np.float64))) for a in arrays
+               if isinstance(a, (np.ndarray, float, np.floating)))
+
+
+BAD_SCALARS = (-1, -0.5, float("nan"), float("inf"), "3", None, True, [1], object())
+BAD_DTYPES = ("int32", np.int64, "float16", "banana", 3, object)
+
+
+# ---------------------------------------------------------------------------- layers
+@EXAMPLES
+@given(kind=st.sampled_from(ARRAY_KINDS), seed=st.integers(0, 2**16))
+def test_layer_forward(kind, seed):
+    rng = np.random.default_rng(seed)
+    dense = layers.Dense(4, 3, rng=rng, dtype=np.float64)
+    x = bad_array(kind, (5, 4), rng)
+    # Layers propagate values, they do not police them (the models check their data): NaN in gives
+    # NaN out (NumPy's warning about it is silenced here), an empty batch gives an empty batch.
+    ok_kinds = ("nan", "inf", "int", "empty")
+    with np.errstate(invalid="ignore"):
+        check_clean(lambda: dense.forward(x), "x", kind,
+                    ok=(lambda r: r.shape == (len(x), 3)) if kind in ok_kinds else None)
+        for act in (layers.ReLU(), layers.Sigmoid(), layers.Tanh(), layers.Softplus(), layers.LeakyReLU()):
+            valid = kind not in ("none", "dict", "ragged", "object", "string", "complex")
+            check_clean(lambda a=act: a.forward(x), "x", kind,
+                        ok=(lambda r: r.shape == np.shape(x)) if valid else None)
+            a2 = type(act)()
+            a2.forward(rng.standard_normal((5, 4)))
+            dy = bad_array(kind, (5, 4), rng)
+            check_clean(lambda a=a2, dy=dy: a.backward(dy), "dy", kind,
+                        ok=(lambda r: r.shape == (5, 4)) if kind in ("nan", "inf") else None)
+
+
+@EXAMPLES
+@given(kind=st.sampled_from(ARRAY_KINDS), seed=st.integers(0, 2**16))
+def test_layer_backward(kind, seed):
+    rng = np.random.default_rng(seed)
+    dense = layers.Dense(4, 3, rng=rng, dtype=np.float64)
+    dense.forward(rng.standard_normal((5, 4)))
+    dy = bad_array(kind, (5, 3), rng)
+    check_clean(lambda: dense.backward(dy), "dy", kind,
+                ok=(lambda r: r.shape == (5, 4)) if kind in ("nan", "inf", "int") else None)
+
+
+@EXAMPLES
+@given(value=st.sampled_from(BAD_SCALARS + (0,)), which=st.sampled_from(("in_features", "out_features")))
+def test_dense_constructor(value, which):
+    kwargs = {"in_features": 3, "out_features": 2, which: value}
+    check_clean(lambda: layers.Dense(**kwargs), which, repr(value))
+
+
+@EXAMPLES
+@given(dtype=st.sampled_from(BAD_DTYPES), name=st.sampled_from(("relu", "swish", "", 3, None)))
+def test_dense_dtype_and_activation_names(dtype, name):
+    check_clean(lambda: layers.Dense(3, 2, dtype=dtype), "dtype", repr(dtype))
+    if name != "relu":
+        check_clean(lambda: layers.get_activation(name), "activation", repr(name))
+    check_clean(lambda: layers.LeakyReLU(negative_slope=-1.0), "negative_slope")
+    check_clean(lambda: layers.Dense(3, 2, rng="seed"), "rng")
+    check_clean(lambda: layers.Dense(3, 2, init="banana"), "init")
+
+
+# ---------------------------------------------------------------------------- losses
+LOSS_FUNCS = [losses.mse, losses.mae, losses.sse, losses.bce, losses.bce_with_logits]
+
+
+@EXAMPLES
+@given(kind=st.sampled_from(ARRAY_KINDS + ("out_of_range",)), seed=st.integers(0, 2**16),
+       f=st.sampled_from(LOSS_FUNCS), which=st.sampled_from(("pred", "target")))
+def test_losses(kind, seed, f, which):
+    rng = np.random.default_rng(seed)
+    good = {"pred": rng.uniform(0.1, 0.9, (4, 3)), "target": rng.uniform(0.1, 0.9, (4, 3))}
+    if kind == "out_of_range":
+        bad = good[which] + 2.0
+        ranged = f is losses.bce or (f is losses.bce_with_logits and which == "target")
+        ok = None if ranged else finite
+    else:
+        bad = bad_array(kind, (4, 3), rng)
+        ok = finite if kind == "int" else None
+        if kind in ("width", "ndim_less", "ndim_more", "empty"):  # a shape mismatch names both
+            check_clean(lambda: call(f, good, which, bad), which, kind)
+            return
+    check_clean(lambda: call(f, good, which, bad), which, kind, ok=ok)
+
+
+def call(f, good, which, bad):
+    """``f(pred, target)`` with one of them bad (positional: bce_with_logits calls pred ``logits``)."""
+    args = {**good, which: bad}
+    return f(args["pred"], args["target"])
+
+
+@EXAMPLES
+@given(reduction=st.sampled_from(("avg", "", None, 0, "none ")), f=st.sampled_from(LOSS_FUNCS))
+def test_loss_reduction(reduction, f):
+    x = np.full((2, 2), 0.5)
+    check_clean(lambda: f(x, x, reduction=reduction), "reduction", repr(reduction))
+
+
+# ---------------------------------------------------------------------------- penalties
+@EXAMPLES
+@given(kind=st.sampled_from(ARRAY_KINDS + ("out_of_range",)), seed=st.integers(0, 2**16),
+       rho=st.sampled_from((0.05, 0.0, 1.0, -0.1, 2.0, float("nan"), "0.1", None)))
+def test_penalties(kind, seed, rho):
+    rng = np.random.default_rng(seed)
+    h = rng.uniform(0.1, 0.9, (4, 3)) + (2.0 if kind == "out_of_range" else 0.0)
+    if kind != "out_of_range":
+        h = bad_array(kind, (4, 3), rng)
+    if kind not in ("width", "out_of_range"):
+        check_clean(lambda: penalties.l1_activity(h), "h", kind, ok=finite if kind == "int" else None)
+    if rho == 0.05:
+        check_clean(lambda: penalties.kl_sparsity(h, rho), "h", kind,
+                    ok=finite if kind in ("width", "int") else None)
+    else:
+        check_clean(lambda: penalties.kl_sparsity(np.full((3, 2), 0.5), rho), "rho", repr(rho))
+    check_clean(lambda: penalties.l2_weight_decay({"W": np.ones((2, 2))}, rho), "lam", repr(rho),
+                ok=finite if rho in (0.05, 0.0, 1.0, 2.0) else None)
+
+
+# ---------------------------------------------------------------------------- optimisers
+@EXAMPLES
+@given(value=st.sampled_from(BAD_SCALARS + (0,)),
+       which=st.sampled_from(("SGD.lr", "SGD.momentum", "SGD.weight_decay", "Adam.lr", "Adam.eps",
+                              "Adam.weight_decay", "Adam.betas")))
+def test_optimizer_hyper_parameters(value, which):
+    cls_name, arg = which.split(".")
+    cls = getattr(optim, cls_name)
+    kwargs = {"lr": 0.1, arg: value}
+    if arg == "betas":
+        kwargs["betas"] = (value, 0.999)
+        arg = "betas"
+    valid_zero = value == 0 and arg in ("momentum", "weight_decay", "eps", "betas")
+    check_clean(lambda: cls(**kwargs), arg, repr(value), ok=(lambda r: True) if valid_zero else None)
+
+
+@EXAMPLES
+@given(kind=st.sampled_from(("missing_key", "extra_key", "shape", "not_dict", "none_grad", "list_grad")),
+       cls=st.sampled_from((optim.SGD, optim.Adam)))
+def test_optimizer_step(kind, cls):
+    params = {"W": np.ones((2, 3)), "b": np.zeros(2)}
+    grads = {"W": np.ones((2, 3)), "b": np.ones(2)}
+    if kind == "missing_key":
+        grads.pop("b")
+    elif kind == "extra_key":
+        grads["c"] = np.ones(1)
+    elif kind == "shape":
+        grads["W"] = np.ones((3, 2))
+    elif kind == "not_dict":
+        grads = [np.ones((2, 3)), np.ones(2)]
+    elif kind == "none_grad":
+        grads["W"] = None
+    elif kind == "list_grad":
+        grads["b"] = [1.0, 2.0]
+    name = "grads" if kind != "shape" else r"grads['W']"
+    before = {k: v.copy() for k, v in params.items()}
+    check_clean(lambda: cls(lr=0.1).step(params, grads), name.split("[")[0], kind)
+    if kind != "list_grad":  # refused before any parameter changed
+        assert all(np.array_equal(params[k], before[k]) for k in params)
+
+
+# ---------------------------------------------------------------------------- models
+MODELS = sorted((n, c) for n, c in model_classes().items() if c.__module__.startswith("npae."))
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    out = {}
+    for name, cls in MODELS:
+        model = small_model(cls, dtype=np.float32, random_state=0)
+        X = example_input(model, 16, np.random.default_rng(0))
+        model.fit(X, epochs=1, batch_size=8)
+        out[name] = (model, X)
+    return out
+
+
+@pytest.mark.parametrize("name", [n for n, _ in MODELS])
+@settings(max_examples=15, deadline=None)
+@given(kind=st.sampled_from(ARRAY_KINDS + ("out_of_range",)), seed=st.integers(0, 2**16),
+       method=st.sampled_from(("fit", "encode", "score", "reconstruct", "validation_data")))
+def test_model_methods(fitted, name, kind, seed, method):
+    model, X = fitted[name]
+    rng = np.random.default_rng(seed)
+    bad = X + 3.0 if kind == "out_of_range" else bad_array(kind, X.shape, rng)
+    bounded = model.loss == "bce" or getattr(model, "decoder_type", None) == "bernoulli"
+    no_loss = method in ("encode", "reconstruct")  # out-of-range values only matter to a bounded loss
+    acceptable = (kind == "int" or (kind == "out_of_range" and (not bounded or no_loss))
+                  or (kind == "none" and method == "validation_data"))  # None: no validation data
+    if kind == "ndim_more" and len(getattr(model, "example_shape", (0,))) == 3:
+        bad = bad[:, None, :]  # (N, 1, D): still the wrong shape for an image model
+    call = {"fit": lambda: model.fit(bad, epochs=1, batch_size=8),
+            "encode": lambda: model.encode(bad),
+            "score": lambda: model.score(bad),
+            "reconstruct": lambda: model.reconstruct(bad),
+            "validation_data": lambda: model.fit(X, epochs=1, validation_data=bad)}[method]
+    argname = "validation_data" if method == "validation_data" else "X"
+    snapshot = {k: p.copy() for k, p in model.params.items()}
+    check_clean(call, argname, f"{name}.{method}({kind})", ok=(lambda r: True) if acceptable else None)
+    if not acceptable and method in ("fit", "validation_data"):  # refused before training started
+        assert all(np.array_equal(model.params[k], snapshot[k]) for k in snapshot)
+
+
+@pytest.mark.parametrize("name", [n for n, _ in MODELS])
+@settings(max_examples=10, deadline=None)
+@given(kind=st.sampled_from(ARRAY_KINDS), seed=st.integers(0, 2**16))
+def test_model_decode(fitted, name, kind, seed):
+    model, X = fitted[name]
+    H = model.encode(X[:4])
+    bad = bad_array(kind, H.shape, np.random.default_rng(seed))
+    check_clean(lambda: model.decode(bad), ("Z" if hasattr(model, "latent_dim") else "H"), kind,
+                ok=(lambda r: len(r) == 4) if kind in ("int", "nan", "inf") else None)
+
+
+@pytest.mark.parametrize("name,cls", MODELS)
+@settings(max_examples=12, deadline=None)
+@given(value=st.sampled_from(BAD_SCALARS + BAD_DTYPES), data=st.data())
+def test_model_constructor_arguments(name, cls, value, data):
+    import inspect
+
+    args = [n for n, p in inspect.signature(cls.__init__).parameters.items()
+            if n != "self" and p.default is not inspect.Parameter.empty
+            and (p.default is None or isinstance(p.default, (int, float, str, tuple)))]
+    arg = data.draw(st.sampled_from(args))
+    if arg == "random_state" and value in (None, 3):
+        return
+    if arg == "dtype" and value not in BAD_DTYPES:
+        return
+    if arg != "dtype" and value in BAD_DTYPES[:-1] and not isinstance(value, str):
+        return
+    default = inspect.signature(cls.__init__).parameters[arg].default
+    if isinstance(default, bool) and value in (True,):
+        return
+    if value is None and (isinstance(default, bool) or not isinstance(default, (int, float))):
+        return  # None is a meaningful value of many str/tuple/None-default arguments (no clip, same as...)
+    if isinstance(value, list) and isinstance(default, tuple):
+        return  # a list is as good a sequence as a tuple
+    small = small_model(cls)
+    kwargs = {k: v for k, v in small.get_params().items() if k != arg}
+    check_clean(lambda: cls(**kwargs, **{arg: value}), arg, f"{name}({arg}={value!r})")
+
+
+# ---------------------------------------------------------------------------- fit arguments
+@EXAMPLES
+@given(value=st.sampled_from(BAD_SCALARS + (0,)),
+       arg=st.sampled_from(("epochs", "batch_size", "patience", "every", "min_delta", "verbose", "shuffle")))
+def test_fit_arguments(value, arg):
+    model = npae.Autoencoder(sizes=(6, 3), random_state=0)
+    X = np.full((8, 6), 0.5, dtype=np.float32)
+    valid = (arg in ("epochs", "min_delta", "verbose") and value == 0) \
+        or (arg == "verbose" and value is True) or (arg == "shuffle" and value is True) \
+        or (arg == "patience" and value is None)
+    check_clean(lambda: model.fit(X, epochs=1, **{arg: value}), arg, repr(value),
+                ok=(lambda r: True) if valid else None)
+
+
+# ---------------------------------------------------------------------------- tools
+@EXAMPLES
+@given(path=st.sampled_from((3, None, 2.5, ["a"], b"\x00")))
+def test_io_paths(path):
+    check_clean(lambda: npae.load(path), "path", repr(path))
+    check_clean(lambda: npae.Autoencoder(sizes=(4, 2)).save(path), "path", repr(path))
+
+
+def test_gradcheck_wants_float64():
+    x = np.ones(3, dtype=np.float32)
+    check_clean(lambda: gradcheck.numerical_gradient(lambda: 0.0, x), "x")
+    with pytest.raises(TypeError, match="float64"):  # a float32 model cannot be checked
+        gradcheck.check_model(npae.Autoencoder(sizes=(4, 2), random_state=0), np.ones((2, 4)))
+
+
+def test_datasets(tmp_path):
+    from npae import datasets
+
+    for blob, what in ((b"", "magic"), (b"\x00\x00\x08\x03\x00", "header"), (b"\x00\x00\x99\x01", "type"),
+                       (b"\x00\x00\x08\x01\x00\x00\x00\x05abc", "truncated")):
+        (tmp_path / "f").write_bytes(blob)
+        check_clean(lambda: datasets.read_idx(tmp_path / "f"), "f", what)
+    check_clean(lambda: datasets.load_mnist(tmp_path, kind="validation"), "kind")
+    if hasattr(datasets, "natural_patches"):
+        for n in (0, -3, 2.5, "10"):
+            check_clean(lambda n=n: datasets.natural_patches(n=n), "n", repr(n))
