@@ -22,14 +22,20 @@ def _X(n=5, d=6, seed=0):
 
 
 # ---------------------------------------------------------------- whole-loss gradient checks
-@settings(max_examples=12, deadline=None)
-@given(hidden=st.lists(st.integers(2, 5), min_size=1, max_size=3), act=st.sampled_from(SMOOTH),
-       loss=st.sampled_from(["mse", "sse", "bce"]), wd=st.sampled_from([0.0, 0.05]), seed=st.integers(0, 999))
-def test_autoencoder_any_depth_gradient(hidden, act, loss, wd, seed):
-    sizes = (6, *sorted(hidden, reverse=True))
+@settings(max_examples=15, deadline=None)
+@given(act=st.sampled_from(SMOOTH), data=st.data(), loss=st.sampled_from(["mse", "sse", "bce"]),
+       wd=st.sampled_from([0.0, 0.05]), seed=st.integers(0, 999))
+def test_autoencoder_any_depth_gradient(act, data, loss, wd, seed):
+    # Up to 4 hidden layers for the zero-centred units; sigmoid and softplus stacks are kept to 2:
+    # deeper, their first-layer gradients shrink (~1e-6, vanishing gradients) until the check's
+    # own rounding error (~eps * loss / h ~ 1e-12) is no longer negligible against them, and the
+    # relative error measures the finite differences, not the backward.
+    depth = data.draw(st.integers(1, 4 if act in ("tanh", "identity") else 2))
+    hidden = data.draw(st.lists(st.integers(3, 6), min_size=depth, max_size=depth))
+    sizes = (7, *sorted(hidden, reverse=True))
     model = Autoencoder(sizes, activation=act, output_activation="sigmoid", loss=loss, weight_decay=wd,
                         random_state=seed, dtype=np.float64)
-    errors = check_model(model, _X(seed=seed))
+    errors = check_model(model, _X(d=7, seed=seed))
     assert set(errors) == set(model.params)
     assert max(errors.values()) < TOL, errors
 
