@@ -7,9 +7,9 @@ gradient ``dpred`` has ``pred``'s shape and dtype. Derivations: ``docs/02-losses
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import expit
 
 from ._validation import check_array, check_choice, check_same_shape
+from .layers.activations import sigmoid
 
 REDUCTIONS = ("mean", "sum")
 
@@ -174,7 +174,7 @@ def bce_with_logits(logits, target, reduction: str = "mean") -> tuple[float, np.
     """
     logits, target, s = _prepare(logits, target, reduction, None, (0.0, 1.0))
     value = (np.maximum(logits, 0) - logits * target + np.log1p(np.exp(-np.abs(logits)))).sum()
-    return float(value) * float(s), s * (expit(logits) - target)
+    return float(value) * float(s), s * (sigmoid(logits) - target)
 
 
 LOSSES = {"mse": mse, "mae": mae, "sse": sse, "bce": bce}

@@ -301,3 +301,35 @@ def test_sequential_numerical_gradient_of_a_composite_scalar():
     dx = net.backward(2 * y)
     num = numerical_gradient(lambda: float(np.sum(net.forward(x) ** 2)), x)
     assert rel_error(dx, num) < TOL
+
+
+# ---------------------------------------------------------------- the fast stable forms
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sigmoid_and_softplus_match_reference_forms_everywhere(dtype):
+    from scipy.special import expit
+
+    from npae.layers.activations import sigmoid
+
+    x = np.concatenate([np.linspace(-100, 100, 2001), [-1000.0, 1000.0, 0.0, -0.0]]).astype(dtype)
+    ulp = np.finfo(dtype).eps
+    y = sigmoid(x)
+    assert y.dtype == dtype
+    # full RELATIVE precision in both tails (a 0.5 * (1 + tanh(x / 2)) form would give 0 at -30)
+    ref = expit(x.astype(np.float64))
+    tiny = np.finfo(dtype).tiny
+    mask = ref > tiny
+    assert np.max(np.abs(y[mask] - ref[mask]) / ref[mask]) < 4 * ulp
+    assert sigmoid(np.array([-30.0]))[0] == pytest.approx(1 / (1 + np.exp(30.0)), rel=1e-15)
+    sp = Softplus().forward(x)
+    ref_sp = np.logaddexp(0, x.astype(np.float64))
+    mask = ref_sp > tiny
+    assert np.max(np.abs(sp[mask] - ref_sp[mask]) / ref_sp[mask]) < 4 * ulp
+
+
+def test_activations_accept_integer_input():
+    x = np.array([[-2, -1, 0, 1, 2]])
+    assert np.allclose(Sigmoid().forward(x), 1 / (1 + np.exp(-x)))
+    assert np.allclose(Softplus().forward(x), np.log1p(np.exp(x)))
+    act = LeakyReLU(0.25)
+    assert np.allclose(act.forward(x), [[-0.5, -0.25, 0, 1, 2]])
+    assert np.allclose(act.derivative(x, None), [[0.25, 0.25, 0.25, 1, 1]])
