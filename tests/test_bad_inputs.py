@@ -59,13 +59,15 @@ def bad_array(kind: str, shape: tuple[int, ...], rng: np.random.Generator):
     raise AssertionError(kind)
 
 
-def check_clean(call, argname: str, kind: str = "", ok=None):
-    """Run ``call()``: a clean error naming ``argname``, or (if ``ok`` says the input was valid) a result."""
+def check_clean(call, argname, kind: str = "", ok=None):
+    """Run ``call()``: a clean error naming ``argname`` (or one of a tuple of names), or (if ``ok``
+    says the input was valid) a result."""
+    names = argname if isinstance(argname, tuple) else (argname,)
     try:
         result = call()
     except (ValueError, TypeError) as exc:
         msg = str(exc)
-        assert re.search(rf"(?<![A-Za-z_]){re.escape(argname)}(?![A-Za-z_])", msg), \
+        assert any(re.search(rf"(?<![A-Za-z_]){re.escape(n)}(?![A-Za-z_])", msg) for n in names), \
             f"{kind}: {type(exc).__name__} does not name {argname!r}: {msg}"
         return exc
     assert ok is not None and ok(result), f"{kind}: no error for a bad {argname}, result {result!r:.200}"
@@ -99,6 +101,7 @@ def test_layer_forward(kind, seed):
             valid = kind not in ("none", "dict", "ragged", "object", "string", "complex")
             check_clean(lambda a=act: a.forward(x), "x", kind,
                         ok=(lambda r: r.shape == np.shape(x)) if valid else None)
+            assert np.shape(act.forward(np.array(0.25))) == ()  # a 0-d array is fine for an element-wise map
             a2 = type(act)()
             a2.forward(rng.standard_normal((5, 4)))
             dy = bad_array(kind, (5, 4), rng)
@@ -352,3 +355,145 @@ def test_datasets(tmp_path):
     if hasattr(datasets, "natural_patches"):
         for n in (0, -3, 2.5, "10"):
             check_clean(lambda n=n: datasets.natural_patches(n=n), "n", repr(n))
+
+
+# ---------------------------------------------------------------------------- the other modules
+def _entries():
+    """(id, call(value) -> result, argument name, good shape, kinds whose result is acceptable).
+
+    Built lazily and defensively: a module or name that does not exist is skipped.
+    """
+    import importlib
+
+    def get(module, name):
+        try:
+            return getattr(importlib.import_module(module), name)
+        except (ImportError, AttributeError):
+            return None
+
+    rng = np.random.default_rng(0)
+    ok_any = ("int",)
+    any_shape = ("int", "empty", "ndim_less", "ndim_more", "width")  # functions of arrays of any shape
+    propagates = ("int", "width", "nan", "inf", "empty")  # layers: any spatial size, values pass through
+    out = []
+
+    def add(id_, fn, arg, shape, ok=ok_any):
+        if fn is not None:
+            out.append((id_, fn, arg, shape, ok))
+
+    for name in ("gaussian_noise", "masking_noise", "salt_and_pepper"):
+        f = get("npae.noise", name)
+        level = 0.1 if name == "gaussian_noise" else 0.3
+        add(f"noise.{name}", f and (lambda v, f=f, level=level: f(v, level, np.random.default_rng(0))), "x",
+            (4, 6), any_shape)
+    for name, shape in (("psnr", (2, 8, 8)), ("ssim", (2, 16, 16))):
+        f = get("npae.metrics", name)
+        good = rng.uniform(0, 1, shape)
+        add(f"metrics.{name}.a", f and (lambda v, f=f, g=good: f(v, g)), "a", shape)
+        add(f"metrics.{name}.b", f and (lambda v, f=f, g=good: f(g, v)), "b", shape)
+    for name in ("mean_squared_error", "mean_absolute_error"):
+        f = get("npae.metrics", name)
+        good = rng.uniform(0, 1, (4, 6))
+        add(f"metrics.{name}", f and (lambda v, f=f, g=good: f(v, g)), "x", (4, 6))
+        add(f"metrics.{name}.x_hat", f and (lambda v, f=f, g=good: f(g, v)), "x_hat", (4, 6))
+    for name in ("mean_activation", "sparsity_stats", "fraction_active", "dead_units"):
+        f = get("npae.metrics", name)
+        add(f"metrics.{name}", f, "h", (6, 4), ("int", "width"))
+    f = get("npae.metrics", "roc_auc")
+    labels = np.array([0, 1] * 5)
+    add("metrics.roc_auc.scores", f and (lambda v, f=f: f(v, labels)), "scores", (10,))
+    PCA = get("npae.pca", "PCA")
+    X_pca = rng.uniform(0, 1, (20, 6))
+    add("pca.fit", PCA and (lambda v: PCA(3).fit(v)), "X", (20, 6), ("int", "width"))
+    fitted_pca = PCA(3).fit(X_pca) if PCA else None
+    add("pca.transform", PCA and (lambda v: fitted_pca.transform(v)), "X", (20, 6))
+    angles = get("npae.pca", "principal_angles")
+    add("pca.principal_angles", angles and (lambda v: angles(v, X_pca[:, :3])), "A", (20, 3),
+        ("int", "width"))
+    jac = get("npae.penalties", "jacobian")
+    enc = npae.Autoencoder(sizes=(6, 3), activation="sigmoid", random_state=0, dtype=np.float64).encoder
+    add("penalties.jacobian", jac and (lambda v: jac(enc, v)), "x", (4, 6))
+    con = get("npae.penalties", "contractive")
+    add("penalties.contractive", con and (lambda v: con(enc, v)), "x", (4, 6))
+    Conv2D, ConvT = get("npae.layers", "Conv2D"), get("npae.layers", "Conv2DTranspose")
+    MaxPool, Up = get("npae.layers", "MaxPool2D"), get("npae.layers", "UpSampling2D")
+    def gen():
+        return np.random.default_rng(0)
+
+    nchw = (2, 1, 6, 6)
+    add("layers.Conv2D.forward", Conv2D and (lambda v: Conv2D(1, 2, 3, rng=gen()).forward(v)), "x", nchw,
+        propagates)
+    add("layers.Conv2DTranspose.forward", ConvT and (lambda v: ConvT(1, 2, 3, rng=gen()).forward(v)), "x",
+        nchw, propagates)
+    add("layers.MaxPool2D.forward", MaxPool and (lambda v: MaxPool(2).forward(v)), "x", nchw, propagates)
+    add("layers.UpSampling2D.forward", Up and (lambda v: Up(2).forward(v)), "x", nchw, propagates)
+
+    def backward_of(make, x_shape):
+        def call(dy):
+            layer = make()
+            layer.forward(np.full(x_shape, 0.5))
+            return layer.backward(dy)
+        return call
+
+    for id_, make, dy_shape in (("Conv2D", lambda: Conv2D(1, 2, 3, rng=gen()), (2, 2, 4, 4)),
+                                ("Conv2DTranspose", lambda: ConvT(1, 2, 3, rng=gen()), (2, 2, 8, 8)),
+                                ("MaxPool2D", lambda: MaxPool(2), (2, 1, 3, 3)),
+                                ("UpSampling2D", lambda: Up(2), (2, 1, 12, 12)),
+                                ("Flatten", get("npae.layers", "Flatten"), (2, 36))):
+        if make is not None and Conv2D is not None:
+            add(f"layers.{id_}.backward", backward_of(make, (2, 1, 6, 6)), "dy", dy_shape, ("nan", "inf"))
+    wm = get("npae.watermark", "add_watermark")
+    # (N, H, W) or (N, C, H, W): an extra axis is read as channels, and then W = 1 is too small
+    add("watermark.add_watermark", wm and (lambda v: wm(v, gen())), ("images", "image_shape"), (3, 12, 12),
+        ("int", "width"))
+    VAE = get("npae.models", "VAE")
+    if VAE is not None:
+        vae = VAE(sizes=(6, 4), latent_dim=2, random_state=0)
+        add("VAE.elbo", lambda v: vae.elbo(v, rng=gen()), "X", (4, 6))
+        add("VAE.log_likelihood", lambda v: vae.log_likelihood(v, k=3, rng=gen()), "X", (4, 6))
+        add("VAE.interpolate", lambda v: vae.interpolate(v, np.full(6, 0.5)), "x_a", (6,))
+    return out
+
+
+ENTRIES = _entries()
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=[e[0] for e in ENTRIES])
+@settings(max_examples=20, deadline=None)
+@given(kind=st.sampled_from(ARRAY_KINDS), seed=st.integers(0, 2**16))
+def test_other_modules_array_arguments(entry, kind, seed):
+    id_, fn, arg, shape, ok_kinds = entry
+    bad = bad_array(kind, shape, np.random.default_rng(seed))
+    if kind == "ndim_less" and len(shape) == 1:
+        bad = np.float64(0.5)
+    check_clean(lambda: fn(bad), arg, f"{id_}({kind})", ok=(lambda r: True) if kind in ok_kinds else None)
+
+
+@settings(max_examples=30, deadline=None)
+@given(value=st.sampled_from(BAD_SCALARS),
+       which=st.sampled_from(("noise.sigma", "noise.fraction", "vae.k", "vae.n", "vae.steps",
+                              "pca.n_components", "metrics.data_range")))
+def test_other_modules_scalar_arguments(value, which):
+    import importlib
+
+    rng = np.random.default_rng(0)
+    x = np.full((3, 4), 0.5)
+    module, arg = which.split(".")
+    try:
+        if module == "noise":
+            noise = importlib.import_module("npae.noise")
+            f = noise.gaussian_noise if arg == "sigma" else noise.masking_noise
+            call = lambda: f(x, value, rng)  # noqa: E731
+        elif module == "vae":
+            vae = npae.VAE(sizes=(4, 3), latent_dim=2, random_state=0)
+            call = {"k": lambda: vae.log_likelihood(x, k=value, rng=rng),
+                    "n": lambda: vae.sample(value, rng=rng),
+                    "steps": lambda: vae.interpolate(x[0], x[1], steps=value)}[arg]
+        elif module == "pca":
+            call = lambda: npae.PCA(value)  # noqa: E731
+        else:
+            from npae.metrics import psnr
+            call = lambda: psnr(x, x * 0.9, data_range=value)  # noqa: E731
+    except (ImportError, AttributeError):
+        pytest.skip(f"{which} not available")
+    check_clean(call, arg, f"{which}={value!r}")

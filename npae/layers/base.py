@@ -134,3 +134,17 @@ class Sequential(Layer):
     def __repr__(self) -> str:
         inner = ",\n  ".join(repr(layer) for layer in self.layers)
         return f"Sequential(\n  {inner}\n)"
+
+
+def check_upstream(layer: Layer, dy, shape: tuple[int, ...]) -> None:
+    """Refuse a ``dy`` that is not a float array of the forward output's ``shape``, naming the layer."""
+    if not isinstance(dy, np.ndarray) or dy.dtype.kind != "f" or dy.shape != tuple(shape):
+        got = f"{dy.dtype} array of shape {dy.shape}" if isinstance(dy, np.ndarray) else type(dy).__name__
+        raise ValueError(f"{layer!r}: dy must be a float array of shape {tuple(shape)} (the forward "
+                         f"output's), got {got}")
+
+
+def check_real(layer: Layer, x) -> None:
+    """Refuse an array of strings, objects or complex numbers, naming the layer."""
+    if isinstance(x, np.ndarray) and x.dtype.kind not in "biuf":
+        raise TypeError(f"{layer!r}: x must hold real numbers, got an array of dtype {x.dtype}")

@@ -24,7 +24,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from .._validation import check_dtype, check_int, check_random_state
 from ..init import Initializer, get_initializer
-from .base import Layer
+from .base import Layer, check_real, check_upstream
 
 Pair = int | tuple[int, int]
 
@@ -114,6 +114,7 @@ def _check_input(layer: Layer, x: np.ndarray, channels: int) -> None:
     if not isinstance(x, np.ndarray) or x.ndim != 4:
         shape = getattr(x, "shape", type(x).__name__)
         raise ValueError(f"{layer!r}: x must be an NCHW array of shape (N, {channels}, H, W), got {shape}")
+    check_real(layer, x)
     if x.shape[1] != channels:
         raise ValueError(f"{layer!r}: x must have {channels} channels (shape (N, {channels}, H, W)), "
                          f"got shape {x.shape}")
@@ -226,6 +227,7 @@ class Conv2D(_ConvBase):
             raise RuntimeError(f"{self!r}: backward called before forward")
         x_shape, xp_shape, cols, (ho, wo) = self._cache
         n, c, h, w = x_shape
+        check_upstream(self, dy, (n, self.out_channels, ho, wo))
         (ph, pw), W = self.padding, self.params["W"]
         o = self.out_channels
         dY = dy.transpose(1, 0, 2, 3).reshape(o, n * ho * wo)  # (O, N*H_out*W_out), free if channel-major
@@ -335,6 +337,7 @@ class Conv2DTranspose(_ConvBase):
         (n, c, h, w), X, (ho, wo) = self._cache
         (ph, pw), W = self.padding, self.params["W"]
         o = self.out_channels
+        check_upstream(self, dy, (n, o, ho, wo))
         canvas = np.zeros((o, n, *self._canvas(h, w, ho, wo)), dtype=np.result_type(dy, W))
         canvas[:, :, ph: ph + ho, pw: pw + wo] = dy.transpose(1, 0, 2, 3)  # (O, N, H_out, W_out)
         dcols = im2col(canvas, self.kernel_size, self.stride, (h, w))  # (O*kH*kW, N*H*W)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .base import Layer
+from .base import Layer, check_real, check_upstream
 from .conv import Pair, _pair, conv_output_size
 
 
@@ -16,6 +16,7 @@ def _check_nchw(layer: Layer, x: np.ndarray) -> None:
     if not isinstance(x, np.ndarray) or x.ndim != 4:
         shape = getattr(x, "shape", type(x).__name__)
         raise ValueError(f"{layer!r}: x must be an NCHW array of shape (N, C, H, W), got {shape}")
+    check_real(layer, x)
 
 
 class MaxPool2D(Layer):
@@ -81,6 +82,7 @@ class MaxPool2D(Layer):
         (n, c, h, w), xp_shape, arg = self._cache
         (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
         ho, wo = arg.shape[2:]
+        check_upstream(self, dy, (n, c, ho, wo))
         dxp = np.zeros(xp_shape, dtype=dy.dtype)
         # one masked, strided add per kernel offset (kH*kW of them), each over the whole batch
         for i in range(kh):
@@ -126,6 +128,7 @@ class UpSampling2D(Layer):
             raise RuntimeError(f"{self!r}: backward called before forward")
         n, c, h, w = self._shape
         sh, sw = self.size
+        check_upstream(self, dy, (n, c, h * sh, w * sw))
         return dy.reshape(n, c, h, sh, w, sw).sum(axis=(3, 5))  # (N, C, H, W)
 
     def __repr__(self) -> str:
