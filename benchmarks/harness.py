@@ -103,14 +103,22 @@ def numpy_threads() -> int:
         return os.cpu_count() or 1
 
 
+def load_average() -> float | None:
+    """The 1-minute load average (None where the OS has none): how busy the machine was."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the harness's options to a benchmark script's parser."""
     g = parser.add_argument_group("benchmark harness")
     g.add_argument("--quick", action="store_true",
                    help="a fast smoke run (3 rounds of 5 steps, 2 warm-up steps)")
-    g.add_argument("--rounds", type=int, default=7, help="interleaved rounds (default 7)")
-    g.add_argument("--steps", type=int, default=30,
-                   help="training steps per round and framework (default 30)")
+    g.add_argument("--rounds", type=int, default=11, help="interleaved rounds (default 11)")
+    g.add_argument("--steps", type=int, default=20,
+                   help="training steps per round and framework (default 20)")
     g.add_argument("--warmup", type=int, default=10, help="untimed steps before the rounds (default 10)")
     g.add_argument("--no-torch", action="store_true", help="do not run the PyTorch reference")
     g.add_argument("--json", metavar="PATH", help="also write the per-round figures to this JSON file")
@@ -120,7 +128,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 def _settings(args: argparse.Namespace | None) -> tuple[int, int, int]:
     """(rounds, steps, warmup) from parsed arguments (defaults when None)."""
     if args is None:
-        return 7, 30, 10
+        return 11, 20, 10
     if getattr(args, "quick", False):
         return 3, 5, 2
     rounds, steps, warmup = args.rounds, args.steps, args.warmup
@@ -158,6 +166,7 @@ def run(workloads: list[Workload], args: argparse.Namespace | None = None,
     """Warm up, then time every workload in interleaved rounds; return one Result per workload."""
     rounds, steps, warmup = _settings(args)
     results = [Result(w.name) for w in workloads]
+    load_before = load_average()
     for w in workloads:
         for step in (w.npae, w.torch):
             if step is not None:
@@ -176,7 +185,11 @@ def run(workloads: list[Workload], args: argparse.Namespace | None = None,
     if args is not None and getattr(args, "json", None):
         with open(args.json, "w") as f:
             json.dump({"rounds": rounds, "steps": steps, "warmup": warmup, "numpy_threads": numpy_threads(),
+                       "load_average": [load_before, load_average()],
                        "results": [res.as_dict() for res in results]}, f, indent=2)
+    if verbose:
+        print(f"load average (1 min) before / after: {load_before} / {load_average()} "
+              f"on {os.cpu_count()} cores", file=sys.stderr)
     return results
 
 
