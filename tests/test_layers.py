@@ -333,3 +333,16 @@ def test_activations_accept_integer_input():
     act = LeakyReLU(0.25)
     assert np.allclose(act.forward(x), [[-0.5, -0.25, 0, 1, 2]])
     assert np.allclose(act.derivative(x, None), [[0.25, 0.25, 0.25, 1, 1]])
+
+
+def test_sequential_input_grad_false_with_a_first_layer_that_cannot_skip():
+    rng = np.random.default_rng(0)
+    net = Sequential(Tanh(), Dense(3, 2, rng=rng, dtype=np.float64))
+    x, dy = rng.standard_normal((4, 3)), rng.standard_normal((4, 2))
+    net.forward(x)
+    full = net.backward(dy)
+    g = net.grads["1.W"].copy()
+    net.forward(x)
+    assert net.backward(dy, input_grad=False) is None  # dx computed by Tanh, but not returned
+    assert np.array_equal(net.grads["1.W"], g) and full.shape == x.shape
+    assert Sequential().backward(dy) is dy  # an empty network is the identity
