@@ -275,3 +275,16 @@ def test_bad_batches_and_bad_arguments_are_named():
             small().fit(X, **kw)
     model = small().fit(X, epochs=0)
     assert model.history_ == {}
+
+
+def test_history_plots_headless(tmp_path):
+    """The loss curves of a run are drawn without a display (Agg) and saved as a PNG."""
+    from npae.plotting import loss_curves
+
+    X = data()
+    model = small().fit(X, epochs=3, batch_size=16, validation_data=X[:16])
+    path = loss_curves(model.history_, tmp_path / "curves.png", keys=("loss", "val_loss"))
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    import matplotlib
+
+    assert matplotlib.get_backend().lower() == "agg"
