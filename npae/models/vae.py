@@ -114,7 +114,9 @@ class VAE(BaseAutoencoder):
     where ``out`` are the logits of ``p(x | z)`` (Bernoulli) or its mean (Gaussian). The loss is
     the negative ELBO per example, averaged over the batch:
     ``loss = reconstruction + beta * kl`` with ``reconstruction = mean_n(-log p(x_n | z_n))``
-    (for Bernoulli: the BCE summed over pixels) and ``kl`` from :func:`gaussian_kl`.
+    (for Bernoulli: the BCE summed over pixels) and ``kl`` from :func:`gaussian_kl`, in nats per
+    example; ``fit``'s ``history_`` records them as ``"reconstruction"`` and ``"kl"`` (the
+    latter already multiplied by ``beta``).
 
     Backward through the sampling step (``std = exp(0.5 * log_var)``, ``dz`` from the decoder):
 
