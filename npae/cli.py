@@ -318,6 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
                               "--activation relu --loss bce (see `npae models`).")
     t.add_argument("model")
     data_args(t)
+    t.add_argument("--n-test", type=int, default=None, help="keep the first N validation examples")
     t.add_argument("--epochs", type=int, default=10)
     t.add_argument("--batch-size", type=int, default=128)
     t.add_argument("--optimizer", choices=("adam", "sgd"), default="adam")
