@@ -399,7 +399,7 @@ def whiten_image(grey: np.ndarray, f0: float = 0.4) -> np.ndarray:
     with frequencies in cycles per pixel (Nyquist 0.5; Olshausen's ``0.4 N`` cycles per
     picture is ``f0 = 0.4`` here). The ramp removes the mean (``f = 0``); the result is
     scaled to unit variance. The FFT treats the image as periodic, so the borders carry
-    artefacts: :func:`natural_patches` keeps away from them.
+    artefacts: :func:`natural_patches` keeps away from them. See ``docs/03-sparsity.md``.
 
     Parameters
     ----------
@@ -420,9 +420,15 @@ def whiten_image(grey: np.ndarray, f0: float = 0.4) -> np.ndarray:
     return white / white.std()
 
 
-@functools.lru_cache(maxsize=4)
-def _patch_source(photo: str, whiten: bool) -> np.ndarray:
-    grey = to_grey(_read_photo(photo))
+def block_mean(image: np.ndarray, k: int) -> np.ndarray:
+    """Downsample an (H, W) image by averaging k x k blocks -> (H // k, W // k) (edges cropped)."""
+    h, w = image.shape[0] // k * k, image.shape[1] // k * k
+    return image[:h, :w].reshape(h // k, k, w // k, k).mean(axis=(1, 3))  # (H // k, W // k)
+
+
+@functools.lru_cache(maxsize=8)
+def _patch_source(photo: str, whiten: bool, downsample: int) -> np.ndarray:
+    grey = block_mean(to_grey(_read_photo(photo)), downsample)
     return whiten_image(grey) if whiten else grey
 
 
@@ -452,10 +458,13 @@ def normalize_patches(patches: np.ndarray) -> np.ndarray:
 
 
 def natural_patches(n: int = 10000, size: int = 8, rng=None, dtype=np.float32, whiten: bool = True,
-                    photo: str = "grace_hopper") -> np.ndarray:
+                    photo: str = "grace_hopper", downsample: int = 2) -> np.ndarray:
     """Random square patches of a natural photograph, preprocessed as in the UFLDL exercise.
 
-    1. The photo (matplotlib's sample data, so this works offline) is turned to grey.
+    1. The photo (matplotlib's sample data, so this works offline) is turned to grey and
+       shrunk by averaging ``downsample x downsample`` blocks (default 2: the 600 x 512 JPEG
+       becomes 300 x 256). This averages away the JPEG's 8 x 8 compression blocks, which
+       whitening would otherwise amplify, and puts more structure inside an 8 x 8 patch.
     2. ``whiten=True`` (default): its spectrum is whitened with :func:`whiten_image`, as
        Olshausen and Field did for the images UFLDL ships (``IMAGES.mat``). The raw photo
        also gives edge detectors, but broader ones dominated by its large smooth regions;
@@ -477,18 +486,23 @@ def natural_patches(n: int = 10000, size: int = 8, rng=None, dtype=np.float32, w
     whiten : bool
     photo : str
         A name from :data:`SAMPLE_PHOTOS`.
+    downsample : int
+        Block-averaging factor applied before whitening (1 keeps full resolution).
 
     Returns
     -------
     ndarray, shape (n, size*size), in [0.1, 0.9]
         Each row is a patch in row-major order.
+
+    Derivation and what the patches teach: ``docs/03-sparsity.md``.
     """
     n = check_int(n, "n", 1)
     size = check_int(size, "size", 1)
     rng = check_random_state(rng, "rng")
     dtype = check_dtype(dtype)
     check_choice(photo, "photo", tuple(SAMPLE_PHOTOS))
-    image = _patch_source(photo, bool(whiten))  # (H, W)
+    downsample = check_int(downsample, "downsample", 1)
+    image = _patch_source(photo, bool(whiten), downsample)  # (H // downsample, W // downsample)
     margin = 8
     inner = image[margin:-margin, margin:-margin]  # (H - 16, W - 16)
     if size > min(inner.shape):

@@ -301,6 +301,17 @@ def test_natural_patches_bad_arguments():
         natural_patches(10, rng="seed")
     with pytest.raises(ValueError, match="photo must be one of"):
         natural_patches(10, photo="nope")
+    with pytest.raises(ValueError, match="downsample must be >= 1"):
+        natural_patches(10, downsample=0)
+
+
+def test_block_mean_and_full_resolution_patches():
+    img = np.arange(30.0).reshape(5, 6)
+    np.testing.assert_array_equal(datasets.block_mean(img, 2), [[3.5, 5.5, 7.5], [15.5, 17.5, 19.5]])
+    np.testing.assert_array_equal(datasets.block_mean(img, 1), img)
+    assert natural_patches(50, size=8, rng=0, downsample=1).shape == (50, 64)
+    with pytest.raises(ValueError, match="usable area"):
+        natural_patches(5, size=300, rng=0)  # 300 x 256 after halving, 284 x 240 inside the margins
 
 
 def neighbour_correlation(img: np.ndarray) -> float:
