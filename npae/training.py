@@ -348,7 +348,15 @@ def fit_model(model, X, epochs: int = 10, batch_size: int = 128, optimizer: Opti
                 for b in range(n_batches):
                     rows = np.sort(order[b * batch_size:(b + 1) * batch_size])
                     xb = data.take(rows, not shuffle, f"(batch {b + 1}, rows {rows[0]}..{rows[-1]})")
-                    loss, terms, grads = model.loss_and_grads(xb, rng)
+                    try:
+                        loss, terms, grads = model.loss_and_grads(xb, rng)
+                    except ValueError as exc:  # the batch was valid: a NaN/Inf made inside the model
+                        if "finite" not in str(exc):
+                            raise
+                        raise DivergenceError(
+                            f"training diverged at epoch {epoch + 1}, batch {b + 1}: a NaN/Inf appeared "
+                            f"inside the model ({exc}); the model keeps the weights from before this batch; "
+                            f"try a smaller learning rate", epoch + 1, b + 1, ["forward"]) from exc
                     check_step(loss, terms, grads, epoch + 1, b + 1)
                     optimizer.step(params, grads)
                     if _not_finite_grads(params):  # the update itself overflowed (finite but huge gradient)

@@ -288,3 +288,24 @@ def test_history_plots_headless(tmp_path):
     import matplotlib
 
     assert matplotlib.get_backend().lower() == "agg"
+
+
+def test_an_update_that_overflows_puts_back_the_weights_of_the_epoch_start():
+    X = data(32) * 1e4
+    model = Autoencoder(sizes=(12, 6), activation="identity", output_activation="identity", random_state=0)
+    start = {k: p.copy() for k, p in model.params.items()}
+    with pytest.raises(DivergenceError, match=r"epoch 1, batch 1: the update made .*NaN/Inf; the weights are "
+                                              r"put back to those at the start of epoch 1"):
+        model.fit(X, epochs=1, batch_size=8, optimizer=SGD(lr=1e36))  # finite gradient, infinite step
+    assert all(np.array_equal(model.params[k], start[k]) for k in start)
+
+
+def test_a_nan_made_inside_the_forward_pass_is_reported_by_the_guard():
+    """Huge but finite weights make the forward pass overflow; the loss refuses the Inf: a divergence."""
+    X = data(32)
+    model = Autoencoder(sizes=(12, 6), activation="identity", output_activation="identity", random_state=0)
+    model.encoder.layers[0].params["W"][:] = 3e38
+    before = {k: p.copy() for k, p in model.params.items()}
+    with pytest.raises(DivergenceError, match=r"epoch 1, batch 1: a NaN/Inf appeared inside the model"):
+        model.fit(X, epochs=1, batch_size=8)
+    assert all(np.array_equal(model.params[k], before[k]) for k in before)
