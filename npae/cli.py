@@ -39,7 +39,7 @@ SMALL_ARGS_BY_CLASS = {"VAE": {"sizes": (12, 6)}, "ConvVAE": {"channels": (2,)},
                        "SparseAutoencoder": {"activation": "sigmoid"}}
 
 
-class CLIError(Exception):
+class CLIError(ValueError):
     """A user mistake on the command line (printed as one line)."""
 
 
@@ -359,7 +359,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status (0 ok, 1 error, 130 interrupted)."""
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv  # accepted anywhere on the line, not only before the command
+    argv = [a for a in argv if a != "--debug"]
     args, extra = parser.parse_known_args(argv)
+    args.debug = debug
     if extra and args.command not in ("train", "gradcheck"):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:

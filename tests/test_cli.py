@@ -113,6 +113,8 @@ def test_errors_are_one_line_without_traceback_unless_debug(capsys, tmp_path, mn
         assert code == 1 and message in err and err.count("\n") == 1 and "Traceback" not in err, err
     with pytest.raises(ValueError):
         cli.main(["--debug", "evaluate", str(tmp_path / "missing.npz"), "--data-dir", str(mnist_dir)])
+    with pytest.raises(ValueError):
+        cli.main(["gradcheck", "no-such-model", "--debug"])
 
 
 def test_parse_value_and_model_args():
