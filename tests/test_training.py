@@ -283,8 +283,16 @@ def test_history_plots_headless(tmp_path):
 
     X = data()
     model = small().fit(X, epochs=3, batch_size=16, validation_data=X[:16])
+    from npae.plotting import filter_mosaic, image_grid, latent_scatter
+
+    png = b"\x89PNG\r\n\x1a\n"
     path = loss_curves(model.history_, tmp_path / "curves.png", keys=("loss", "val_loss"))
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert path.read_bytes()[:8] == png
+    X16 = np.random.default_rng(0).uniform(0, 1, (4, 16))  # 4x4 "images"
+    for path in (image_grid({"input": X16, "again": X16}, tmp_path / "grid.png", shape=(4, 4)),
+                 filter_mosaic(X16, tmp_path / "filters.png", shape=(4, 4)),
+                 latent_scatter(X16[:, :2], np.arange(4), tmp_path / "scatter.png")):
+        assert path.read_bytes()[:8] == png
     import matplotlib
 
     assert matplotlib.get_backend().lower() == "agg"
