@@ -42,20 +42,22 @@ from npae.optim import Adam
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    class Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+        pass  # keep the description's line breaks and show every default
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=Formatter)
     parser.add_argument("--data-dir", default=os.environ.get("NPAE_DATA_DIR"),
-                        help="folder with the MNIST IDX files (default: $NPAE_DATA_DIR)")
+                        help="folder with the MNIST IDX files (default: $NPAE_DATA_DIR, now %(default)s)")
     parser.add_argument("--out", default="npae-out/vae", help="where figures and metrics.json go")
     parser.add_argument("--latent-dim", type=int, default=20, help="dimension of z (2 draws the maps)")
-    parser.add_argument("--hidden", type=int, default=400, help="hidden width (default 400)")
-    parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--hidden", type=int, default=400, help="hidden width")
+    parser.add_argument("--epochs", type=int, default=30, help="passes over the training images")
+    parser.add_argument("--batch-size", type=int, default=128, help="images per Adam step")
     parser.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
     parser.add_argument("--beta", type=float, default=1.0, help="weight of the KL term (1 = the ELBO)")
     parser.add_argument("--k", type=int, default=100, help="importance samples for the likelihood bound")
-    parser.add_argument("--n-train", type=int, default=None, help="use only the first N training images")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--n-train", type=int, default=None, help="use only the first N training images (default %(default)s: all)")
+    parser.add_argument("--seed", type=int, default=0, help="seeds the weights, the batches and the noise")
     args = parser.parse_args(argv)
     if not args.data_dir:
         parser.error("no MNIST folder: pass --data-dir DIR or set NPAE_DATA_DIR")
