@@ -56,7 +56,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
     parser.add_argument("--beta", type=float, default=1.0, help="weight of the KL term (1 = the ELBO)")
     parser.add_argument("--k", type=int, default=100, help="importance samples for the likelihood bound")
-    parser.add_argument("--n-train", type=int, default=None, help="use only the first N training images (default %(default)s: all)")
+    parser.add_argument("--n-train", type=int, default=None,
+                        help="use only the first N training images (default %(default)s: all)")
     parser.add_argument("--seed", type=int, default=0, help="seeds the weights, the batches and the noise")
     args = parser.parse_args(argv)
     if not args.data_dir:
