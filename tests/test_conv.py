@@ -222,3 +222,21 @@ def test_input_grad_false_gives_the_same_parameter_gradients(cls, args):
     assert layer.backward(dy, input_grad=False) is None
     for k, g in layer.grads.items():
         np.testing.assert_array_equal(g, full[k])
+
+
+@pytest.mark.parametrize("k, p", [(3, 1), (3, 0), (3, 2), ((1, 3), (0, 2)), (5, 2), (1, 1)])
+def test_stride1_input_gradient_by_convolution_matches_col2im(k, p):
+    """With stride 1, dx is a convolution of dy with the flipped kernel; it must equal col2im(W^T dY)."""
+    rng = np.random.default_rng(5)
+    layer = Conv2D(4, 1, k, 1, p, rng=rng, dtype=np.float64)
+    x = rng.standard_normal((2, 4, 6, 7))
+    dy = rng.standard_normal(layer.forward(x).shape)
+    dx = layer.backward(dy)
+    W = layer.params["W"]
+    kk = layer.kernel_size
+    dcols = W.reshape(1, -1).T @ dy.transpose(1, 0, 2, 3).reshape(1, -1)
+    ph, pw = layer.padding
+    dxp = col2im(dcols, (4, 2, 6 + 2 * ph, 7 + 2 * pw), kk, (1, 1), dy.shape[2:])
+    expected = dxp[:, :, ph:ph + 6, pw:pw + 7].transpose(1, 0, 2, 3)
+    np.testing.assert_allclose(dx, expected, rtol=1e-12, atol=1e-12)
+    assert check_layer(layer, x, rng)["x"] < 1e-7

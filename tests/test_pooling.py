@@ -71,3 +71,16 @@ def test_errors_name_layer_and_shapes():
         UpSampling2D().forward(np.zeros((2, 3)))
     with pytest.raises(ValueError, match="padding must be at most half"):
         MaxPool2D(2, padding=2)
+
+
+def test_maxpool_ties_go_to_the_first_offset():
+    """All-equal windows (ReLU zeros): the gradient goes to the first entry in row-major order only."""
+    x = np.zeros((1, 1, 4, 4))
+    layer = MaxPool2D(2)
+    layer.forward(x)
+    dx = layer.backward(np.ones((1, 1, 2, 2)))
+    np.testing.assert_array_equal(dx[0, 0], np.kron(np.ones((2, 2)), [[1.0, 0.0], [0.0, 0.0]]))
+    # overlapping windows (stride 1): each window still gives its dy to exactly one input
+    layer = MaxPool2D(2, stride=1)
+    layer.forward(x)
+    assert layer.backward(np.ones((1, 1, 3, 3))).sum() == 9.0

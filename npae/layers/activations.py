@@ -142,9 +142,11 @@ class ReLU(Activation):
     def backward(self, dy: np.ndarray) -> np.ndarray:
         self._check_dy(dy)
         # dy * 1[x > 0]: a multiply by the boolean mask is ~15x faster than np.where(x > 0, dy, 0)
-        # (measured on (128, 16, 14, 14) float32: 0.25 ms against 4.2 ms); it differs only where
-        # dy is NaN/Inf and x <= 0, i.e. after training has already diverged.
-        return dy * (self._x > 0)
+        # (measured on (128, 16, 14, 14) float32: 0.25 ms against 4.2 ms); it would turn an Inf in
+        # dy at x <= 0 into NaN (Inf * 0), so non-finite dy takes np.where (checking costs 0.04 ms).
+        if np.isfinite(dy).all():
+            return dy * (self._x > 0)
+        return np.where(self._x > 0, dy, 0).astype(dy.dtype, copy=False)
 
 
 class LeakyReLU(Activation):

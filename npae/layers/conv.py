@@ -109,6 +109,75 @@ def col2im(cols: np.ndarray, shape: tuple[int, int, int, int], kernel: tuple[int
     return xp
 
 
+def _shift_buffer(c: int, n: int, hp: int, wp: int, kernel: tuple[int, int], dtype
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """A zeroed channel-major canvas (C, N, H_p, W_p) inside a flat buffer with a zero tail.
+
+    Returns ``(flat, canvas)``: ``flat`` has shape (C, N*H_p*W_p + span) with
+    ``span = (kH-1)*W_p + kW-1``, so that every shifted slice ``flat[:, s: s + N*H_p*W_p]`` of
+    :func:`conv2d_shifted` exists; ``canvas`` is a view of its first N*H_p*W_p columns.
+    """
+    size = n * hp * wp
+    flat = np.zeros((c, size + (kernel[0] - 1) * wp + kernel[1] - 1), dtype=dtype)
+    return flat, flat[:, :size].reshape(c, n, hp, wp)  # (C, N, H_p, W_p), a view
+
+
+def conv2d_shifted(flat: np.ndarray, shape: tuple[int, int, int, int], W: np.ndarray) -> np.ndarray:
+    r"""Stride-1 convolution of a channel-major canvas without im2col: kH*kW shifted GEMMs.
+
+    With the canvas flattened per channel, ``q = n H_p W_p + h W_p + w``, the window offset
+    ``(i, j)`` is a shift of the flat index by ``i W_p + j``, so
+
+    .. math:: Y[o, q] = \sum_{i, j} \sum_c W[o, c, i, j]\; \mathrm{flat}[c, q + i W_p + j]
+
+    is kH*kW products of (O, C) with a contiguous column slice of ``flat`` (no copy). Entries of
+    ``Y`` whose window runs off the right or bottom edge are computed and thrown away (a small
+    waste), which for a stride of 1 is much cheaper than im2col's kH*kW-fold copy.
+
+    Parameters
+    ----------
+    flat : ndarray, shape (C, N*H_p*W_p + span), from :func:`_shift_buffer`
+    shape : (C, N, H_p, W_p)
+    W : ndarray, shape (O, C, kH, kW)
+
+    Returns
+    -------
+    y : ndarray, shape (O, N, H_p-kH+1, W_p-kW+1), a view
+    """
+    c, n, hp, wp = shape
+    o, _, kh, kw = W.shape
+    size = n * hp * wp
+    W_offsets = np.ascontiguousarray(W.transpose(2, 3, 0, 1))  # (kH, kW, O, C)
+    y = W_offsets[0, 0] @ flat[:, :size]  # (O, N*H_p*W_p)
+    for i in range(kh):
+        for j in range(kw):
+            if i or j:
+                shift = i * wp + j
+                y += W_offsets[i, j] @ flat[:, shift: shift + size]
+    return y.reshape(o, n, hp, wp)[:, :, : hp - kh + 1, : wp - kw + 1]  # (O, N, H_out, W_out), a view
+
+
+def weight_grad_shifted(flat: np.ndarray, shape: tuple[int, int, int, int], dy: np.ndarray,
+                        w_shape: tuple[int, ...]) -> np.ndarray:
+    r"""``dW`` of :func:`conv2d_shifted`: ``dW[o, c, i, j] = sum_q dY[o, q] flat[c, q + i W_p + j]``.
+
+    ``dy`` (O, N, H_out, W_out) is placed on a zero (O, N, H_p, W_p) canvas (the thrown-away
+    positions get zero gradient), then one (O, N*H_p*W_p) x (N*H_p*W_p, C) product per offset.
+    """
+    c, n, hp, wp = shape
+    o, _, kh, kw = w_shape
+    size = n * hp * wp
+    dY = np.zeros((o, n, hp, wp), dtype=dy.dtype)
+    dY[:, :, : dy.shape[2], : dy.shape[3]] = dy
+    dY = dY.reshape(o, size)  # (O, N*H_p*W_p)
+    dW = np.empty((kh, kw, o, c), dtype=np.result_type(dy, flat))
+    for i in range(kh):
+        for j in range(kw):
+            shift = i * wp + j
+            dW[i, j] = dY @ flat[:, shift: shift + size].T  # (O, C)
+    return np.ascontiguousarray(dW.transpose(2, 3, 0, 1))  # (O, C, kH, kW)
+
+
 def _check_input(layer: Layer, x: np.ndarray, channels: int) -> None:
     """Refuse anything but an NCHW array with ``channels`` channels, naming the layer."""
     if not isinstance(x, np.ndarray) or x.ndim != 4:
@@ -212,25 +281,48 @@ class Conv2D(_ConvBase):
         n, c, h, w = x.shape
         _, o, ho, wo = self.output_shape(x.shape)
         (ph, pw), W = self.padding, self.params["W"]
+        dtype = np.result_type(x, W)
+        if self.stride == (1, 1):  # no im2col at all: kH*kW GEMMs on shifted slices
+            xf, xp = _shift_buffer(c, n, h + 2 * ph, w + 2 * pw, self.kernel_size, dtype)
+            xp[:, :, ph: ph + h, pw: pw + w] = x.transpose(1, 0, 2, 3)  # (C, N, H, W)
+            y = conv2d_shifted(xf, xp.shape, W)  # (O, N, H_out, W_out), a view
+            y += self.params["b"][:, None, None, None]
+            self._cache = ("shifted", x.shape, xf, xp.shape, (ho, wo))
+            return y.transpose(1, 0, 2, 3)  # (N, O, H_out, W_out), a view
         # 1. pad into a channel-major buffer
-        xp = np.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=np.result_type(x, W))
+        xp = np.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=dtype)
         xp[:, :, ph: ph + h, pw: pw + w] = x.transpose(1, 0, 2, 3)  # (C, N, H, W)
         # 2. every window as a column, 3. one GEMM over the whole batch
         cols = im2col(xp, self.kernel_size, self.stride, (ho, wo))  # (C*kH*kW, N*H_out*W_out)
         y = W.reshape(o, -1) @ cols  # (O, N*H_out*W_out)
         y += self.params["b"][:, None]
-        self._cache = (x.shape, xp.shape, cols, (ho, wo))
+        self._cache = ("im2col", x.shape, cols, xp.shape, (ho, wo))
         return y.reshape(o, n, ho, wo).transpose(1, 0, 2, 3)  # (N, O, H_out, W_out), a view
 
     def backward(self, dy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         if self._cache is None:
             raise RuntimeError(f"{self!r}: backward called before forward")
-        x_shape, xp_shape, cols, (ho, wo) = self._cache
+        how, x_shape, data, xp_shape, (ho, wo) = self._cache
         n, c, h, w = x_shape
         check_upstream(self, dy, (n, self.out_channels, ho, wo))
-        (ph, pw), W = self.padding, self.params["W"]
+        (ph, pw), (kh, kw), W = self.padding, self.kernel_size, self.params["W"]
         o = self.out_channels
         dY = dy.transpose(1, 0, 2, 3).reshape(o, n * ho * wo)  # (O, N*H_out*W_out), free if channel-major
+        if how == "shifted":
+            self.grads = {"W": weight_grad_shifted(data, xp_shape, dY.reshape(o, n, ho, wo), W.shape),
+                          "b": dY.sum(axis=1)}
+            if not input_grad:
+                return None
+            # dx is the stride-1 convolution of dy, zero-padded by k-1-p, with the flipped kernel
+            if ph > kh - 1 or pw > kw - 1:  # padding wider than the kernel: crop instead of pad
+                dxp = col2im(W.reshape(o, -1).T @ dY, xp_shape, self.kernel_size, (1, 1), (ho, wo))
+                return dxp[:, :, ph: ph + h, pw: pw + w].transpose(1, 0, 2, 3)  # (N, C, H, W)
+            qh, qw = kh - 1 - ph, kw - 1 - pw
+            df, dyp = _shift_buffer(o, n, h + kh - 1, w + kw - 1, self.kernel_size, dY.dtype)
+            dyp[:, :, qh: qh + ho, qw: qw + wo] = dY.reshape(o, n, ho, wo)  # (O, N, H_out, W_out)
+            W_flip = W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # (C, O, kH, kW)
+            return conv2d_shifted(df, dyp.shape, W_flip).transpose(1, 0, 2, 3)  # (N, C, H, W), a view
+        cols = data
         self.grads = {"W": (dY @ cols.T).reshape(W.shape),  # (O, C*kH*kW) -> (O, C, kH, kW)
                       "b": dY.sum(axis=1)}  # (O,)
         if not input_grad:
@@ -352,4 +444,5 @@ class Conv2DTranspose(_ConvBase):
         return f"Conv2DTranspose({self._describe()}, output_padding={self.output_padding})"
 
 
-__all__ = ["Conv2D", "Conv2DTranspose", "col2im", "conv_output_size", "conv_transpose_output_size", "im2col"]
+__all__ = ["Conv2D", "Conv2DTranspose", "col2im", "conv2d_shifted", "conv_output_size",
+           "conv_transpose_output_size", "im2col", "weight_grad_shifted"]

@@ -6,7 +6,6 @@ Derivations: ``docs/10-convolutions.md`` (section "Pooling and up-sampling").
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from .base import Layer, check_real, check_upstream
 from .conv import Pair, _pair, conv_output_size
@@ -67,28 +66,40 @@ class MaxPool2D(Layer):
             xp[:, :, ph: ph + h, pw: pw + w] = x
         else:
             xp = x
-        windows = sliding_window_view(xp, (kh, kw), axis=(2, 3))  # (N, C, H_p-kH+1, W_p-kW+1, kH, kW)
-        windows = windows[:, :, : sh * (ho - 1) + 1: sh, : sw * (wo - 1) + 1: sw]
-        # (N, C, H_out, W_out, kH, kW), still a view
-        windows = windows.reshape(n, c, ho, wo, kh * kw)  # (N, C, H_out, W_out, kH*kW), a copy
-        arg = windows.argmax(axis=-1)  # (N, C, H_out, W_out): flat index i*kW + j of the winner
-        y = np.take_along_axis(windows, arg[..., None], axis=-1)[..., 0]  # (N, C, H_out, W_out)
-        self._cache = (x.shape, xp.shape, arg)
+        # the max over the window, as kH*kW element-wise maxima of strided views of the whole batch
+        # (a reduction over a short last axis of a (..., kH*kW) copy is several times slower)
+        y = self._offset_view(xp, 0, 0, ho, wo).copy(order="K")  # (N, C, H_out, W_out)
+        for i, j in self._offsets()[1:]:
+            np.maximum(y, self._offset_view(xp, i, j, ho, wo), out=y)
+        self._cache = (x.shape, xp, y)
         return y
+
+    def _offsets(self) -> list[tuple[int, int]]:
+        """Kernel offsets (i, j) in row-major order (the order that breaks ties)."""
+        return [(i, j) for i in range(self.kernel_size[0]) for j in range(self.kernel_size[1])]
+
+    def _offset_view(self, xp: np.ndarray, i: int, j: int, ho: int, wo: int) -> np.ndarray:
+        """``xp[n, c, s_H h + i, s_W w + j]`` for every output (h, w): a strided view (N, C, H_out, W_out)."""
+        (sh, sw) = self.stride
+        return xp[:, :, i: i + sh * (ho - 1) + 1: sh, j: j + sw * (wo - 1) + 1: sw]
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         if self._cache is None:
             raise RuntimeError(f"{self!r}: backward called before forward")
-        (n, c, h, w), xp_shape, arg = self._cache
-        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
-        ho, wo = arg.shape[2:]
+        (n, c, h, w), xp, y = self._cache
+        ph, pw = self.padding
+        ho, wo = y.shape[2:]
         check_upstream(self, dy, (n, c, ho, wo))
-        dxp = np.zeros(xp_shape, dtype=dy.dtype)
-        # one masked, strided add per kernel offset (kH*kW of them), each over the whole batch
-        for i in range(kh):
-            for j in range(kw):
-                won = arg == i * kw + j  # (N, C, H_out, W_out)
-                dxp[:, :, i: i + sh * (ho - 1) + 1: sh, j: j + sw * (wo - 1) + 1: sw] += np.where(won, dy, 0)
+        dxp = np.zeros_like(xp, dtype=dy.dtype)  # (N, C, H_p, W_p), the memory layout of x
+        claimed = np.zeros(y.shape, dtype=bool)  # windows whose winner has been found
+        finite = np.isfinite(dy).all()  # dy * won is exact (and ~10x faster than np.where) unless dy has Inf
+        # one masked, strided add per kernel offset (kH*kW of them), each over the whole batch:
+        # the first offset (row-major) holding the maximum wins, as np.argmax and PyTorch do
+        for i, j in self._offsets():
+            won = self._offset_view(xp, i, j, ho, wo) == y  # (N, C, H_out, W_out)
+            won &= ~claimed
+            claimed |= won
+            self._offset_view(dxp, i, j, ho, wo)[...] += dy * won if finite else np.where(won, dy, 0)
         return dxp[:, :, ph: ph + h, pw: pw + w]  # (N, C, H, W)
 
     def __repr__(self) -> str:
@@ -120,8 +131,14 @@ class UpSampling2D(Layer):
         n, c, h, w = x.shape
         sh, sw = self.size
         self._shape = x.shape
-        y = np.broadcast_to(x[:, :, :, None, :, None], (n, c, h, sh, w, sw))  # (N, C, H, sH, W, sW), a view
-        return y.reshape(n, c, h * sh, w * sw)  # (N, C, H*sH, W*sW), a copy
+        if x.strides[1] > x.strides[0]:  # x is a channel-major view (from a convolution): keep that order
+            y = np.empty((c, n, h * sh, w * sw), dtype=x.dtype).transpose(1, 0, 2, 3)  # (N, C, H*sH, W*sW)
+        else:
+            y = np.empty((n, c, h * sh, w * sw), dtype=x.dtype)
+        for i in range(sh):  # sH*sW strided copies of the whole batch (faster than a broadcast reshape)
+            for j in range(sw):
+                y[:, :, i::sh, j::sw] = x
+        return y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         if self._shape is None:
@@ -129,7 +146,14 @@ class UpSampling2D(Layer):
         n, c, h, w = self._shape
         sh, sw = self.size
         check_upstream(self, dy, (n, c, h * sh, w * sw))
-        return dy.reshape(n, c, h, sh, w, sw).sum(axis=(3, 5))  # (N, C, H, W)
+        # the block sums as sH*sW strided adds (a sum over the short axes of
+        # dy.reshape(N, C, H, sH, W, sW) gives the same numbers, ~10x slower)
+        dx = dy[:, :, ::sh, ::sw].copy(order="K")  # (N, C, H, W)
+        for i in range(sh):
+            for j in range(sw):
+                if i or j:
+                    dx += dy[:, :, i::sh, j::sw]
+        return dx
 
     def __repr__(self) -> str:
         return f"UpSampling2D(size={self.size})"
