@@ -58,7 +58,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--optimizer", choices=("lbfgs", "adam"), default="lbfgs")
     p.add_argument("--max-iter", type=int, default=400, help="L-BFGS iterations (UFLDL: 400)")
-    p.add_argument("--epochs", type=int, default=60, help="Adam epochs")
+    p.add_argument("--epochs", type=int, default=500, help="Adam epochs")
+    p.add_argument("--batch-size", type=int, default=500, help="Adam mini-batch (rho_hat is per batch)")
+    p.add_argument("--lr", type=float, default=1e-2, help="Adam learning rate")
     p.add_argument("--n", type=int, default=None,
                    help="number of training examples (default: 10,000 patches / all MNIST training images)")
     p.add_argument("--no-whiten", action="store_true", help="cut patches from the raw (unwhitened) photo")
@@ -148,7 +150,10 @@ def main(argv=None) -> dict:
               f"{history['message']}")
         xlabel = "L-BFGS iteration"
     else:
-        model.fit(X, epochs=args.epochs, batch_size=1000, optimizer=Adam(lr=1e-2), random_state=rng)
+        # Adam sits for ~100 epochs on the plateau where every unit is off and the decoder outputs
+        # the mean patch, then finds the edges; L-BFGS leaves that plateau in ~50 iterations.
+        model.fit(X, epochs=args.epochs, batch_size=args.batch_size, optimizer=Adam(lr=args.lr),
+                  random_state=rng)
         history = model.history_
         xlabel = "epoch"
     seconds = time.perf_counter() - start
