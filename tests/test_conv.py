@@ -240,3 +240,26 @@ def test_stride1_input_gradient_by_convolution_matches_col2im(k, p):
     expected = dxp[:, :, ph:ph + 6, pw:pw + 7].transpose(1, 0, 2, 3)
     np.testing.assert_allclose(dx, expected, rtol=1e-12, atol=1e-12)
     assert check_layer(layer, x, rng)["x"] < 1e-7
+
+
+@settings(max_examples=40, deadline=None)
+@given(conv_config())
+def test_conv2d_backward_matches_the_im2col_formulas(cfg):
+    """Whatever path a shape takes (im2col, shifted GEMMs, dx as a convolution), the gradients are
+    dW = dY cols^T, db = sum dY and dx = conv_transpose(dy) with the same weights."""
+    rng = np.random.default_rng(cfg["seed"])
+    n, c, o, (h, w), k, s, p = cfg["n"], cfg["c"], cfg["o"], cfg["hw"], cfg["k"], cfg["s"], cfg["p"]
+    layer = Conv2D(c, o, k, s, p, rng=rng, dtype=np.float64)
+    x = rng.standard_normal((n, c, h, w))
+    dy = rng.standard_normal(layer.forward(x).shape)
+    dx = layer.backward(dy)
+    xp = np.zeros((c, n, h + 2 * p[0], w + 2 * p[1]))
+    xp[:, :, p[0]:p[0] + h, p[1]:p[1] + w] = x.transpose(1, 0, 2, 3)
+    cols = im2col(xp, k, s, dy.shape[2:])  # (C*kH*kW, N*H_out*W_out)
+    dY = dy.transpose(1, 0, 2, 3).reshape(o, -1)  # (O, N*H_out*W_out)
+    np.testing.assert_allclose(layer.grads["W"], (dY @ cols.T).reshape(o, c, *k), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(layer.grads["b"], dY.sum(axis=1), rtol=1e-10, atol=1e-10)
+    op = tuple((size + 2 * pp - kk) % ss for size, pp, kk, ss in zip((h, w), p, k, s, strict=True))
+    convT = Conv2DTranspose(o, c, k, s, p, op, dtype=np.float64)
+    convT.params["W"][...] = layer.params["W"]
+    np.testing.assert_allclose(dx, convT.forward(dy), rtol=1e-10, atol=1e-10)

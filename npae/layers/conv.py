@@ -282,7 +282,7 @@ class Conv2D(_ConvBase):
         _, o, ho, wo = self.output_shape(x.shape)
         (ph, pw), W = self.padding, self.params["W"]
         dtype = np.result_type(x, W)
-        if self.stride == (1, 1):  # no im2col at all: kH*kW GEMMs on shifted slices
+        if self.stride == (1, 1) and o <= c:  # no im2col at all: kH*kW GEMMs on shifted slices
             xf, xp = _shift_buffer(c, n, h + 2 * ph, w + 2 * pw, self.kernel_size, dtype)
             xp[:, :, ph: ph + h, pw: pw + w] = x.transpose(1, 0, 2, 3)  # (C, N, H, W)
             y = conv2d_shifted(xf, xp.shape, W)  # (O, N, H_out, W_out), a view
@@ -309,24 +309,23 @@ class Conv2D(_ConvBase):
         o = self.out_channels
         dY = dy.transpose(1, 0, 2, 3).reshape(o, n * ho * wo)  # (O, N*H_out*W_out), free if channel-major
         if how == "shifted":
-            self.grads = {"W": weight_grad_shifted(data, xp_shape, dY.reshape(o, n, ho, wo), W.shape),
-                          "b": dY.sum(axis=1)}
-            if not input_grad:
-                return None
+            dW = weight_grad_shifted(data, xp_shape, dY.reshape(o, n, ho, wo), W.shape)
+        else:
+            dW = (dY @ data.T).reshape(W.shape)  # (O, C*kH*kW) -> (O, C, kH, kW); data = cols
+        self.grads = {"W": dW, "b": dY.sum(axis=1)}  # b: (O,)
+        if not input_grad:
+            return None
+        if self.stride == (1, 1) and ph < kh and pw < kw:
             # dx is the stride-1 convolution of dy, zero-padded by k-1-p, with the flipped kernel
-            if ph > kh - 1 or pw > kw - 1:  # padding wider than the kernel: crop instead of pad
-                dxp = col2im(W.reshape(o, -1).T @ dY, xp_shape, self.kernel_size, (1, 1), (ho, wo))
-                return dxp[:, :, ph: ph + h, pw: pw + w].transpose(1, 0, 2, 3)  # (N, C, H, W)
             qh, qw = kh - 1 - ph, kw - 1 - pw
             df, dyp = _shift_buffer(o, n, h + kh - 1, w + kw - 1, self.kernel_size, dY.dtype)
             dyp[:, :, qh: qh + ho, qw: qw + wo] = dY.reshape(o, n, ho, wo)  # (O, N, H_out, W_out)
             W_flip = W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # (C, O, kH, kW)
+            if o < c:  # few channels in dy: im2col of dy is small, one GEMM
+                dcols = im2col(dyp, self.kernel_size, (1, 1), (h, w))  # (O*kH*kW, N*H*W)
+                dX = W_flip.reshape(c, o * kh * kw) @ dcols  # (C, N*H*W)
+                return dX.reshape(c, n, h, w).transpose(1, 0, 2, 3)  # (N, C, H, W), a view
             return conv2d_shifted(df, dyp.shape, W_flip).transpose(1, 0, 2, 3)  # (N, C, H, W), a view
-        cols = data
-        self.grads = {"W": (dY @ cols.T).reshape(W.shape),  # (O, C*kH*kW) -> (O, C, kH, kW)
-                      "b": dY.sum(axis=1)}  # (O,)
-        if not input_grad:
-            return None
         dcols = W.reshape(o, -1).T @ dY  # (C*kH*kW, N*H_out*W_out)
         dxp = col2im(dcols, xp_shape, self.kernel_size, self.stride, (ho, wo))  # (C, N, H_p, W_p)
         return dxp[:, :, ph: ph + h, pw: pw + w].transpose(1, 0, 2, 3)  # (N, C, H, W), a view
