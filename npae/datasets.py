@@ -281,8 +281,9 @@ def load_mnist(data_dir: str | os.PathLike | None = None, kind: str = "train", d
         download_mnist(directory, kind)
         paths = [_find(directory, stem) for stem in (image_stem, label_stem)]
     if None in paths:
+        hint = "" if download else " (load_mnist(..., download=True) fetches them when online)"
         raise DataError(f"MNIST {kind} files not found in {directory}: expected {image_stem}[.gz] and "
-                        f"{label_stem}[.gz]")
+                        f"{label_stem}[.gz]{hint}")
     images, labels = read_idx(paths[0]), read_idx(paths[1])
     if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
         raise DataError(f"{paths[0]}: expected images (N, H, W) and labels (N,), got {images.shape} "
