@@ -22,3 +22,6 @@ __all__ += ["io", "load", "schedules", "training"]
 from .models import ConvAutoencoder, ConvDenoisingAutoencoder, ConvVAE  # noqa: E402
 
 __all__ += ["ConvAutoencoder", "ConvDenoisingAutoencoder", "ConvVAE"]
+from . import datasets  # noqa: E402
+
+__all__ += ["datasets"]
