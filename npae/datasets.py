@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import gzip
 import hashlib
+import http.client
 import os
 import tempfile
 import urllib.error
@@ -231,7 +232,7 @@ def download_mnist(data_dir: str | os.PathLike | None = None, kind: str = "train
             try:
                 with _open_url(url) as response:
                     data = response.read()
-            except (urllib.error.URLError, OSError, ValueError) as exc:
+            except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
                 failures.append(f"{url}: {getattr(exc, 'reason', exc)}")
                 continue
             digest = _md5(data)

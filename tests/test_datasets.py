@@ -186,6 +186,19 @@ def test_default_cache_dir():
     assert datasets.default_cache_dir() == Path.home() / ".cache" / "npae" / "mnist"
 
 
+def test_download_interrupted_transfer(tmp_path, monkeypatch, fake_test_set):
+    import http.client
+
+    class Broken(io.BytesIO):
+        def read(self, *args):
+            raise http.client.IncompleteRead(b"partial")
+
+    monkeypatch.setattr(datasets, "_open_url", lambda url, timeout=30.0: Broken())
+    with pytest.raises(DataError, match="IncompleteRead|partial"):
+        load_mnist(tmp_path, kind="test")
+    assert os.listdir(tmp_path) == []
+
+
 def test_download_bad_checksum(tmp_path, monkeypatch, fake_test_set):
     files, _, _ = fake_test_set
     corrupted = {k: v[:-1] + bytes([v[-1] ^ 1]) for k, v in files.items()}
