@@ -8,7 +8,9 @@ One epoch, in order:
    with ``__len__`` and ``__getitem__``), compute ``loss, terms, grads = model.loss_and_grads``,
    check that the loss and every gradient are finite (the *divergence guard*: otherwise stop with
    a :class:`DivergenceError` naming the term or parameter, the epoch and the batch, and keep the
-   weights from before this batch), then ``optimizer.step``;
+   weights from before this batch), then ``optimizer.step``; the weights themselves are checked
+   when the guard fires and at the end of the epoch (an overflowing update puts back the
+   epoch's starting weights);
 4. record the epoch's means in ``model.history_``, score the validation data, print a line;
 5. early stopping: stop when the monitored loss has not improved for ``patience`` epochs and put
    back the best weights;
@@ -230,6 +232,24 @@ def check_step(loss: float, terms: dict[str, float], grads: dict[str, np.ndarray
 
 
 # ---------------------------------------------------------------------------- the loop
+def _overflow_error(params: dict[str, np.ndarray], start: dict[str, np.ndarray], epoch: int,
+                    batch: int) -> DivergenceError | None:
+    """None if every weight is finite; else put back the epoch's starting weights and say so.
+
+    A finite but huge gradient times the learning rate can overflow a weight to Inf. The weights
+    are not checked after every update (that would read them all once more per batch); a NaN/Inf
+    weight makes the next loss NaN, and the guard then calls this, as it does once per epoch.
+    """
+    bad = _not_finite_grads(params)
+    if not bad:
+        return None
+    _put_params(params, start)
+    return DivergenceError(
+        f"training diverged at epoch {epoch}, before batch {batch}: an update made {', '.join(bad)} NaN/Inf; "
+        f"the weights are put back to those at the start of epoch {epoch}; try a smaller learning rate",
+        epoch, batch, bad)
+
+
 def _copy_params(params: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {k: p.copy() for k, p in params.items()}
 
@@ -353,19 +373,18 @@ def fit_model(model, X, epochs: int = 10, batch_size: int = 128, optimizer: Opti
                     except ValueError as exc:  # the batch was valid: a NaN/Inf made inside the model
                         if "finite" not in str(exc):
                             raise
-                        raise DivergenceError(
+                        inside = DivergenceError(
                             f"training diverged at epoch {epoch + 1}, batch {b + 1}: a NaN/Inf appeared "
                             f"inside the model ({exc}); the model keeps the weights from before this batch; "
-                            f"try a smaller learning rate", epoch + 1, b + 1, ["forward"]) from exc
-                    check_step(loss, terms, grads, epoch + 1, b + 1)
+                            f"try a smaller learning rate", epoch + 1, b + 1, ["forward"])
+                        overflow = _overflow_error(params, epoch_start_weights, epoch + 1, b + 1)
+                        raise (overflow or inside) from exc
+                    try:
+                        check_step(loss, terms, grads, epoch + 1, b + 1)
+                    except DivergenceError as exc:
+                        overflow = _overflow_error(params, epoch_start_weights, epoch + 1, b + 1)
+                        raise (overflow or exc) from None
                     optimizer.step(params, grads)
-                    if _not_finite_grads(params):  # the update itself overflowed (finite but huge gradient)
-                        bad = _not_finite_grads(params)
-                        _put_params(params, epoch_start_weights)
-                        raise DivergenceError(
-                            f"training diverged at epoch {epoch + 1}, batch {b + 1}: the update made "
-                            f"{', '.join(bad)} NaN/Inf; the weights are put back to those at the start of "
-                            f"epoch {epoch + 1}; try a smaller learning rate", epoch + 1, b + 1, bad)
                     m = len(xb)
                     seen += m
                     for k, v in terms.items():
@@ -373,6 +392,10 @@ def fit_model(model, X, epochs: int = 10, batch_size: int = 128, optimizer: Opti
                     sums["loss"] = sums.get("loss", 0.0) + loss * m
                     if bar is not None:
                         bar.update(b + 1, seen, sums["loss"] / seen)
+                # the epoch's last update, which no later loss has checked
+                error = _overflow_error(params, epoch_start_weights, epoch + 1, n_batches + 1)
+                if error is not None:
+                    raise error
         finally:
             if bar is not None:
                 bar.close()

@@ -300,12 +300,14 @@ def test_history_plots_headless(tmp_path):
 
 def test_an_update_that_overflows_puts_back_the_weights_of_the_epoch_start():
     X = data(32) * 1e4
-    model = Autoencoder(sizes=(12, 6), activation="identity", output_activation="identity", random_state=0)
-    start = {k: p.copy() for k, p in model.params.items()}
-    with pytest.raises(DivergenceError, match=r"epoch 1, batch 1: the update made .*NaN/Inf; the weights are "
-                                              r"put back to those at the start of epoch 1"):
-        model.fit(X, epochs=1, batch_size=8, optimizer=SGD(lr=1e36))  # finite gradient, infinite step
-    assert all(np.array_equal(model.params[k], start[k]) for k in start)
+    for batch_size in (8, 32):  # found by the next batch's loss, or (one batch) by the end-of-epoch check
+        model = Autoencoder(sizes=(12, 6), activation="identity", output_activation="identity",
+                            random_state=0)
+        start = {k: p.copy() for k, p in model.params.items()}
+        with pytest.raises(DivergenceError, match=r"epoch 1, before batch 2: an update made .*NaN/Inf; the "
+                                                  r"weights are put back to those at the start of epoch 1"):
+            model.fit(X, epochs=1, batch_size=batch_size, optimizer=SGD(lr=1e36))  # finite gradient, huge lr
+        assert all(np.array_equal(model.params[k], start[k]) for k in start)
 
 
 def test_a_nan_made_inside_the_forward_pass_is_reported_by_the_guard():
