@@ -446,6 +446,33 @@ def _entries():
     # (N, H, W) or (N, C, H, W): an extra axis is read as channels, and then W = 1 is too small
     add("watermark.add_watermark", wm and (lambda v: wm(v, gen())), ("images", "image_shape"), (3, 12, 12),
         ("int", "width"))
+    for name in ("binary_cross_entropy", "reconstruction_errors"):
+        f = get("npae.metrics", name)
+        good = rng.uniform(0.1, 0.9, (4, 6))
+        add(f"metrics.{name}", f and (lambda v, f=f, g=good: f(v, g)), "x", (4, 6))
+        add(f"metrics.{name}.mask", f and (lambda v, f=f, g=good: f(g, g, mask=v)), "mask", (4, 6),
+            ("none",))  # None: no mask
+    for name in ("roc_auc", "roc_curve"):
+        f = get("npae.metrics", name)
+        scores = rng.uniform(0, 1, 10)
+        add(f"metrics.{name}.labels", f and (lambda v, f=f, scores=scores: f(scores, v)), "labels", (10,),
+            ("int",))
+    jn = get("npae.metrics", "jacobian_norms")
+    dense_ae = npae.Autoencoder(sizes=(6, 3), activation="sigmoid", random_state=0, dtype=np.float64)
+    add("metrics.jacobian_norms", jn and (lambda v: jn(dense_ae, v)), ("X", "x"), (4, 6))
+    lbfgs = get("npae.optim", "lbfgs")
+    add("optim.lbfgs", lbfgs and (lambda v: lbfgs(npae.Autoencoder(sizes=(6, 3), random_state=0,
+                                                                   dtype=np.float64), v, max_iter=2)),
+        "X", (4, 6))
+    basis = get("npae.pca", "orthonormal_basis")
+    add("pca.orthonormal_basis", basis, "A", (8, 3), ("int", "width"))
+    corrupt = get("npae.noise", "corrupt")
+    add("noise.corrupt", corrupt and (lambda v: corrupt(v, "gaussian", 0.1, gen())), "x", (4, 6),
+        ("int", "empty", "ndim_less", "ndim_more", "width"))
+    apply_wm = get("npae.watermark", "apply_watermark")
+    imgs = rng.uniform(0, 1, (3, 8, 8))
+    add("watermark.apply_watermark.masks", apply_wm and (lambda v: apply_wm(imgs, v)), "masks", (3, 8, 8),
+        ("int",))
     VAE = get("npae.models", "VAE")
     if VAE is not None:
         vae = VAE(sizes=(6, 4), latent_dim=2, random_state=0)
@@ -471,8 +498,8 @@ def test_other_modules_array_arguments(entry, kind, seed):
 
 @settings(max_examples=30, deadline=None)
 @given(value=st.sampled_from(BAD_SCALARS),
-       which=st.sampled_from(("noise.sigma", "noise.fraction", "vae.k", "vae.n", "vae.steps",
-                              "pca.n_components", "metrics.data_range")))
+       which=st.sampled_from(("noise.sigma", "noise.fraction", "noise.noise", "vae.k", "vae.n", "vae.steps",
+                              "pca.n_components", "metrics.data_range", "datasets.name", "lbfgs.max_iter")))
 def test_other_modules_scalar_arguments(value, which):
     import importlib
 
@@ -480,10 +507,20 @@ def test_other_modules_scalar_arguments(value, which):
     x = np.full((3, 4), 0.5)
     module, arg = which.split(".")
     try:
-        if module == "noise":
+        if module == "noise" and arg == "noise":
+            corrupt = importlib.import_module("npae.noise").corrupt
+            call = lambda: corrupt(x, value, 0.1, rng)  # noqa: E731
+        elif module == "noise":
             noise = importlib.import_module("npae.noise")
             f = noise.gaussian_noise if arg == "sigma" else noise.masking_noise
             call = lambda: f(x, value, rng)  # noqa: E731
+        elif module == "datasets":
+            sample_photo = importlib.import_module("npae.datasets").sample_photo
+            call = lambda: sample_photo(value)  # noqa: E731
+        elif module == "lbfgs":
+            lbfgs = importlib.import_module("npae.optim").lbfgs
+            model = npae.Autoencoder(sizes=(4, 2), random_state=0, dtype=np.float64)
+            call = lambda: lbfgs(model, x, max_iter=value)  # noqa: E731
         elif module == "vae":
             vae = npae.VAE(sizes=(4, 3), latent_dim=2, random_state=0)
             call = {"k": lambda: vae.log_likelihood(x, k=value, rng=rng),

@@ -27,7 +27,10 @@ def _pair(x, x_hat, mask=None, value_range=None) -> tuple[np.ndarray, np.ndarray
     if x.size == 0:
         raise ValueError(f"x must not be empty, got shape {x.shape}")
     if mask is not None:
-        mask = np.asarray(mask)
+        try:
+            mask = np.asarray(mask)
+        except ValueError as exc:  # a ragged list
+            raise TypeError(f"mask must be a boolean array, got {type(mask).__name__} ({exc})") from exc
         if mask.dtype != bool:
             raise TypeError(f"mask must be a boolean array, got dtype {mask.dtype}")
         check_same_shape(x, mask, "x", "mask")
