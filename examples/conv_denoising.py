@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--out", default="npae-out/conv_denoising", help="where figures and metrics.json go")
     parser.add_argument("--noise-factor", type=float, default=0.5, help="sigma of the Gaussian noise")
     parser.add_argument("--channels", type=int, default=32, help="channels of every conv layer (default 32)")
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--n-train", type=int, default=None, help="use only the first N training images")
     parser.add_argument("--seed", type=int, default=0)

@@ -12,7 +12,8 @@ functions and its own transpose back to channel-major then cost nothing extra.
 The two layers are adjoint to each other: the input gradient of a convolution is a transposed
 convolution of ``dy`` with the same weights, and the input gradient of a transposed convolution
 is a convolution. Both share the two helpers below, :func:`im2col` (gather every kernel window
-into a column) and :func:`col2im` (its adjoint: scatter-add the columns back).
+into a column) and :func:`col2im` (its adjoint: scatter-add the columns back). For a stride of 1,
+:func:`conv2d_shifted` avoids im2col altogether (a window offset is a shift of the flat index).
 """
 
 from __future__ import annotations
@@ -237,6 +238,11 @@ class Conv2D(_ConvBase):
 
     ``dx`` is the transposed convolution of ``dy`` with the same ``W``
     (see ``docs/10-convolutions.md``).
+
+    Stride 1 takes cheaper routes to the same numbers: with ``O <= C`` the forward pass and
+    ``dW`` are kH*kW GEMMs on shifted slices of the flat padded input (:func:`conv2d_shifted`,
+    no im2col copy), and ``dx`` is the stride-1 convolution of ``dy`` (padded by ``k-1-padding``)
+    with the flipped kernel. ``tests/test_conv.py`` checks every route against the formulas above.
 
     Parameters
     ----------
