@@ -28,9 +28,10 @@ from collections.abc import Sequence
 import numpy as np
 
 #: Small arguments for ``gradcheck`` (and the generic tests): applied when the class takes them.
-#: tanh is smooth, so central differences are valid everywhere; with ReLU (and max-pooling) an
-#: input within ``h`` of a kink makes a correct gradient look wrong (pass ``--activation relu``
-#: to check it anyway).
+#: tanh is smooth, so central differences are valid everywhere. With ReLU a pre-activation at
+#: the kink makes a correct gradient look wrong: in a small conv net, a window of a ReLU'd,
+#: upsampled map that is all zeros gives a pre-activation of exactly ``0 + b = 0`` (biases start
+#: at 0), whatever ``h``. Pass ``--activation relu`` to check it anyway.
 SMALL_ARGS = {"sizes": (12, 6, 3), "latent_dim": 2, "input_shape": (1, 8, 8), "channels": (2, 3),
               "activation": "tanh"}
 #: Per-class overrides of SMALL_ARGS (a VAE's sizes end before its latent layer; KL sparsity
