@@ -319,3 +319,23 @@ def test_a_nan_made_inside_the_forward_pass_is_reported_by_the_guard():
     with pytest.raises(DivergenceError, match=r"epoch 1, batch 1: a NaN/Inf appeared inside the model"):
         model.fit(X, epochs=1, batch_size=8)
     assert all(np.array_equal(model.params[k], before[k]) for k in before)
+
+
+OWN_CLASSES = sorted((n, c) for n, c in npae.io.model_classes().items() if c.__module__.startswith("npae."))
+
+
+@pytest.mark.parametrize("name,cls", OWN_CLASSES, ids=[n for n, _ in OWN_CLASSES])
+def test_resume_is_bit_identical_for_every_model_class(tmp_path, name, cls):
+    from npae.cli import example_input, small_model
+
+    X = example_input(small_model(cls), 24, np.random.default_rng(0))
+    kw = dict(epochs=3, batch_size=8, validation_data=X[:8])
+    whole = small_model(cls, dtype=np.float32, random_state=5).fit(Interrupting(X), **kw)
+    killed = small_model(cls, dtype=np.float32, random_state=5)
+    with pytest.raises(KeyboardInterrupt):  # dies in epoch 2 (3 batches per epoch)
+        killed.fit(Interrupting(X, fail_at=5), checkpoint=tmp_path / "ck.npz", **kw)
+    assert not same_weights(killed, whole)
+    resumed = small_model(cls, dtype=np.float32, random_state=6)  # other weights: all must come from the file
+    resumed.fit(Interrupting(X), resume=tmp_path / "ck.npz", **kw)
+    assert same_weights(resumed, whole)
+    assert resumed.history_["val_loss"] == whole.history_["val_loss"]
