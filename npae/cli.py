@@ -317,7 +317,10 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train MODEL and save it; model arguments as --name value",
                        epilog="Any constructor argument of the model is an option, e.g. --sizes 784,256,32 "
                               "--activation relu --loss bce (see `npae models`).")
-    t.add_argument("model")
+    from .io import model_classes
+
+    names = ", ".join(sorted(_kebab(n) for n in model_classes()))
+    t.add_argument("model", help=f"one of: {names}")
     data_args(t)
     t.add_argument("--n-test", type=int, default=None, help="keep the first N validation examples")
     t.add_argument("--epochs", type=int, default=10)
@@ -349,7 +352,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--out", required=True, help="the PNG to write")
     g = sub.add_parser("gradcheck", help="relative error of every parameter's gradient, small float64 model")
-    g.add_argument("model")
+    g.add_argument("model", help=f"one of: {names}")
     g.add_argument("--n", type=int, default=4, help="number of random inputs")
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--tol", type=float, default=1e-7)
