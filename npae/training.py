@@ -61,8 +61,10 @@ class ProgressBar:
     """A one-line progress bar redrawn in place (``\\r``): batches, samples/s, running loss, time left.
 
     Written here rather than imported (no tqdm dependency). On a terminal it redraws at most every
-    ``min_interval`` seconds; when ``file`` is not a terminal (a log) only every 10 s, so logs
-    stay short. ``close()`` erases the line.
+    ``min_interval`` seconds (0.1) and ``close()`` erases it, leaving the epoch's summary line.
+    When ``file`` is not a terminal (a log file, CI) a carriage return would not redraw anything,
+    so the bar writes a plain line every ``min_interval`` seconds (10) instead, and nothing for
+    an epoch shorter than that.
     """
 
     def __init__(self, total_batches: int, prefix: str = "", file=None, width: int = 24,
@@ -71,10 +73,10 @@ class ProgressBar:
         self.prefix = prefix
         self.file = sys.stderr if file is None else file
         self.width = width
-        tty = bool(getattr(self.file, "isatty", lambda: False)())
-        self.min_interval = min_interval if min_interval is not None else (0.1 if tty else 10.0)
+        self.tty = bool(getattr(self.file, "isatty", lambda: False)())
+        self.min_interval = min_interval if min_interval is not None else (0.1 if self.tty else 10.0)
         self.start = time.perf_counter()
-        self.last = -math.inf
+        self.last = -math.inf if self.tty else self.start
         self.shown = 0
 
     def render(self, done: int, samples: int, loss: float, elapsed: float) -> str:
@@ -87,16 +89,19 @@ class ProgressBar:
 
     def update(self, done: int, samples: int, loss: float) -> None:
         now = time.perf_counter()
-        if now - self.last < self.min_interval and done < self.total:
+        if now - self.last < self.min_interval and (done < self.total or not self.tty):
             return
         self.last = now
         line = self.render(done, samples, loss, now - self.start)
-        self.shown = max(self.shown, len(line))
-        self.file.write("\r" + line.ljust(self.shown))
+        if self.tty:
+            self.shown = max(self.shown, len(line))
+            self.file.write("\r" + line.ljust(self.shown))
+        else:
+            self.file.write(line + "\n")
         self.file.flush()
 
     def close(self) -> None:
-        if self.shown:
+        if self.tty and self.shown:
             self.file.write("\r" + " " * self.shown + "\r")
             self.file.flush()
 

@@ -57,26 +57,45 @@ def test_sparse_model_records_its_sparsity_term():
     np.testing.assert_allclose(model.history_["loss"], total, rtol=1e-6)
 
 
-def test_verbose_prints_a_progress_bar_on_stderr_and_one_line_per_epoch(capsys):
+class Terminal(io.StringIO):
+    """A captured stream that says it is a terminal."""
+
+    def isatty(self):
+        return True
+
+
+def test_verbose_prints_a_progress_bar_on_a_terminal_and_one_line_per_epoch(capsys, monkeypatch):
+    terminal = Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
     small().fit(data(), epochs=2, batch_size=16, validation_data=data(16, seed=1), verbose=True)
-    out, err = capsys.readouterr()
+    out = capsys.readouterr().out
     lines = out.strip().splitlines()
     assert [line.split()[:2] for line in lines] == [["epoch", "1/2"], ["epoch", "2/2"]]
     assert all("reconstruction" in line and "val_loss" in line and "samples/s" in line for line in lines)
-    assert "4/4 batches" in err and "samples/s" in err and "left" in err and "\r" in err
+    err = terminal.getvalue()
+    assert "epoch 1/2 [" in err and "4/4 batches" in err and "samples/s" in err and "left" in err
+    assert err.endswith("\r") and "\n" not in err  # redrawn in place, then erased
     small().fit(data(), epochs=1, verbose=2)
-    out, err = capsys.readouterr()
-    assert out.startswith("epoch 1/1") and err == ""
+    assert capsys.readouterr().out.startswith("epoch 1/1") and terminal.getvalue() == err  # no bar
 
 
-def test_progress_bar_render():
-    f = io.StringIO()
+def test_progress_bar_render_and_log_mode():
+    f = Terminal()
     bar = ProgressBar(10, "epoch 1/3 ", file=f, width=10, min_interval=0.0)
     line = bar.render(done=4, samples=512, loss=0.25, elapsed=2.0)
     assert line == "epoch 1/3 [====>     ] 4/10 batches  256 samples/s  loss 0.25  0:03 left"
     bar.update(10, 1280, 0.125)
     bar.close()
     assert "10/10 batches" in f.getvalue() and f.getvalue().endswith("\r")
+    log = io.StringIO()  # not a terminal: plain lines, none for a short epoch
+    bar = ProgressBar(10, file=log)
+    bar.update(10, 1280, 0.125)
+    bar.close()
+    assert log.getvalue() == ""
+    bar = ProgressBar(10, file=log, min_interval=0.0)
+    bar.update(3, 384, 0.5)
+    value = log.getvalue()
+    assert "] 3/10 batches" in value and value.endswith("left\n") and "\r" not in value
 
 
 class ScriptedValidation(Autoencoder):
