@@ -246,3 +246,19 @@ def test_json_helpers_round_trip_and_refuse_objects():
         np.testing.assert_array_equal(copy.random(5), rng.random(5))
     with pytest.raises(ValueError, match="unknown bit generator"):
         npae_io.rng_from_state({"bit_generator": "os.system", "state": {}})
+
+
+class MyAutoencoder(Autoencoder):
+    """A model defined outside npae (here, in a test module): it loads once its module is imported."""
+
+    def __init__(self, sizes=(12, 6, 3), scale: float = 2.0, random_state=None, dtype=np.float32) -> None:
+        self.scale = scale
+        super().__init__(sizes=sizes, activation="tanh", random_state=random_state, dtype=dtype)
+
+
+def test_a_model_class_defined_later_loads_without_edits(tmp_path):
+    model = MyAutoencoder(scale=3.5, random_state=0)
+    model.save(tmp_path / "mine.npz")
+    loaded = npae.load(tmp_path / "mine.npz")
+    assert type(loaded) is MyAutoencoder and loaded.scale == 3.5 and loaded.sizes == (12, 6, 3)
+    assert all(np.array_equal(loaded.params[k], p) for k, p in model.params.items())
