@@ -152,3 +152,43 @@ def test_save_load_round_trip(tmp_path, cls, kwargs):
     loaded = npae.load(path)
     assert type(loaded) is cls and loaded.get_params() == model.get_params()
     np.testing.assert_array_equal(loaded.reconstruct(X), model.reconstruct(X))
+
+
+# ---------------------------------------------------------------- the examples, end to end
+def _fake_mnist(folder, rng: np.random.Generator) -> None:
+    """200 training and 100 test random 28x28 'digits' in MNIST's IDX gzip format."""
+    import gzip
+
+    def idx_bytes(a: np.ndarray) -> bytes:
+        dims = b"".join(int(s).to_bytes(4, "big") for s in a.shape)
+        return bytes([0, 0, 0x08, a.ndim]) + dims + a.astype(np.uint8).tobytes()
+
+    for kind, n in (("train", 200), ("t10k", 100)):
+        images = (rng.uniform(size=(n, 28, 28)) < 0.2) * 255
+        (folder / f"{kind}-images-idx3-ubyte.gz").write_bytes(gzip.compress(idx_bytes(images)))
+        (folder / f"{kind}-labels-idx1-ubyte.gz").write_bytes(gzip.compress(idx_bytes(np.arange(n) % 10)))
+
+
+def _example(name: str):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "examples" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"{name}_example", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_conv_examples_run_on_a_tiny_fake_mnist(tmp_path):
+    _fake_mnist(tmp_path, np.random.default_rng(0))
+    out = tmp_path / "conv_ae"
+    m = _example("conv_ae").main(["--data-dir", str(tmp_path), "--out", str(out), "--epochs", "1"])
+    assert set(m["test"]) == {"conv", "dense"} and m["parameters"]["conv"] < m["parameters"]["dense"]
+    assert all(np.isfinite(s["psnr_db"]) and -1 <= s["ssim"] <= 1 for s in m["test"].values())
+    assert {p.name for p in out.iterdir()} >= {"reconstructions.png", "loss_curves.png", "filters.png",
+                                               "metrics.json"}
+    out = tmp_path / "conv_denoising"
+    m = _example("conv_denoising").main(["--data-dir", str(tmp_path), "--out", str(out), "--epochs", "1",
+                                         "--channels", "4"])
+    assert set(m["test"]) == {"noisy", "denoised"} and (out / "denoising.png").exists()
