@@ -1,8 +1,10 @@
-r"""Convolutional autoencoder and convolutional VAE for NCHW images.
+r"""Convolutional autoencoder, denoising autoencoder and VAE for NCHW images.
 
-Both reuse the dense models' machinery: :class:`ConvAutoencoder` is a
+All reuse the dense models' machinery: :class:`ConvAutoencoder` is a
 :class:`~npae.models.base.BaseAutoencoder` (same loss hook, ``fit``, history, divergence guard)
-whose networks are convolutional, and :class:`ConvVAE` is the :class:`~npae.models.vae.VAE`
+whose networks are convolutional, :class:`ConvDenoisingAutoencoder` adds the
+:class:`~npae.models.DenoisingAutoencoder`'s objective (the same method), and :class:`ConvVAE` is
+the :class:`~npae.models.vae.VAE`
 (same sampling, KL, ELBO and backward through the reparameterisation) with convolutional
 networks plugged into its ``_build_networks`` hook. What they add is the image plumbing:
 inputs may be (N, C, H, W) images or (N, C*H*W) rows (reshaped), and codes may be feature maps.
