@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> dict:
     train_time = time.perf_counter() - start
 
     # 3. Sensitivity of each encoder on the test digits.
-    distances = np.geomspace(0.1, 30.0, 13)  # input-space distances r (a digit has norm about 9)
+    distances = np.geomspace(0.1, 100.0, 13)  # input-space distances r (a digit has norm about 9)
     results, curves = {}, {}
     for i, (name, model) in enumerate(models.items()):
         X_hat = model.reconstruct(X_test)

@@ -32,7 +32,8 @@ def psnr(a, b, data_range: float = 1.0, reduction: str = "mean") -> float | np.n
 
     .. math:: \mathrm{PSNR} = 10 \log_{10} \frac{R^2}{\mathrm{MSE}(a, b)}, \qquad R = \text{data\_range}
 
-    Identical images give ``inf``. Each 10 dB means a 10x smaller mean squared error.
+    Identical images give ``inf`` (and then so does the batch mean: use ``reduction="none"``
+    to see which). Each 10 dB means a 10x smaller mean squared error.
 
     Parameters
     ----------
