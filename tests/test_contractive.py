@@ -60,7 +60,7 @@ def test_penalty_gradient_check(sizes, activations, method):
 
 @pytest.mark.parametrize("method", ["chain", "closed_form"])
 def test_one_sigmoid_layer_matches_rifai_closed_form(method):
-    # Rifai et al. 2011, eq. (5): ||J_f(x)||_F^2 = sum_i (h_i (1 - h_i))^2 sum_j W_ij^2, written out
+    # Rifai et al. 2011 (sigmoid encoder): ||J_f(x)||_F^2 = sum_i (h_i (1 - h_i))^2 sum_j W_ij^2, written out
     # here with NumPy; both the general chain-rule path and the library's closed form must agree.
     enc = encoder((9, 6), ("sigmoid",), seed=4)
     W, b = enc.params["0.W"], enc.params["0.b"]
