@@ -15,7 +15,10 @@ other digit and for all of them together. Derivation: ``docs/13-applications.md`
 
 Run::
 
-    python examples/anomaly_detection.py --data-dir /path/to/mnist --digit 0
+    python examples/anomaly_detection.py --data-dir /path/to/mnist --digit 5
+
+Digit 5 is one of the harder normal classes (with digit 0 every detector reaches about
+0.99); the digits it is most often confused with are those that share its strokes (3, 9, 8).
 
 Writes ``scores.png`` (score histograms and ROC curves), ``auc_per_class.png`` and
 ``metrics.json`` to ``--out`` (default ``npae-out/anomaly_detection``).
@@ -45,7 +48,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--data-dir", default=os.environ.get("NPAE_DATA_DIR"),
                    help="folder with the MNIST IDX files (default: $NPAE_DATA_DIR)")
     p.add_argument("--out", default="npae-out/anomaly_detection", help="where figures and metrics go")
-    p.add_argument("--digit", type=int, default=0, choices=range(10), help="the 'normal' class")
+    p.add_argument("--digit", type=int, default=5, choices=range(10), help="the 'normal' class")
     p.add_argument("--code", type=int, default=16, help="code size of the AEs and number of PCA components")
     p.add_argument("--epochs", type=int, default=40)
     p.add_argument("--seed", type=int, default=0)
@@ -127,7 +130,9 @@ def main() -> None:
     ax.set_xticks(np.arange(9), [str(c) for c in others])
     ax.set_xlabel("anomalous digit")
     ax.set_ylabel("ROC AUC")
-    ax.set_ylim(0.5, 1.0)
+    lowest = min(min(d.values()) for d in auc_class.values())
+    ax.set_ylim(min(0.5, lowest) - 0.05, 1.0)
+    ax.axhline(0.5, color="k", ls=":", lw=1)  # chance
     ax.set_title(f"Detecting each digit as an anomaly (normal digit {args.digit})")
     ax.legend(loc="lower right")
     ax.grid(axis="y", alpha=0.3)
