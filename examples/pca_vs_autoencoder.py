@@ -50,7 +50,7 @@ def parse_args() -> argparse.Namespace:
                    help="folder with the MNIST IDX files (default: $NPAE_DATA_DIR)")
     p.add_argument("--out", default="npae-out/pca_vs_autoencoder", help="where figures and metrics go")
     p.add_argument("--k", type=int, default=32, help="code size / number of principal components")
-    p.add_argument("--linear-epochs", type=int, default=60, help="epochs of the linear AE (3 stages of lr)")
+    p.add_argument("--linear-epochs", type=int, default=120, help="epochs of the linear AE (4 stages of lr)")
     p.add_argument("--deep-epochs", type=int, default=10, help="epochs of each deep AE")
     p.add_argument("--deep-ks", type=int, nargs="*", default=[2, 8],
                    help="extra code sizes for the deep AE curve")
@@ -79,8 +79,8 @@ def main() -> None:
     start = time.perf_counter()
     linear = Autoencoder((784, k), activation="identity", output_activation="identity", loss="mse",
                          weight_decay=1e-6, random_state=args.seed)
-    for lr in (3e-3, 1e-3, 3e-4):  # a falling learning rate lets Adam settle into the minimum
-        linear.fit(X_train, epochs=max(1, args.linear_epochs // 3), batch_size=128, optimizer=Adam(lr))
+    for lr in (3e-3, 1e-3, 3e-4, 1e-4):  # a falling learning rate lets Adam settle into the minimum
+        linear.fit(X_train, epochs=max(1, args.linear_epochs // 4), batch_size=128, optimizer=Adam(lr))
     linear_mse = linear.score(X_test)
     W_enc = linear.encoder.layers[0].params["W"]  # (k, 784)
     W_dec = linear.decoder.layers[0].params["W"]  # (784, k)
