@@ -26,8 +26,10 @@ For the gradient write ``J = Q_k J_k P_{k-1}`` with the suffix ``Q_k = J_K ... J
   like a loss gradient injected at ``a``.
 
 Every array is batched: ``Q_k`` is (N, latent, dim_k), ``R_k`` is (N, latent, dim_k), so
-the cost is a few (N*latent) x dim_{k-1} x dim_k matrix products per layer; nothing is
-(N, hidden, input) and there is no finite difference anywhere.
+the cost is a few (N*latent) x dim_{k-1} x dim_k matrix products per layer; nothing larger
+than the Jacobian itself, (N, latent, input), is formed and there is no finite difference
+anywhere. For a one-layer encoder (one Dense, one activation) everything collapses to Rifai et
+al.'s closed form, :func:`contractive_one_layer`, which never forms ``J``.
 """
 
 from __future__ import annotations
