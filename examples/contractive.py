@@ -13,7 +13,8 @@ hidden activations (within 0.05 of 0 or 1: the CAE saturates its units to flatte
 the contraction curve of Rifai et al.: the mean of ||f(x + r u) - f(x)|| / r over test points
 x and random unit directions u, as a function of the input-space distance r. It trains on
 the MNIST training set when --data-dir has it, otherwise on the first 8,000 test images (and
-evaluates on the last 2,000); it prints which.
+evaluates on the last 2,000); it prints which. Either way --n-train (default 8,000) caps
+the training images, to stay near a minute.
 
 Figures written to --out: the contraction curves, test reconstructions of the three models
 and their encoder filters; numbers in metrics.json. Math: docs/07-contractive.md.

@@ -10,7 +10,8 @@ batch) learns to fill in what is missing. Here its output replaces only the miss
 against three ways of filling the same holes: zeros (the masked input itself), the mean
 training image, and a plain autoencoder of the same size trained on clean digits. It trains
 on the MNIST training set when --data-dir has it, otherwise on the first 8,000 test images
-(and evaluates on the last 2,000); it prints which.
+(and evaluates on the last 2,000); it prints which. Either way --n-train (default 8,000) caps
+the training images, to stay near a minute.
 
 Figures written to --out: masked / plain AE / DAE / clean rows for a random and a block mask
 (missing pixels drawn in grey); the table goes to metrics.json. Math: docs/06-denoising.md.
