@@ -21,15 +21,20 @@ class Optimizer:
         self.t = 0
 
     def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
+        if not isinstance(params, dict) or not isinstance(grads, dict):
+            raise TypeError(f"params and grads must be dicts of arrays, got {type(params).__name__} and "
+                            f"{type(grads).__name__}")
         if params.keys() != grads.keys():
             missing = sorted(set(params) ^ set(grads))
             raise ValueError(f"params and grads must have the same keys; these differ: {missing}")
+        for name, p in params.items():  # all checked before any parameter changes
+            g = grads[name]
+            if not isinstance(g, np.ndarray) or g.shape != p.shape:
+                got = g.shape if isinstance(g, np.ndarray) else type(g).__name__
+                raise ValueError(f"grads[{name!r}] must be an array of shape {p.shape}, got {got}")
         self.t += 1
         for name, p in params.items():
-            g = grads[name]
-            if g.shape != p.shape:
-                raise ValueError(f"grads[{name!r}] must have shape {p.shape}, got {g.shape}")
-            self._update(name, p, g)
+            self._update(name, p, grads[name])
 
     def _update(self, name: str, p: np.ndarray, g: np.ndarray) -> None:
         raise NotImplementedError

@@ -33,7 +33,8 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     ``scipy.special.expit`` to an ulp, about 8x faster in float32 (NumPy's SIMD ``exp``).
     """
     x = _as_float(x)
-    e = np.abs(x)
+    e = np.empty_like(x)  # an array even for 0-d x (np.abs would give a scalar, which out= refuses)
+    np.abs(x, out=e)
     np.negative(e, out=e)
     np.exp(e, out=e)  # e = exp(-|x|)
     y = np.maximum(e, x >= 0)  # 1 where x >= 0, e where x < 0
@@ -241,7 +242,8 @@ class Softplus(Activation):
     @staticmethod
     def function(x):
         x = _as_float(x)
-        y = np.abs(x)
+        y = np.empty_like(x)  # an array even for 0-d x (np.abs would give a scalar, which out= refuses)
+        np.abs(x, out=y)
         np.negative(y, out=y)
         np.exp(y, out=y)
         np.log1p(y, out=y)  # log1p(exp(-|x|)), in (0, log 2]
