@@ -55,7 +55,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--patch", type=int, default=8, help="side of a patch in pixels")
     p.add_argument("--square", type=int, default=64, help="side of the train/test checkerboard squares")
     p.add_argument("--n-patches", type=int, default=30000)
-    p.add_argument("--epochs", type=int, default=15)
+    p.add_argument("--epochs", type=int, default=40)
     p.add_argument("--seed", type=int, default=0)
     return p.parse_args()
 

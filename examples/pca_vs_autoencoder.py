@@ -51,8 +51,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--out", default="npae-out/pca_vs_autoencoder", help="where figures and metrics go")
     p.add_argument("--k", type=int, default=32, help="code size / number of principal components")
     p.add_argument("--linear-epochs", type=int, default=120, help="epochs of the linear AE (4 stages of lr)")
-    p.add_argument("--deep-epochs", type=int, default=10, help="epochs of each deep AE")
-    p.add_argument("--deep-ks", type=int, nargs="*", default=[2, 8],
+    p.add_argument("--deep-epochs", type=int, default=30, help="epochs of each deep AE")
+    p.add_argument("--deep-ks", type=int, nargs="*", default=[2, 4, 8, 16],
                    help="extra code sizes for the deep AE curve")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()

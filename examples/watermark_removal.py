@@ -44,7 +44,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--out", default="npae-out/watermark_removal", help="where the figure and metrics go")
     p.add_argument("--kind", choices=KINDS, default="text", help="what the watermarks are")
     p.add_argument("--opacity", type=float, default=0.5, help="alpha of the blend")
-    p.add_argument("--epochs", type=int, default=15)
+    p.add_argument("--epochs", type=int, default=40)
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
     if args.data_dir is None:
