@@ -55,7 +55,8 @@ def tile_images(images, n_cols: int | None = None, pad: int = 1, normalize: str 
     mosaic = np.full((n_rows * (h + pad) + pad, n_cols * (w + pad) + pad) + images.shape[3:], fill)
     for k in range(n):
         r, c = divmod(k, n_cols)
-        mosaic[pad + r * (h + pad): pad + r * (h + pad) + h, pad + c * (w + pad): pad + c * (w + pad) + w] = images[k]
+        top, left = pad + r * (h + pad), pad + c * (w + pad)
+        mosaic[top:top + h, left:left + w] = images[k]
     return mosaic
 
 
@@ -68,7 +69,7 @@ def image_grid(rows: dict[str, np.ndarray], path, shape: tuple[int, int] = (28, 
     """
     plt = _pyplot()
     fig, axes = plt.subplots(len(rows), 1, figsize=(12, 1.3 * len(rows) + 0.4), squeeze=False)
-    for ax, (label, imgs) in zip(axes[:, 0], rows.items()):
+    for ax, (label, imgs) in zip(axes[:, 0], rows.items(), strict=True):
         imgs = np.asarray(imgs)
         if imgs.ndim == 2:
             imgs = imgs.reshape((-1,) + tuple(shape))
