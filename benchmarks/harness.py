@@ -7,6 +7,8 @@ The harness
 1. warms every callable up (first calls allocate buffers, fill caches, JIT nothing),
 2. runs them in rounds, interleaved (npae, torch, npae, torch, ...), so that a change of load
    on the machine hits both frameworks alike,
+   with an untimed pause after each block, so that one framework's idle worker threads
+   (which spin for a while after the last call) do not steal the cores from the other,
 3. reports, per workload, the median over rounds of samples/s for each framework, the ratio of
    those medians (npae / torch) and the median of the per-round ratios (the more robust figure
    on a shared machine).
@@ -117,9 +119,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     g.add_argument("--quick", action="store_true",
                    help="a fast smoke run (3 rounds of 5 steps, 2 warm-up steps)")
     g.add_argument("--rounds", type=int, default=11, help="interleaved rounds (default 11)")
-    g.add_argument("--steps", type=int, default=20,
-                   help="training steps per round and framework (default 20)")
+    g.add_argument("--steps", type=int, default=50,
+                   help="training steps per round and framework (default 50)")
     g.add_argument("--warmup", type=int, default=10, help="untimed steps before the rounds (default 10)")
+    g.add_argument("--pause", type=float, default=0.2,
+                   help="untimed seconds after each timed block, so the worker threads of one framework "
+                        "stop spinning before the other runs (default 0.2)")
     g.add_argument("--no-torch", action="store_true", help="do not run the PyTorch reference")
     g.add_argument("--json", metavar="PATH", help="also write the per-round figures to this JSON file")
     return parser
@@ -128,7 +133,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 def _settings(args: argparse.Namespace | None) -> tuple[int, int, int]:
     """(rounds, steps, warmup) from parsed arguments (defaults when None)."""
     if args is None:
-        return 11, 20, 10
+        return 11, 50, 10
     if getattr(args, "quick", False):
         return 3, 5, 2
     rounds, steps, warmup = args.rounds, args.steps, args.warmup
@@ -153,18 +158,28 @@ def torch_or_none(args: argparse.Namespace | None = None):
     return torch
 
 
-def _time(step: Step, steps: int) -> float:
-    """Seconds for ``steps`` calls of ``step``."""
+def _time(step: Step, steps: int, pause: float) -> float:
+    """Seconds for ``steps`` calls of ``step``, then an untimed ``pause`` (see ``run``)."""
     start = time.perf_counter()
     for _ in range(steps):
         step()
-    return time.perf_counter() - start
+    elapsed = time.perf_counter() - start
+    time.sleep(pause)
+    return elapsed
 
 
 def run(workloads: list[Workload], args: argparse.Namespace | None = None,
         verbose: bool = True) -> list[Result]:
-    """Warm up, then time every workload in interleaved rounds; return one Result per workload."""
+    """Warm up, then time every workload in interleaved rounds; return one Result per workload.
+
+    Every timed block is followed by an untimed pause (``--pause``, default 0.2 s). Without
+    it the interleaving is unfair: after its last call a BLAS or OpenMP worker thread keeps
+    spinning for a while (OpenBLAS for about 0.1 s) and steals the cores from whichever
+    framework runs next. Measured here: PyTorch timed right after npae ran at 28,000
+    samples/s, after a 0.15 s pause at 61,000, the same as alone.
+    """
     rounds, steps, warmup = _settings(args)
+    pause = 0.2 if args is None else getattr(args, "pause", 0.2)
     results = [Result(w.name) for w in workloads]
     load_before = load_average()
     for w in workloads:
@@ -172,11 +187,12 @@ def run(workloads: list[Workload], args: argparse.Namespace | None = None,
             if step is not None:
                 for _ in range(warmup):
                     step()
+                time.sleep(pause)
     for r in range(rounds):
         for w, res in zip(workloads, results, strict=True):
-            res.npae.append(w.samples * steps / _time(w.npae, steps))
+            res.npae.append(w.samples * steps / _time(w.npae, steps, pause))
             if w.torch is not None:
-                res.torch.append(w.samples * steps / _time(w.torch, steps))
+                res.torch.append(w.samples * steps / _time(w.torch, steps, pause))
         if verbose:
             line = "  ".join(f"{res.name}: npae {res.npae[-1]:,.0f}"
                              + (f" / torch {res.torch[-1]:,.0f}" if res.torch else "")
@@ -184,7 +200,8 @@ def run(workloads: list[Workload], args: argparse.Namespace | None = None,
             print(f"round {r + 1}/{rounds}  {line}  samples/s", file=sys.stderr)
     if args is not None and getattr(args, "json", None):
         with open(args.json, "w") as f:
-            json.dump({"rounds": rounds, "steps": steps, "warmup": warmup, "numpy_threads": numpy_threads(),
+            json.dump({"rounds": rounds, "steps": steps, "warmup": warmup, "pause": pause,
+                       "numpy_threads": numpy_threads(),
                        "load_average": [load_before, load_average()],
                        "results": [res.as_dict() for res in results]}, f, indent=2)
     if verbose:
