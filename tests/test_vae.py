@@ -380,20 +380,6 @@ def test_bad_input_raises_clear_errors():
     assert np.isfinite(small_vae(decoder="gaussian").elbo(X * 10 - 5, rng=0))
 
 
-def test_sigmoid_matches_expit_and_never_overflows():
-    from scipy.special import expit as scipy_expit
-
-    from npae.models.vae import sigmoid
-
-    x = np.linspace(-1000, 1000, 20_001)
-    for dtype, tol in ((np.float32, 2e-7), (np.float64, 3e-16)):
-        xs = x.astype(dtype)
-        y = sigmoid(xs)
-        assert y.dtype == dtype
-        np.testing.assert_allclose(y, scipy_expit(xs), rtol=0, atol=tol)
-    assert sigmoid(np.array([0.0]))[0] == 0.5
-
-
 # ---------------------------------------------------------------------------- the example
 def test_example_runs_on_a_tiny_fake_mnist(tmp_path):
     """examples/vae.py end to end on 200 + 100 random 28x28 images (every digit label present)."""
