@@ -34,25 +34,26 @@ def numerical_gradient(f: Callable[[], float], x: np.ndarray, h: float = 1e-6) -
 
     .. math:: \frac{\partial f}{\partial x_i} \approx \frac{f(x + h e_i) - f(x - h e_i)}{2h}
 
-    ``f`` takes no arguments and reads ``x``, which is perturbed in place (through a flat
-    view, so ``x`` must be a C-contiguous float64 array, as parameters are) and restored. The
-    truncation error is O(h^2); the rounding error O(eps / h); h = 1e-6 in float64 balances
-    them. Returns an array of ``x``'s shape. Two calls of ``f`` per entry of ``x``. See
-    ``docs/05-gradient-checking.md``.
+    ``f`` takes no arguments and reads ``x``, which is perturbed in place, one entry at a
+    time, and restored (any memory layout: entries are addressed by index, never through a
+    reshaped copy). The truncation error is O(h^2); the rounding error O(eps / h); h = 1e-6 in
+    float64 balances them. Returns an array of ``x``'s shape. Two calls of ``f`` per entry of
+    ``x``. See ``docs/05-gradient-checking.md``.
     """
-    if x.dtype != np.float64:
-        raise TypeError(f"x must be float64 for a gradient check, got {x.dtype}")
+    if not isinstance(x, np.ndarray) or x.dtype != np.float64:
+        got = getattr(x, "dtype", type(x).__name__)
+        raise TypeError(f"x must be a float64 ndarray for a gradient check, got {got}")
+    if not x.flags.writeable:
+        raise ValueError("x must be writeable: the check perturbs it in place")
     grad = np.zeros_like(x)
-    flat_x = x.reshape(-1)  # a view: writing into it perturbs x
-    flat_g = grad.reshape(-1)
-    for i in range(flat_x.size):
-        old = flat_x[i]
-        flat_x[i] = old + h
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + h
         f_plus = f()
-        flat_x[i] = old - h
+        x[i] = old - h
         f_minus = f()
-        flat_x[i] = old
-        flat_g[i] = (f_plus - f_minus) / (2 * h)
+        x[i] = old
+        grad[i] = (f_plus - f_minus) / (2 * h)
     return grad
 
 

@@ -144,3 +144,14 @@ def test_check_model_passes_a_right_model_and_restores_weights():
     assert set(errors) == set(model.params)
     assert max(errors.values()) < TOL
     assert all(np.array_equal(model.params[k], before[k]) for k in before)
+
+
+def test_numerical_gradient_perturbs_a_non_contiguous_array_in_place():
+    # A transposed (Fortran-ordered) view: a reshape(-1) would silently perturb a copy.
+    base = np.random.default_rng(0).standard_normal((3, 4))
+    x = base.T
+    assert not x.flags.c_contiguous
+    target = np.arange(12.0).reshape(4, 3)
+    grad = numerical_gradient(lambda: float(np.sum(x * target)), x)
+    np.testing.assert_allclose(grad, target, rtol=1e-8)
+    np.testing.assert_array_equal(x, base.T)  # restored
