@@ -37,28 +37,10 @@ matplotlib.use("Agg")  # write PNGs, no window
 import matplotlib.pyplot as plt  # noqa: E402
 
 from npae import PCA, Autoencoder, DenoisingAutoencoder  # noqa: E402
-from npae.datasets import mnist_split  # noqa: E402
 from npae.metrics import roc_auc, roc_curve  # noqa: E402
 from npae.optim import Adam  # noqa: E402
 from npae.plotting import save_figure, write_metrics  # noqa: E402
-
-
-def parse_args() -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--data-dir", default=os.environ.get("NPAE_DATA_DIR"),
-                   help="folder with the MNIST IDX files (default: $NPAE_DATA_DIR)")
-    p.add_argument("--out", default="npae-out/anomaly_detection", help="where figures and metrics go")
-    p.add_argument("--digit", type=int, default=5, choices=range(10), help="the 'normal' class")
-    p.add_argument("--code", type=int, default=16, help="code size of the AEs and number of PCA components")
-    p.add_argument("--epochs", type=int, default=40)
-    p.add_argument("--all-digits", action="store_true",
-                   help="also take every digit in turn as the normal class (ten times the work)")
-    p.add_argument("--seed", type=int, default=0)
-    args = p.parse_args()
-    if args.data_dir is None:
-        p.error("no MNIST folder: pass --data-dir or set NPAE_DATA_DIR")
-    return args
+from npae.scripts import example_parser, load_mnist_or_exit  # noqa: E402
 
 
 def per_image_mse(X: np.ndarray, X_hat: np.ndarray) -> np.ndarray:
@@ -84,9 +66,15 @@ def fit_and_score(normal: np.ndarray, X_test: np.ndarray, code: int, epochs: int
 
 
 def main() -> None:
-    args = parse_args()
-    X_train, y_train, X_test, y_test, source = mnist_split(args.data_dir)
-    print(f"data: {source}")
+    parser = example_parser(__doc__, "anomaly_detection", epochs=40,
+                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--digit", type=int, default=5, choices=range(10), help="the 'normal' class")
+    parser.add_argument("--code", type=int, default=16,
+                        help="code size of the AEs and number of PCA components")
+    parser.add_argument("--all-digits", action="store_true",
+                        help="also take every digit in turn as the normal class (ten times the work)")
+    args = parser.parse_args()
+    X_train, y_train, X_test, y_test, source = load_mnist_or_exit(parser, args)
     normal = X_train[y_train == args.digit]  # (n_d, 784): the only thing the detectors see
     print(f"training on the {len(normal)} training images of digit {args.digit}; "
           f"scoring all {len(X_test)} test images")

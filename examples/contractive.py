@@ -26,7 +26,6 @@ Run::
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
@@ -39,7 +38,6 @@ except ImportError:  # run from a clone without installing: use the checkout's p
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
     import npae
 from npae import plotting
-from npae.datasets import DataError, mnist_split
 from npae.metrics import (
     binary_cross_entropy,
     contraction_ratio,
@@ -48,32 +46,18 @@ from npae.metrics import (
     saturation_fraction,
 )
 from npae.optim import Adam
+from npae.scripts import example_parser, load_mnist_or_exit
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", default=os.environ.get("NPAE_DATA_DIR"),
-                        help="folder with the MNIST IDX files (default: $NPAE_DATA_DIR)")
-    parser.add_argument("--out", default="npae-out/contractive", help="where figures and metrics.json go")
+    parser = example_parser(__doc__, "contractive", epochs=5, batch_size=128, lr=2e-3, n_train=8000)
     parser.add_argument("--hidden", type=int, default=128, help="hidden (code) width (default 128)")
     parser.add_argument("--lam", type=float, default=0.01, help="weight of the contractive penalty")
     parser.add_argument("--sigma", type=float, default=0.3, help="Gaussian noise of the DAE")
-    parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--lr", type=float, default=2e-3, help="Adam learning rate")
-    parser.add_argument("--n-train", type=int, default=8000, help="use only the first N training images")
-    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    if not args.data_dir:
-        parser.error("no MNIST folder: pass --data-dir DIR or set NPAE_DATA_DIR")
 
     # 1. Data: pixels in [0, 1].
-    try:
-        X_train, _, X_test, _, source = mnist_split(args.data_dir, n_train=args.n_train)
-    except DataError as exc:
-        parser.error(str(exc))
-    print(f"data: {source}")
+    X_train, _, X_test, _, source = load_mnist_or_exit(parser, args)
     print(f"training on {len(X_train)} images, evaluating on {len(X_test)}")
 
     # 2. Three models, one architecture, one initialisation (same random_state).

@@ -23,7 +23,6 @@ Run::
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
@@ -36,9 +35,9 @@ except ImportError:  # run from a clone without installing: use the checkout's p
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
     import npae
 from npae import plotting
-from npae.datasets import DataError, mnist_split
 from npae.metrics import psnr, ssim
 from npae.optim import Adam
+from npae.scripts import example_parser, load_mnist_or_exit
 
 
 def evaluate(model, X: np.ndarray) -> dict[str, float]:
@@ -49,29 +48,14 @@ def evaluate(model, X: np.ndarray) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", default=os.environ.get("NPAE_DATA_DIR"),
-                        help="folder with the MNIST IDX files (default: $NPAE_DATA_DIR)")
-    parser.add_argument("--out", default="npae-out/conv_ae", help="where figures and metrics.json go")
+    parser = example_parser(__doc__, "conv_ae", epochs=10, batch_size=128, lr=3e-3)
     parser.add_argument("--architecture", choices=("strided", "pooling"), default="strided",
                         help="strided convolutions (default) or the Keras blog's Conv/MaxPool/UpSampling")
     parser.add_argument("--code-size", type=int, default=32, help="code size of both models (default 32)")
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate (default 3e-3)")
-    parser.add_argument("--n-train", type=int, default=None, help="use only the first N training images")
-    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    if not args.data_dir:
-        parser.error("no MNIST folder: pass --data-dir DIR or set NPAE_DATA_DIR")
 
     # 1. Data: rows of 784 pixels in [0, 1]; the conv model reshapes them to (N, 1, 28, 28) itself.
-    try:
-        X_train, _, X_test, _, source = mnist_split(args.data_dir, n_train=args.n_train)
-    except DataError as exc:
-        parser.error(str(exc))
-    print(f"data: {source}")
+    X_train, _, X_test, _, source = load_mnist_or_exit(parser, args)
 
     # 2. The two models, the same code size.
     channels = (16, 32) if args.architecture == "strided" else (16, 8)

@@ -18,7 +18,6 @@ Run::
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
@@ -31,10 +30,10 @@ except ImportError:  # run from a clone without installing: use the checkout's p
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
     import npae
 from npae import plotting
-from npae.datasets import DataError, mnist_split
 from npae.metrics import psnr, ssim
 from npae.noise import gaussian_noise
 from npae.optim import Adam
+from npae.scripts import example_parser, load_mnist_or_exit
 
 
 def quality(images: np.ndarray, clean: np.ndarray) -> dict[str, float]:
@@ -44,27 +43,13 @@ def quality(images: np.ndarray, clean: np.ndarray) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", default=os.environ.get("NPAE_DATA_DIR"),
-                        help="folder with the MNIST IDX files (default: $NPAE_DATA_DIR)")
-    parser.add_argument("--out", default="npae-out/conv_denoising", help="where figures and metrics.json go")
+    parser = example_parser(__doc__, "conv_denoising", epochs=5, batch_size=128)
     parser.add_argument("--noise-factor", type=float, default=0.5, help="sigma of the Gaussian noise")
     parser.add_argument("--channels", type=int, default=32, help="channels of every conv layer (default 32)")
-    parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--n-train", type=int, default=None, help="use only the first N training images")
-    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    if not args.data_dir:
-        parser.error("no MNIST folder: pass --data-dir DIR or set NPAE_DATA_DIR")
 
     # 1. Data, and a fixed noisy copy of the held-out images to evaluate on.
-    try:
-        X_train, _, X_test, _, source = mnist_split(args.data_dir, n_train=args.n_train)
-    except DataError as exc:
-        parser.error(str(exc))
-    print(f"data: {source}")
+    X_train, _, X_test, _, source = load_mnist_or_exit(parser, args)
     noisy_test = gaussian_noise(X_test, args.noise_factor, np.random.default_rng(args.seed + 1), clip=(0, 1))
 
     # 2. The model: the Keras blog's Conv/MaxPool/UpSampling network, trained on fresh noise per batch.

@@ -37,35 +37,24 @@ matplotlib.use("Agg")  # write PNGs, no window
 import matplotlib.pyplot as plt  # noqa: E402
 
 from npae import PCA, Autoencoder
-from npae.datasets import mnist_split
 from npae.optim import Adam
 from npae.pca import principal_angles
 from npae.plotting import image_grid, save_figure, write_metrics
-
-
-def parse_args() -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--data-dir", default=os.environ.get("NPAE_DATA_DIR"),
-                   help="folder with the MNIST IDX files (default: $NPAE_DATA_DIR)")
-    p.add_argument("--out", default="npae-out/pca_vs_autoencoder", help="where figures and metrics go")
-    p.add_argument("--k", type=int, default=32, help="code size / number of principal components")
-    p.add_argument("--linear-epochs", type=int, default=120, help="epochs of the linear AE (4 stages of lr)")
-    p.add_argument("--deep-epochs", type=int, default=30, help="epochs of each deep AE")
-    p.add_argument("--deep-ks", type=int, nargs="*", default=[2, 4, 8, 16],
-                   help="extra code sizes for the deep AE curve")
-    p.add_argument("--seed", type=int, default=0)
-    args = p.parse_args()
-    if args.data_dir is None:
-        p.error("no MNIST folder: pass --data-dir or set NPAE_DATA_DIR")
-    return args
+from npae.scripts import example_parser, load_mnist_or_exit
 
 
 def main() -> None:
-    args = parse_args()
+    parser = example_parser(__doc__, "pca_vs_autoencoder",
+                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--k", type=int, default=32, help="code size / number of principal components")
+    parser.add_argument("--linear-epochs", type=int, default=120,
+                        help="epochs of the linear AE (4 stages of lr)")
+    parser.add_argument("--deep-epochs", type=int, default=30, help="epochs of each deep AE")
+    parser.add_argument("--deep-ks", type=int, nargs="*", default=[2, 4, 8, 16],
+                        help="extra code sizes for the deep AE curve")
+    args = parser.parse_args()
+    X_train, _, X_test, _, source = load_mnist_or_exit(parser, args)
     k = args.k
-    X_train, _, X_test, _, source = mnist_split(args.data_dir)
-    print(f"data: {source}")
 
     # 1. PCA: centre, SVD, keep the top-k right singular vectors. One fit serves every smaller k.
     k_max = max([k, 64] + args.deep_ks)

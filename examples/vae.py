@@ -37,38 +37,24 @@ except ImportError:  # run from a clone without installing: use the checkout's p
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
     import npae
 from npae import plotting
-from npae.datasets import DataError, mnist_split
 from npae.optim import Adam
+from npae.scripts import example_parser, load_mnist_or_exit
 
 
 def main(argv: list[str] | None = None) -> dict:
     class Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
         pass  # keep the description's line breaks and show every default
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=Formatter)
-    parser.add_argument("--data-dir", default=os.environ.get("NPAE_DATA_DIR"),
-                        help="folder with the MNIST IDX files (default: $NPAE_DATA_DIR, now %(default)s)")
-    parser.add_argument("--out", default="npae-out/vae", help="where figures and metrics.json go")
+    parser = example_parser(__doc__, "vae", epochs=30, batch_size=128, lr=1e-3,
+                            formatter_class=Formatter)
     parser.add_argument("--latent-dim", type=int, default=20, help="dimension of z (2 draws the maps)")
     parser.add_argument("--hidden", type=int, default=400, help="hidden width")
-    parser.add_argument("--epochs", type=int, default=30, help="passes over the training images")
-    parser.add_argument("--batch-size", type=int, default=128, help="images per Adam step")
-    parser.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
     parser.add_argument("--beta", type=float, default=1.0, help="weight of the KL term (1 = the ELBO)")
     parser.add_argument("--k", type=int, default=100, help="importance samples for the likelihood bound")
-    parser.add_argument("--n-train", type=int, default=None,
-                        help="use only the first N training images (default %(default)s: all)")
-    parser.add_argument("--seed", type=int, default=0, help="seeds the weights, the batches and the noise")
     args = parser.parse_args(argv)
-    if not args.data_dir:
-        parser.error("no MNIST folder: pass --data-dir DIR or set NPAE_DATA_DIR")
 
     # 1. Data: pixels in [0, 1], treated as Bernoulli probabilities.
-    try:
-        X_train, y_train, X_test, y_test, source = mnist_split(args.data_dir, n_train=args.n_train)
-    except DataError as exc:
-        parser.error(str(exc))
-    print(f"data: {source}")
+    X_train, y_train, X_test, y_test, source = load_mnist_or_exit(parser, args)
     print(f"training on {len(X_train)} images, evaluating on {len(X_test)}")
 
     # 2. The model and its training: minimise the negative ELBO, reconstruction + beta * KL.

@@ -29,27 +29,11 @@ import time
 import numpy as np
 
 from npae import Autoencoder
-from npae.datasets import mnist_split
 from npae.metrics import psnr, ssim
 from npae.optim import Adam
 from npae.plotting import image_grid, write_metrics
+from npae.scripts import example_parser, load_mnist_or_exit
 from npae.watermark import KINDS, add_watermark
-
-
-def parse_args() -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--data-dir", default=os.environ.get("NPAE_DATA_DIR"),
-                   help="folder with the MNIST IDX files (default: $NPAE_DATA_DIR)")
-    p.add_argument("--out", default="npae-out/watermark_removal", help="where the figure and metrics go")
-    p.add_argument("--kind", choices=KINDS, default="text", help="what the watermarks are")
-    p.add_argument("--opacity", type=float, default=0.5, help="alpha of the blend")
-    p.add_argument("--epochs", type=int, default=40)
-    p.add_argument("--seed", type=int, default=0)
-    args = p.parse_args()
-    if args.data_dir is None:
-        p.error("no MNIST folder: pass --data-dir or set NPAE_DATA_DIR")
-    return args
 
 
 class WatermarkRemover(Autoencoder):
@@ -74,9 +58,12 @@ class WatermarkRemover(Autoencoder):
 
 
 def main() -> None:
-    args = parse_args()
-    X_train, _, X_test, _, source = mnist_split(args.data_dir)
-    print(f"data: {source}")
+    parser = example_parser(__doc__, "watermark_removal", epochs=40,
+                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--kind", choices=KINDS, default="text", help="what the watermarks are")
+    parser.add_argument("--opacity", type=float, default=0.5, help="alpha of the blend")
+    args = parser.parse_args()
+    X_train, _, X_test, _, source = load_mnist_or_exit(parser, args)
 
     model = WatermarkRemover((784, 256, 64), args.kind, args.opacity, random_state=args.seed)
     start = time.perf_counter()
