@@ -1,10 +1,10 @@
 """Colourisation: an autoencoder that sees a grey patch and outputs the colour patch.
 
 Colourisation is denoising with a particular corruption: the "noise" removes the colour,
-``x_tilde = grey(x)``, and the network is trained to give back ``x``. So the model below is an
-ordinary :class:`npae.Autoencoder` whose ``_forward_backward`` feeds the encoder the grey
-version of each batch and compares the decoder's output with the colour original (the
-gradient is the plain autoencoder's: the corruption is a constant of the backward pass).
+``x_tilde = grey(x)``, and the network is trained to give back ``x``. So the model below is a
+:class:`npae.DenoisingAutoencoder` whose corruption hook ``_corrupt`` returns the grey version
+of each batch, which the encoder sees, while the decoder's output is compared with the colour
+original (the gradient is the plain autoencoder's: the corruption is a constant of the backward pass).
 
 The data is the colour photograph matplotlib ships (Grace Hopper; works offline). The photo
 is divided into a checkerboard of 64x64 squares: 8x8 training patches are cut at random from
@@ -37,7 +37,7 @@ import numpy as np
 matplotlib.use("Agg")  # write PNGs, no window
 import matplotlib.pyplot as plt  # noqa: E402
 
-from npae import Autoencoder  # noqa: E402
+from npae import Autoencoder, DenoisingAutoencoder  # noqa: E402
 from npae.datasets import sample_photo  # noqa: E402
 from npae.metrics import psnr  # noqa: E402
 from npae.optim import Adam  # noqa: E402
@@ -67,14 +67,13 @@ def grey_rows(X: np.ndarray) -> np.ndarray:
     return np.repeat(y[:, :, None], 3, axis=2).reshape(len(X), -1)  # (N, p*p*3)
 
 
-class ColorizingAutoencoder(Autoencoder):
-    """An autoencoder trained to undo the corruption "drop the colour": grey in, colour out."""
+class ColorizingAutoencoder(DenoisingAutoencoder):
+    """A denoising autoencoder whose corruption is "drop the colour": grey in, colour out."""
 
-    def _forward_backward(self, X, rng):
-        h = self.encoder.forward(grey_rows(X))  # (N, code): the encoder only sees luma
-        rec, dh = self._decoder_loss(h, X)  # the target is the colour patch
-        self.encoder.backward(dh)
-        return {"reconstruction": rec}
+    def _corrupt(self, X, rng):
+        return grey_rows(X)  # (N, p*p*3): the encoder only sees luma; the target is the colour patch
+
+    __repr__ = Autoencoder.__repr__  # the network only: the DAE's noise settings are not used here
 
 
 def checkerboard(shape: tuple[int, int], square: int) -> np.ndarray:

@@ -4,8 +4,8 @@ Every training batch gets fresh random watermarks from :mod:`npae.watermark` (th
 "npae" or a stroked ring / box / line / cross, at a random place, blended with opacity
 ``alpha``: ``x_tilde = (1 - alpha m) x + alpha m``), and the autoencoder learns to map the
 marked digit back to the clean one. This is a denoising autoencoder whose noise is
-structured: the model below is an :class:`npae.Autoencoder` whose ``_forward_backward``
-corrupts each batch with a watermark instead of Gaussian noise (the gradient is the plain
+structured: the model below is an :class:`npae.DenoisingAutoencoder` whose corruption hook
+``_corrupt`` draws a watermark instead of Gaussian noise (the gradient is the plain
 autoencoder's with ``x_tilde`` at the encoder's input and ``x`` as the target).
 
 The test images get their own marks (a separate seed, never seen in training); PSNR and
@@ -28,7 +28,7 @@ import time
 
 import numpy as np
 
-from npae import Autoencoder
+from npae import Autoencoder, DenoisingAutoencoder
 from npae.metrics import psnr, ssim
 from npae.optim import Adam
 from npae.plotting import image_grid, write_metrics
@@ -36,7 +36,7 @@ from npae.scripts import example_parser, load_mnist_or_exit
 from npae.watermark import KINDS, add_watermark
 
 
-class WatermarkRemover(Autoencoder):
+class WatermarkRemover(DenoisingAutoencoder):
     """A denoising autoencoder whose corruption is a random semi-transparent watermark."""
 
     def __init__(self, sizes=(784, 256, 64), kind: str = "text", opacity: float = 0.5, random_state=None,
@@ -50,11 +50,11 @@ class WatermarkRemover(Autoencoder):
         marked, _ = add_watermark(X.reshape(-1, 28, 28), rng, self.kind, self.opacity)  # (N, 28, 28)
         return marked.reshape(X.shape)
 
-    def _forward_backward(self, X, rng):
-        h = self.encoder.forward(self.watermark(X, rng))  # the encoder sees the marked digit
-        rec, dh = self._decoder_loss(h, X)  # the target is the clean digit
-        self.encoder.backward(dh)
-        return {"reconstruction": rec}
+    def _corrupt(self, X, rng):
+        """The DAE's corruption hook, called on every training batch: the encoder sees the marked digit."""
+        return self.watermark(X, rng)
+
+    __repr__ = Autoencoder.__repr__  # the network only: the DAE's noise settings are not used here
 
 
 def main() -> None:

@@ -264,6 +264,7 @@ class ConvDenoisingAutoencoder(ConvAutoencoder):
 
     _forward_backward = DenoisingAutoencoder._forward_backward
     corrupt = DenoisingAutoencoder.corrupt
+    _corrupt = DenoisingAutoencoder._corrupt
 
     def __init__(self, input_shape: Sequence[int] = (1, 28, 28), architecture: str = "pooling",
                  channels: Sequence[int] = (32, 32), kernel_size: int = 3, activation: str = "relu",

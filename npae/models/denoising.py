@@ -52,11 +52,20 @@ class DenoisingAutoencoder(Autoencoder):
                          random_state, dtype)
 
     def corrupt(self, X, rng: np.random.Generator) -> np.ndarray:
-        """A corrupted copy of ``X`` drawn from the model's noise with ``rng``."""
-        return corrupt(self._check_X(X), self.noise, self.noise_level, rng, self.clip)
+        """A corrupted copy of ``X`` drawn from the model's noise with ``rng`` (``X`` is checked first)."""
+        return self._corrupt(self._check_X(X), rng)
+
+    def _corrupt(self, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Draw ``x_tilde ~ q(x_tilde | x)`` for a checked batch ``X`` (N, D): same shape and dtype.
+
+        The hook a subclass overrides to train against another corruption (a watermark, dropping
+        the colour, ...): :meth:`corrupt` and the training objective both go through it, and the
+        gradient does not change, since nothing flows back into the corruption.
+        """
+        return corrupt(X, self.noise, self.noise_level, rng, self.clip)
 
     def _forward_backward(self, X: np.ndarray, rng: np.random.Generator) -> dict[str, float]:
-        X_tilde = corrupt(X, self.noise, self.noise_level, rng, self.clip)  # (N, D), fresh noise
+        X_tilde = self._corrupt(X, rng)  # (N, D), fresh noise
         h = self.encoder.forward(X_tilde)  # (N, code)
         rec, dh = self._decoder_loss(h, X)  # the target is the clean X
         terms = {"reconstruction": rec}
