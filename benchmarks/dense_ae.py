@@ -17,21 +17,17 @@ Run it (PyTorch is optional; without it only npae is timed)::
 
 from __future__ import annotations
 
-import argparse
-import cProfile
 import os
-import pstats
 import sys
 
 import numpy as np
-from harness import Workload, add_arguments, print_report, run, torch_or_none
+from harness import main_for
 
 try:
     import npae
 except ImportError:  # run from a clone without installing: use the checkout's package
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
     import npae
-from npae.datasets import mnist_split
 from npae.optim import Adam
 
 SIZES = (784, 256, 32)  # encoder widths; the decoder mirrors them: 784-256-32-256-784
@@ -82,52 +78,9 @@ def torch_step_fn(torch, batches: list[np.ndarray], seed: int):
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", default=os.environ.get("NPAE_DATA_DIR"),
-                        help="folder with the MNIST IDX files (default: $NPAE_DATA_DIR)")
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--n-batches", type=int, default=16, help="distinct batches cycled (default 16)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--profile", action="store_true",
-                        help="profile 200 npae steps with cProfile instead of benchmarking")
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    if not args.data_dir:
-        parser.error("no MNIST folder: pass --data-dir DIR or set NPAE_DATA_DIR")
-
-    X, _, _, _, source = mnist_split(args.data_dir)
-    n = args.batch_size * args.n_batches
-    if len(X) < n:
-        parser.error(f"need {n} training images for {args.n_batches} batches of {args.batch_size}, "
-                     f"have {len(X)}")
-    batches = [np.ascontiguousarray(X[i:i + args.batch_size]) for i in range(0, n, args.batch_size)]
-    print(f"data: {source}; {args.n_batches} batches of {args.batch_size} cycled")
-    print(f"network: 784-256-32-256-784 ReLU, sigmoid output, MSE, Adam lr 1e-3, float32; "
-          f"NumPy {np.__version__}")
-
-    npae_step, npae_state = npae_step_fn(batches, args.seed)
-    if args.profile:
-        for _ in range(10):
-            npae_step()
-        prof = cProfile.Profile()
-        prof.runcall(lambda: [npae_step() for _ in range(200)])
-        pstats.Stats(prof, stream=sys.stdout).sort_stats("tottime").print_stats(20)
-        return
-
-    torch = torch_or_none(args)
-    torch_step = torch_state = None
-    if torch is not None:
-        torch_step, torch_state = torch_step_fn(torch, batches, args.seed)
-    results = run([Workload("dense AE 784-256-32-256-784", npae_step, torch_step, args.batch_size)], args)
-    print_report(results)
-    final = f"final training loss: npae {npae_state['loss']:.5f}"
-    if torch_state is not None:
-        final += f", torch {float(torch_state['loss']):.5f}"
-    print(final)
-    ratio = results[0].ratio
-    if ratio is not None:
-        print(f"npae / PyTorch = {ratio:.2f} (target >= 0.80: {'met' if ratio >= 0.8 else 'NOT met'})")
+    main_for(__doc__, "dense AE 784-256-32-256-784",
+             "784-256-32-256-784 ReLU, sigmoid output, MSE, Adam lr 1e-3, float32",
+             npae_step_fn, torch_step_fn, target=0.8, argv=argv)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,17 @@ The harness
 PyTorch is optional: when it cannot be imported the torch column is skipped with a message.
 Its thread count is set to the number of threads NumPy's BLAS uses, so the comparison is fair.
 
-Usage from a benchmark script::
+Most benchmark scripts only define their two step builders and hand them to
+:func:`main_for`, which parses the standard options, cuts the MNIST batches, runs (or
+profiles) the workload and prints the final losses and the ratio against the target::
+
+    def npae_step_fn(batches, seed): ...           # -> (step, state), state["loss"] the last loss
+    def torch_step_fn(torch, batches, seed): ...   # the same network in PyTorch
+
+    main_for(__doc__, "dense AE 784-256-32-256-784", "784-256-32-256-784 ...", npae_step_fn,
+             torch_step_fn, target=0.8)
+
+The pieces, for a script that needs something else::
 
     from harness import Workload, add_arguments, run, print_report, torch_or_none
 
@@ -33,8 +43,10 @@ Nothing here is timed in the test suite: benchmarks are run by hand (see docs/be
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import os
+import pstats
 import statistics
 import sys
 import time
@@ -42,7 +54,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 Step = Callable[[], Any]
+#: ``(batches, seed) -> (step, state)``: a training step on the next batch and a dict whose
+#: ``"loss"`` is the last step's loss.
+NpaeStepFn = Callable[[list, int], tuple[Step, dict]]
+#: ``(torch, batches, seed) -> (step, state)``: the same in PyTorch.
+TorchStepFn = Callable[[Any, list, int], tuple[Step, dict]]
 
 #: Environment variables that fix the number of BLAS threads NumPy uses, in priority order.
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
@@ -219,3 +238,75 @@ def print_report(results: list[Result]) -> None:
         rr = "-" if res.round_ratio is None else f"{res.round_ratio:.2f}x"
         print(f"{res.name:<28} {res.npae_median:>15,.0f} {t:>16} {ratio:>7} {rr:>12}")
     print("(medians over rounds; ratio = npae / torch; round ratio = median of the per-round ratios)")
+
+
+def cprofile_steps(step: Step, state: dict, batches: list, steps: int = 200) -> None:
+    """Profile ``steps`` calls of ``step`` (after 10 untimed ones) with cProfile: the top 20 by own time."""
+    for _ in range(10):
+        step()
+    prof = cProfile.Profile()
+    prof.runcall(lambda: [step() for _ in range(steps)])
+    pstats.Stats(prof, stream=sys.stdout).sort_stats("tottime").print_stats(20)
+
+
+def main_for(doc: str, workload: str, network: str, npae_step_fn: NpaeStepFn, torch_step_fn: TorchStepFn,
+             *, target: float, loss_name: str = "final training loss", loss_format: str = ".5f",
+             batch_shape: tuple[int, ...] | None = None,
+             profile: Callable[[Step, dict, list], None] = cprofile_steps,
+             profile_help: str = "profile 200 npae steps with cProfile instead of benchmarking",
+             argv: list[str] | None = None) -> None:
+    """The ``main()`` of a benchmark script: one workload, npae against PyTorch, on MNIST batches.
+
+    Parses ``--data-dir`` (default ``$NPAE_DATA_DIR``), ``--batch-size``, ``--n-batches``,
+    ``--seed``, ``--profile`` and the harness's options (:func:`add_arguments`); cuts the first
+    ``n_batches * batch_size`` training images into batches (rows of 784, or ``batch_shape``
+    per image, e.g. ``(1, 28, 28)``), prints the data and ``network`` lines, then either
+    ``profile(step, state, batches)`` or builds both steps, runs them (:func:`run`), prints
+    the report, ``<loss_name>: npae <loss>, torch <loss>`` and the ratio npae / PyTorch
+    against ``target``.
+    """
+    from npae.datasets import mnist_split  # here: the script has put the checkout on sys.path
+
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", default=os.environ.get("NPAE_DATA_DIR"),
+                        help="folder with the MNIST IDX files (default: $NPAE_DATA_DIR)")
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--n-batches", type=int, default=16, help="distinct batches cycled (default 16)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--profile", action="store_true", help=profile_help)
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    if not args.data_dir:
+        parser.error("no MNIST folder: pass --data-dir DIR or set NPAE_DATA_DIR")
+
+    X, _, _, _, source = mnist_split(args.data_dir)
+    n = args.batch_size * args.n_batches
+    if len(X) < n:
+        parser.error(f"need {n} training images for {args.n_batches} batches of {args.batch_size}, "
+                     f"have {len(X)}")
+    shape = (-1, *batch_shape) if batch_shape is not None else (-1, X.shape[1])
+    batches = [np.ascontiguousarray(X[i:i + args.batch_size].reshape(shape))  # (B, 784) or (B, *batch_shape)
+               for i in range(0, n, args.batch_size)]
+    print(f"data: {source}; {args.n_batches} batches of {args.batch_size} cycled")
+    print(f"network: {network}; NumPy {np.__version__}")
+
+    npae_step, npae_state = npae_step_fn(batches, args.seed)
+    if args.profile:
+        profile(npae_step, npae_state, batches)
+        return
+
+    torch = torch_or_none(args)
+    torch_step = torch_state = None
+    if torch is not None:
+        torch_step, torch_state = torch_step_fn(torch, batches, args.seed)
+    results = run([Workload(workload, npae_step, torch_step, args.batch_size)], args)
+    print_report(results)
+    final = f"{loss_name}: npae {npae_state['loss']:{loss_format}}"
+    if torch_state is not None:
+        final += f", torch {float(torch_state['loss']):{loss_format}}"
+    print(final)
+    ratio = results[0].ratio
+    if ratio is not None:
+        verdict = "met" if ratio >= target else "NOT met"
+        print(f"npae / PyTorch = {ratio:.2f} (target >= {target:.2f}: {verdict})")
