@@ -28,7 +28,7 @@ import time
 from collections import defaultdict
 
 import numpy as np
-from harness import main_for
+from harness import main_for, torch_mse_adam_step
 
 try:
     import npae
@@ -68,21 +68,7 @@ def torch_step_fn(torch, batches: list[np.ndarray], seed: int):
         nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.ReLU(),
         nn.ConvTranspose2d(32, 16, 3, stride=2, padding=1, output_padding=1), nn.ReLU(),
         nn.ConvTranspose2d(16, 1, 3, stride=2, padding=1, output_padding=1), nn.Sigmoid())
-    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-    loss_fn = nn.MSELoss()
-    tbatches = [torch.from_numpy(b) for b in batches]
-    state = {"i": 0, "loss": 0.0}
-
-    def step() -> None:
-        xb = tbatches[state["i"] % len(tbatches)]
-        state["i"] += 1
-        opt.zero_grad(set_to_none=True)
-        loss = loss_fn(net(xb), xb)
-        loss.backward()
-        opt.step()
-        state["loss"] = loss.detach()
-
-    return step, state
+    return torch_mse_adam_step(torch, net, batches)
 
 
 # ---------------------------------------------------------------- where the time goes

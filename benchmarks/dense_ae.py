@@ -21,7 +21,7 @@ import os
 import sys
 
 import numpy as np
-from harness import main_for
+from harness import main_for, torch_mse_adam_step
 
 try:
     import npae
@@ -60,21 +60,7 @@ def torch_step_fn(torch, batches: list[np.ndarray], seed: int):
     for i, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:], strict=True)):
         layers += [nn.Linear(n_in, n_out), nn.Sigmoid() if i == len(widths) - 2 else nn.ReLU()]
     net = nn.Sequential(*layers)
-    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-    loss_fn = nn.MSELoss()
-    tbatches = [torch.from_numpy(b) for b in batches]
-    state = {"i": 0, "loss": 0.0}
-
-    def step() -> None:
-        xb = tbatches[state["i"] % len(tbatches)]
-        state["i"] += 1
-        opt.zero_grad(set_to_none=True)
-        loss = loss_fn(net(xb), xb)
-        loss.backward()
-        opt.step()
-        state["loss"] = loss.detach()
-
-    return step, state
+    return torch_mse_adam_step(torch, net, batches)
 
 
 def main(argv: list[str] | None = None) -> None:

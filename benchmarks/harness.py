@@ -240,6 +240,29 @@ def print_report(results: list[Result]) -> None:
     print("(medians over rounds; ratio = npae / torch; round ratio = median of the per-round ratios)")
 
 
+def torch_mse_adam_step(torch, net, batches: list[np.ndarray], lr: float = 1e-3) -> tuple[Step, dict]:
+    """One PyTorch training step of the autoencoder ``net``: MSE to its input, Adam(lr).
+
+    Returns ``(step, state)`` like the npae side: each call trains on the next batch (cycled)
+    and leaves the loss tensor in ``state["loss"]``.
+    """
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    loss_fn = torch.nn.MSELoss()
+    tbatches = [torch.from_numpy(b) for b in batches]
+    state: dict[str, Any] = {"i": 0, "loss": 0.0}
+
+    def step() -> None:
+        xb = tbatches[state["i"] % len(tbatches)]
+        state["i"] += 1
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(net(xb), xb)
+        loss.backward()
+        opt.step()
+        state["loss"] = loss.detach()
+
+    return step, state
+
+
 def cprofile_steps(step: Step, state: dict, batches: list, steps: int = 200) -> None:
     """Profile ``steps`` calls of ``step`` (after 10 untimed ones) with cProfile: the top 20 by own time."""
     for _ in range(10):
