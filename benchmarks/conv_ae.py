@@ -28,7 +28,7 @@ import time
 from collections import defaultdict
 
 import numpy as np
-from harness import main_for, torch_mse_adam_step
+from harness import main_for, npae_adam_step, torch_mse_adam_step
 
 try:
     import npae
@@ -36,7 +36,6 @@ except ImportError:  # run from a clone without installing: use the checkout's p
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
     import npae
 from npae.layers import Activation, Conv2D, Conv2DTranspose, conv
-from npae.optim import Adam
 
 NETWORK = "Conv(1-16,s2)-ReLU-Conv(16-32,s2)-ReLU-ConvT(32-16,s2)-ReLU-ConvT(16-1,s2)-Sigmoid"
 
@@ -45,18 +44,7 @@ def npae_step_fn(batches: list[np.ndarray], seed: int):
     """A closure running one npae training step on the next batch (cycling through ``batches``)."""
     model = npae.ConvAutoencoder((1, 28, 28), "strided", (16, 32), 3, activation="relu",
                                  output_activation="sigmoid", loss="mse", random_state=seed)
-    opt = Adam(lr=1e-3)
-    params = model.params  # the live arrays, updated in place by the optimiser
-    state = {"i": 0, "loss": 0.0, "model": model, "opt": opt}
-
-    def step() -> None:
-        xb = batches[state["i"] % len(batches)]
-        state["i"] += 1
-        loss, _, grads = model.loss_and_grads(xb)
-        opt.step(params, grads)
-        state["loss"] = loss
-
-    return step, state
+    return npae_adam_step(model, batches, seed)
 
 
 def torch_step_fn(torch, batches: list[np.ndarray], seed: int):

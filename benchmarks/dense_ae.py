@@ -21,14 +21,13 @@ import os
 import sys
 
 import numpy as np
-from harness import main_for, torch_mse_adam_step
+from harness import main_for, npae_adam_step, torch_mse_adam_step
 
 try:
     import npae
 except ImportError:  # run from a clone without installing: use the checkout's package
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
     import npae
-from npae.optim import Adam
 
 SIZES = (784, 256, 32)  # encoder widths; the decoder mirrors them: 784-256-32-256-784
 
@@ -37,18 +36,7 @@ def npae_step_fn(batches: list[np.ndarray], seed: int):
     """A closure running one npae training step on the next batch (cycling through ``batches``)."""
     model = npae.Autoencoder(SIZES, activation="relu", output_activation="sigmoid", loss="mse",
                              random_state=seed, dtype=np.float32)
-    opt = Adam(lr=1e-3)
-    params = model.params  # the live arrays, updated in place by the optimiser
-    state = {"i": 0, "loss": 0.0}
-
-    def step() -> None:
-        xb = batches[state["i"] % len(batches)]
-        state["i"] += 1
-        loss, _, grads = model.loss_and_grads(xb)
-        opt.step(params, grads)
-        state["loss"] = loss
-
-    return step, state
+    return npae_adam_step(model, batches, seed)
 
 
 def torch_step_fn(torch, batches: list[np.ndarray], seed: int):

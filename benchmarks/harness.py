@@ -240,6 +240,30 @@ def print_report(results: list[Result]) -> None:
     print("(medians over rounds; ratio = npae / torch; round ratio = median of the per-round ratios)")
 
 
+def npae_adam_step(model, batches: list[np.ndarray], seed: int, lr: float = 1e-3) -> tuple[Step, dict]:
+    """One npae training step of ``model``: its whole loss and gradient, then ``Adam(lr)``.
+
+    Returns ``(step, state)``: each call trains on the next batch (cycled) with a generator
+    seeded by ``seed`` (noise, sampling) and leaves the loss in ``state["loss"]``;
+    ``state["model"]`` and ``state["opt"]`` are there for profiling.
+    """
+    from npae.optim import Adam
+
+    opt = Adam(lr=lr)
+    params = model.params  # the live arrays, updated in place by the optimiser
+    rng = np.random.default_rng(seed)
+    state: dict[str, Any] = {"i": 0, "loss": 0.0, "model": model, "opt": opt}
+
+    def step() -> None:
+        xb = batches[state["i"] % len(batches)]
+        state["i"] += 1
+        loss, _, grads = model.loss_and_grads(xb, rng)
+        opt.step(params, grads)
+        state["loss"] = loss
+
+    return step, state
+
+
 def torch_mse_adam_step(torch, net, batches: list[np.ndarray], lr: float = 1e-3) -> tuple[Step, dict]:
     """One PyTorch training step of the autoencoder ``net``: MSE to its input, Adam(lr).
 

@@ -23,14 +23,13 @@ import os
 import sys
 
 import numpy as np
-from harness import main_for
+from harness import main_for, npae_adam_step
 
 try:
     import npae
 except ImportError:  # run from a clone without installing: use the checkout's package
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
     import npae
-from npae.optim import Adam
 
 HIDDEN, LATENT = 400, 20
 
@@ -39,19 +38,7 @@ def npae_step_fn(batches: list[np.ndarray], seed: int):
     """A closure running one npae training step on the next batch (cycling through ``batches``)."""
     model = npae.VAE(sizes=(784, HIDDEN), latent_dim=LATENT, activation="relu", decoder="bernoulli",
                      random_state=seed, dtype=np.float32)
-    opt = Adam(lr=1e-3)
-    params = model.params  # the live arrays, updated in place by the optimiser
-    rng = np.random.default_rng(seed)  # draws eps
-    state = {"i": 0, "loss": 0.0}
-
-    def step() -> None:
-        xb = batches[state["i"] % len(batches)]
-        state["i"] += 1
-        loss, _, grads = model.loss_and_grads(xb, rng)
-        opt.step(params, grads)
-        state["loss"] = loss
-
-    return step, state
+    return npae_adam_step(model, batches, seed)
 
 
 def torch_step_fn(torch, batches: list[np.ndarray], seed: int):
