@@ -58,6 +58,31 @@ class DataError(ValueError):
     """A data file is missing, malformed or fails its checksum."""
 
 
+def _idx_layout(head: bytes, size: int, name: str) -> tuple[np.dtype, tuple[int, ...], int]:
+    """Check an IDX header and the file size it implies: return ``(dtype, shape, header_bytes)``.
+
+    ``head`` holds at least the first 4 bytes (more is fine: the ``d`` sizes are read from it
+    when present), ``size`` is the length of the whole file in bytes.
+    """
+    if len(head) < 4:
+        raise DataError(f"{name}: truncated: {len(head)} bytes, shorter than the 4-byte IDX magic number")
+    if head[0] != 0 or head[1] != 0:
+        raise DataError(f"{name}: not an IDX file (bad magic number {head[:4].hex()})")
+    type_code, ndim = head[2], head[3]
+    if type_code not in _IDX_TYPES:
+        raise DataError(f"{name}: unknown IDX element type 0x{type_code:02x}")
+    header = 4 + 4 * ndim
+    if len(head) < header:
+        raise DataError(f"{name}: truncated header ({len(head)} bytes, need {header})")
+    shape = tuple(int.from_bytes(head[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    dtype = _IDX_TYPES[type_code]
+    expected = header + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if size != expected:
+        raise DataError(f"{name}: truncated or oversized file: {size} bytes, "
+                        f"header says {expected} for shape {shape}")
+    return dtype, shape, header
+
+
 def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:
     """Decode the bytes of an IDX file into an array.
 
@@ -65,22 +90,7 @@ def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:
     uint32 sizes, then the elements. Images have magic 2051 (0x00000803: uint8, 3 dims),
     labels 2049 (0x00000801: uint8, 1 dim).
     """
-    if len(data) < 4:
-        raise DataError(f"{name}: truncated: {len(data)} bytes, shorter than the 4-byte IDX magic number")
-    if data[0] != 0 or data[1] != 0:
-        raise DataError(f"{name}: not an IDX file (bad magic number {data[:4].hex()})")
-    type_code, ndim = data[2], data[3]
-    if type_code not in _IDX_TYPES:
-        raise DataError(f"{name}: unknown IDX element type 0x{type_code:02x}")
-    header = 4 + 4 * ndim
-    if len(data) < header:
-        raise DataError(f"{name}: truncated header ({len(data)} bytes, need {header})")
-    shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    dtype = _IDX_TYPES[type_code]
-    expected = header + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if len(data) != expected:
-        raise DataError(f"{name}: truncated or oversized file: {len(data)} bytes, "
-                        f"header says {expected} for shape {shape}")
+    dtype, shape, header = _idx_layout(data, len(data), name)
     return np.frombuffer(data, dtype=dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
 
 
@@ -123,28 +133,13 @@ def open_idx(path: str | os.PathLike, mmap: bool = True) -> np.ndarray:
             if head[:2] == b"\x1f\x8b":
                 raise DataError(f"{path}: a gzip file cannot be memory-mapped; decompress it first "
                                 f"(gunzip -k {path}) or pass mmap=False to read it into memory")
-            if len(head) < 4:
-                raise DataError(f"{path}: truncated: {len(head)} bytes, shorter than the 4-byte IDX magic "
-                                f"number")
-            if head[0] != 0 or head[1] != 0:
-                raise DataError(f"{path}: not an IDX file (bad magic number {head.hex()})")
-            type_code, ndim = head[2], head[3]
-            if type_code not in _IDX_TYPES:
-                raise DataError(f"{path}: unknown IDX element type 0x{type_code:02x}")
-            dims = fh.read(4 * ndim)
+            if len(head) == 4:
+                head += fh.read(4 * head[3])  # the d sizes
         size = path.stat().st_size
     except OSError as exc:
         raise DataError(f"{path}: cannot read: {exc}") from exc
-    if len(dims) < 4 * ndim:
-        raise DataError(f"{path}: truncated header ({4 + len(dims)} bytes, need {4 + 4 * ndim})")
-    shape = tuple(int.from_bytes(dims[4 * i: 4 * i + 4], "big") for i in range(ndim))
-    dtype = _IDX_TYPES[type_code]
-    header = 4 + 4 * ndim
-    expected = header + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if size != expected:
-        raise DataError(f"{path}: truncated or oversized file: {size} bytes, header says {expected} "
-                        f"for shape {shape}")
-    if expected == header:  # np.memmap refuses empty files
+    dtype, shape, header = _idx_layout(head, size, str(path))
+    if size == header:  # np.memmap refuses empty files
         return np.zeros(shape, dtype=dtype)
     return np.memmap(path, dtype=dtype, mode="r", offset=header, shape=shape)
 
