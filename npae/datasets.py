@@ -17,7 +17,6 @@ import gzip
 import hashlib
 import http.client
 import os
-import tempfile
 import urllib.error
 import urllib.request
 import zlib
@@ -27,6 +26,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ._validation import check_choice, check_dtype, check_float, check_int, check_random_state
+from .io import atomic_write
 
 #: IDX element types: type code -> (NumPy dtype, big-endian).
 _IDX_TYPES = {0x08: np.dtype(np.uint8), 0x09: np.dtype(np.int8), 0x0B: np.dtype(">i2"),
@@ -173,23 +173,6 @@ def _md5(data: bytes) -> str:
     return hashlib.md5(data).hexdigest()
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file in ``path``'s folder, then rename it over ``path``.
-
-    An interrupted download never leaves a half-written file under the final name.
-    """
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def download_mnist(data_dir: str | os.PathLike | None = None, kind: str = "train",
                    mirrors: tuple[str, ...] = MNIST_MIRRORS) -> Path:
     """Download the two gzipped MNIST files of ``kind`` that ``data_dir`` does not have yet.
@@ -234,7 +217,7 @@ def download_mnist(data_dir: str | os.PathLike | None = None, kind: str = "train
             if digest != MNIST_MD5[name]:
                 failures.append(f"{url}: MD5 {digest} != expected {MNIST_MD5[name]} ({len(data)} bytes)")
                 continue
-            _write_atomic(directory / name, data)
+            atomic_write(directory / name, lambda f, data=data: f.write(data))  # never half-written
             break
         else:
             every = ", ".join(stem + ".gz" for stem in MNIST_FILES[kind])

@@ -26,6 +26,7 @@ from npae.datasets import (
     sample_photo,
     whiten_image,
 )
+from npae.io import atomic_write
 
 TYPE_CODES = {np.dtype(np.uint8): 0x08, np.dtype(np.int8): 0x09, np.dtype(">i2"): 0x0B,
               np.dtype(">i4"): 0x0C, np.dtype(">f4"): 0x0D, np.dtype(">f8"): 0x0E}
@@ -240,7 +241,7 @@ def test_mnist_split_test_only_folder_does_not_download(tmp_path, monkeypatch):
     np.testing.assert_array_equal(y_train, labels)
 
 
-def test_write_atomic_keeps_old_file_on_failure(tmp_path, monkeypatch):
+def test_download_write_keeps_old_file_on_failure(tmp_path, monkeypatch):
     target = tmp_path / "f.gz"
     target.write_bytes(b"good")
 
@@ -249,7 +250,7 @@ def test_write_atomic_keeps_old_file_on_failure(tmp_path, monkeypatch):
 
     monkeypatch.setattr(datasets.os, "replace", broken_replace)
     with pytest.raises(OSError, match="disk full"):
-        datasets._write_atomic(target, b"new")
+        atomic_write(target, lambda f: f.write(b"new"))  # what download_mnist writes with
     assert target.read_bytes() == b"good" and os.listdir(tmp_path) == ["f.gz"]
 
 
