@@ -35,7 +35,7 @@ except ImportError:  # run from a clone without installing: use the checkout's p
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
     import npae
 from npae import plotting
-from npae.metrics import psnr, ssim
+from npae.metrics import mean_squared_error, psnr, ssim
 from npae.optim import Adam
 from npae.scripts import example_parser, load_mnist_or_exit
 
@@ -44,7 +44,7 @@ def evaluate(model, X: np.ndarray) -> dict[str, float]:
     """Per-pixel MSE, PSNR and SSIM of the model's reconstructions of the rows ``X``."""
     R = model.reconstruct(X)  # (N, 784): rows in, rows out
     images, recon = X.reshape(-1, 28, 28), R.reshape(-1, 28, 28)  # (N, 28, 28)
-    return {"mse": float(np.mean((R - X) ** 2)), "psnr_db": psnr(images, recon), "ssim": ssim(images, recon)}
+    return {"mse": mean_squared_error(X, R), "psnr_db": psnr(images, recon), "ssim": ssim(images, recon)}
 
 
 def main(argv: list[str] | None = None) -> dict:
