@@ -331,6 +331,8 @@ def fit_model(model, X, epochs: int = 10, batch_size: int = 128, optimizer: Opti
     val = None if validation_data is None else BatchSource(validation_data, "validation_data", check)
     if optimizer is not None and not isinstance(optimizer, Optimizer):
         raise TypeError(f"optimizer must be an npae.optim.Optimizer, got {type(optimizer).__name__}")
+    # without random_state the run draws from model.rng_ itself (so it advances; _resume puts the
+    # checkpoint's generator there), else from its own generator, leaving model.rng_ untouched
     rng = model.rng_ if random_state is None else check_random_state(random_state)
 
     # 2. a fresh run, or the state of an interrupted one
@@ -439,8 +441,6 @@ def fit_model(model, X, epochs: int = 10, batch_size: int = 128, optimizer: Opti
             _put_params(params, best_weights)
             if verbose:
                 print(f"restored the weights of epoch {best_epoch} ({monitor} {best_value:.5g})", flush=True)
-    if random_state is None:
-        model.rng_ = rng
     return model
 
 
