@@ -210,12 +210,12 @@ def score_source(model, source: BatchSource) -> float:
 
 
 # ---------------------------------------------------------------------------- the guard
-def _not_finite_grads(grads: dict[str, np.ndarray]) -> list[str]:
-    """Names of the gradients holding NaN or Inf (a sum first: one cheap pass when all is well)."""
+def _not_finite(arrays: dict[str, np.ndarray]) -> list[str]:
+    """Names of the gradients or weights holding NaN or Inf (a sum first: one cheap pass when all is well)."""
     bad = []
     with np.errstate(over="ignore", invalid="ignore"):
-        for name, g in grads.items():
-            if not np.isfinite(np.add.reduce(g, axis=None)) and not np.isfinite(g).all():
+        for name, a in arrays.items():
+            if not np.isfinite(np.add.reduce(a, axis=None)) and not np.isfinite(a).all():
                 bad.append(name)
     return bad
 
@@ -229,7 +229,7 @@ def check_step(loss: float, terms: dict[str, float], grads: dict[str, np.ndarray
         bad = [k for k, v in terms.items() if not math.isfinite(v)] or ["loss"]
         values = ", ".join(f"{k} = {terms.get(k, loss)}" for k in bad)
         raise DivergenceError(f"{where}: the loss term(s) {values} are not finite; {keep}", epoch, batch, bad)
-    bad = _not_finite_grads(grads)
+    bad = _not_finite(grads)
     if bad:
         raise DivergenceError(f"{where}: the gradient of {', '.join(bad)} holds NaN/Inf (loss "
                               f"{loss:.6g}); {keep}",
@@ -245,7 +245,7 @@ def _overflow_error(params: dict[str, np.ndarray], start: dict[str, np.ndarray],
     are not checked after every update (that would read them all once more per batch); a NaN/Inf
     weight makes the next loss NaN, and the guard then calls this, as it does once per epoch.
     """
-    bad = _not_finite_grads(params)
+    bad = _not_finite(params)
     if not bad:
         return None
     _put_params(params, start)
