@@ -61,7 +61,7 @@ class PCA:
 
     def fit(self, X) -> PCA:
         """Fit the principal directions of ``X`` (N, D); return ``self``."""
-        X = check_array(X, "X", ndim=2, min_samples=2).astype(np.float64)
+        X = check_array(X, "X", ndim=2, min_samples=2, dtype=np.float64)
         n, d = X.shape
         if self.n_components > min(n, d):
             raise ValueError(f"n_components must be <= min(n_samples, n_features) = {min(n, d)}, "
@@ -150,7 +150,7 @@ def orthonormal_basis(A, name: str = "A", rtol: float | None = None) -> np.ndarr
     ``A = U S V^T`` and ``Q = U``; ``A`` must have full column rank (every singular value above
     ``rtol * s_max``, default ``rtol = max(D, p) * eps``), else ``ValueError``.
     """
-    A = check_array(A, name, ndim=2).astype(np.float64)
+    A = check_array(A, name, ndim=2, dtype=np.float64)
     if A.shape[1] > A.shape[0]:
         raise ValueError(f"{name} must have at most as many columns as rows (a basis of a subspace of "
                          f"R^{A.shape[0]}), got shape {A.shape}")

@@ -23,7 +23,7 @@ from .._validation import check_array, check_same_shape
 
 
 def _check_scores_labels(scores, labels) -> tuple[np.ndarray, np.ndarray]:
-    scores = check_array(scores, "scores", ndim=1).astype(np.float64)
+    scores = check_array(scores, "scores", ndim=1, dtype=np.float64)
     labels = check_array(labels, "labels", ndim=1, finite=True)
     check_same_shape(scores, labels, "scores", "labels")
     if not np.isin(labels, (0, 1)).all():
