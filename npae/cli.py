@@ -241,18 +241,6 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
-def _save_images(images: np.ndarray, shape, path: str, title: str) -> None:
-    from .plotting import _pyplot, save_figure, tile_images
-
-    plt = _pyplot()
-    mosaic = np.clip(tile_images(images.reshape((-1,) + tuple(shape))), 0, 1)
-    fig, ax = plt.subplots(figsize=(6, 6))
-    ax.imshow(mosaic, cmap="gray", vmin=0, vmax=1)
-    ax.axis("off")
-    ax.set_title(title)
-    save_figure(fig, path)
-
-
 def cmd_reconstruct(args) -> int:
     from .io import load
     from .plotting import image_grid
@@ -270,13 +258,14 @@ def cmd_reconstruct(args) -> int:
 
 def cmd_sample(args) -> int:
     from .io import load
+    from .plotting import image_mosaic
 
     model = load(args.model_file)
     if not hasattr(model, "sample"):
         raise CLIError(f"{type(model).__name__} cannot sample: only the VAEs (VAE, ConvVAE) have a prior")
     images = np.asarray(model.sample(args.n, rng=np.random.default_rng(args.seed)))
-    _save_images(images, image_shape(model), args.out, f"{args.n} samples from the prior, "
-                                                       f"{type(model).__name__}")
+    image_mosaic(images.reshape((-1,) + image_shape(model)), args.out,  # (n, H, W)
+                 title=f"{args.n} samples from the prior, {type(model).__name__}")
     print(f"saved {args.out}: {args.n} samples from the prior")
     return 0
 
