@@ -214,8 +214,8 @@ def metrics_of(model, X: np.ndarray, rng: np.random.Generator) -> dict[str, floa
 
     R = model.reconstruct(X).reshape(len(X), -1)  # (N, n_features)
     Xf = X.reshape(len(X), -1)
-    out = {"score": float(model.score(X)), "mse": float(np.mean((R - Xf) ** 2)),
-           "mae": float(np.mean(np.abs(R - Xf)))}
+    out = {"score": float(model.score(X)), "mse": metrics.mean_squared_error(Xf, R),
+           "mae": metrics.mean_absolute_error(Xf, R)}
     if Xf.min() >= 0 and Xf.max() <= 1 and R.min() >= 0 and R.max() <= 1:
         try:
             shape = image_shape(model)
@@ -243,6 +243,7 @@ def cmd_evaluate(args) -> int:
 
 def cmd_reconstruct(args) -> int:
     from .io import load
+    from .metrics import mean_squared_error
     from .plotting import image_grid
 
     model = load(args.model_file)
@@ -252,7 +253,7 @@ def cmd_reconstruct(args) -> int:
     image_grid({"input": X, "reconstruction": R}, args.out, shape=image_shape(model),
                title=f"{type(model).__name__}: {len(X)} held-out examples")
     print(f"data: {source}\nsaved {args.out}: {len(X)} inputs and reconstructions, mse "
-          f"{np.mean((R - X) ** 2):.5g}")
+          f"{mean_squared_error(X, R):.5g}")
     return 0
 
 
