@@ -305,14 +305,15 @@ def main_for(doc: str, workload: str, network: str, npae_step_fn: NpaeStepFn, to
     """The ``main()`` of a benchmark script: one workload, npae against PyTorch, on MNIST batches.
 
     Parses ``--data-dir`` (default ``$NPAE_DATA_DIR``), ``--batch-size``, ``--n-batches``,
-    ``--seed``, ``--profile`` and the harness's options (:func:`add_arguments`); cuts the first
+    ``--seed``, ``--profile`` and the harness's options (:func:`add_arguments`); reads MNIST
+    with :func:`npae.scripts.load_mnist_or_exit` (a usage error when it is missing); cuts the first
     ``n_batches * batch_size`` training images into batches (rows of 784, or ``batch_shape``
     per image, e.g. ``(1, 28, 28)``), prints the data and ``network`` lines, then either
     ``profile(step, state, batches)`` or builds both steps, runs them (:func:`run`), prints
     the report, ``<loss_name>: npae <loss>, torch <loss>`` and the ratio npae / PyTorch
     against ``target``.
     """
-    from npae.datasets import mnist_split  # here: the script has put the checkout on sys.path
+    from npae.scripts import load_mnist_or_exit  # here: the script has put the checkout on sys.path
 
     parser = argparse.ArgumentParser(description=doc.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -324,10 +325,7 @@ def main_for(doc: str, workload: str, network: str, npae_step_fn: NpaeStepFn, to
     parser.add_argument("--profile", action="store_true", help=profile_help)
     add_arguments(parser)
     args = parser.parse_args(argv)
-    if not args.data_dir:
-        parser.error("no MNIST folder: pass --data-dir DIR or set NPAE_DATA_DIR")
-
-    X, _, _, _, source = mnist_split(args.data_dir)
+    X, _, _, _, _ = load_mnist_or_exit(parser, args)  # prints "data: <which images>"
     n = args.batch_size * args.n_batches
     if len(X) < n:
         parser.error(f"need {n} training images for {args.n_batches} batches of {args.batch_size}, "
@@ -335,7 +333,7 @@ def main_for(doc: str, workload: str, network: str, npae_step_fn: NpaeStepFn, to
     shape = (-1, *batch_shape) if batch_shape is not None else (-1, X.shape[1])
     batches = [np.ascontiguousarray(X[i:i + args.batch_size].reshape(shape))  # (B, 784) or (B, *batch_shape)
                for i in range(0, n, args.batch_size)]
-    print(f"data: {source}; {args.n_batches} batches of {args.batch_size} cycled")
+    print(f"batches: {args.n_batches} of {args.batch_size} images, cycled")
     print(f"network: {network}; NumPy {np.__version__}")
 
     npae_step, npae_state = npae_step_fn(batches, args.seed)
