@@ -61,3 +61,21 @@ def test_fit_reduces_denoising_loss_and_params_are_plain():
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         DenoisingAutoencoder((8, 3), **kwargs)
+
+
+def test_corruption_hook_drives_corrupt_and_the_objective():
+    """A subclass overriding only ``_corrupt`` (as the colourisation and watermark examples do)
+    changes both :meth:`corrupt` and the training objective; the conv DAE shares the same step."""
+    from npae.models import ConvDenoisingAutoencoder
+
+    class Zeroing(DenoisingAutoencoder):
+        def _corrupt(self, X, rng):
+            return np.zeros_like(X)
+
+    kw = dict(sizes=(10, 4), activation="tanh", random_state=3, dtype=np.float64)
+    model = Zeroing(**kw)
+    X = np.random.default_rng(4).random((6, 10))
+    np.testing.assert_array_equal(model.corrupt(X, np.random.default_rng(0)), 0)
+    loss = model.loss_and_grads(X, np.random.default_rng(0))[0]
+    assert loss == pytest.approx(np.mean((model.reconstruct(np.zeros_like(X)) - X) ** 2), rel=1e-12)
+    assert ConvDenoisingAutoencoder._forward_backward is DenoisingAutoencoder._forward_backward

@@ -2,12 +2,13 @@ r"""Convolutional autoencoder, denoising autoencoder and VAE for NCHW images.
 
 All reuse the dense models' machinery: :class:`ConvAutoencoder` is a
 :class:`~npae.models.base.BaseAutoencoder` (same loss hook, ``fit``, history, divergence guard)
-whose networks are convolutional, :class:`ConvDenoisingAutoencoder` adds the
-:class:`~npae.models.DenoisingAutoencoder`'s objective (the same method), and :class:`ConvVAE` is
-the :class:`~npae.models.vae.VAE`
-(same sampling, KL, ELBO and backward through the reparameterisation) with convolutional
-networks plugged into its ``_build_networks`` hook. What they add is the image plumbing:
-inputs may be (N, C, H, W) images or (N, C*H*W) rows (reshaped), and codes may be feature maps.
+whose networks are convolutional, :class:`ConvDenoisingAutoencoder` mixes in the
+:class:`~npae.models.DenoisingAutoencoder`'s objective
+(:class:`~npae.models.denoising.DenoisingMixin`), and :class:`ConvVAE` is the
+:class:`~npae.models.vae.VAE` (same sampling, KL, ELBO and backward through the
+reparameterisation) with convolutional networks plugged into its ``_build_networks`` hook. What
+they add is the image plumbing: inputs may be (N, C, H, W) images or (N, C*H*W) rows
+(reshaped), and codes may be feature maps.
 
 Layers and derivations: :mod:`npae.layers.conv`, ``docs/10-convolutions.md``.
 """
@@ -33,10 +34,9 @@ from ..layers import (
     get_activation,
 )
 from ..layers.conv import conv_output_size
-from ..noise import NOISES, _check_clip, check_noise_level
 from .autoencoder import LOSS_NAMES
 from .base import BaseAutoencoder
-from .denoising import DenoisingAutoencoder
+from .denoising import DenoisingMixin
 from .vae import VAE
 
 ARCHITECTURES = ("strided", "pooling")
@@ -236,17 +236,17 @@ class ConvAutoencoder(_ImageInput, BaseAutoencoder):
                 f"channels={self.channels}, code_shape={self.code_shape}, loss={self.loss!r})")
 
 
-class ConvDenoisingAutoencoder(ConvAutoencoder):
+class ConvDenoisingAutoencoder(DenoisingMixin, ConvAutoencoder):
     r"""A convolutional denoising autoencoder: it sees a corrupted ``x_tilde`` and must output ``x``.
 
     .. math::
         \tilde x \sim q(\tilde x \mid x), \qquad \hat x = f_{dec}(f_{enc}(\tilde x)), \qquad
         J = \mathrm{loss}(\hat x, x) + \frac{\lambda}{2}\sum_W \lVert W \rVert_F^2
 
-    The objective and its gradient are :class:`~npae.models.DenoisingAutoencoder`'s (the same
-    method, not a copy: fresh noise for every batch from the passed generator, the noise a
-    constant of the backward pass, the clean ``x`` as target); the networks are
-    :class:`ConvAutoencoder`'s. The defaults are the Keras blog's denoising network:
+    The objective and its gradient are :class:`~npae.models.DenoisingAutoencoder`'s, from the
+    same :class:`~npae.models.denoising.DenoisingMixin` (fresh noise for every batch from the
+    passed generator, the noise a constant of the backward pass, the clean ``x`` as target); the
+    networks are :class:`ConvAutoencoder`'s. The defaults are the Keras blog's denoising network:
     Conv(1->32) - ReLU - MaxPool - Conv(32->32) - ReLU - MaxPool, then Conv - ReLU - UpSampling
     twice and Conv(32->1) - Sigmoid, binary cross-entropy, Gaussian noise of ``sigma = 0.5``
     clipped to [0, 1]. ``encode``/``reconstruct``/``score`` use their input as given: to
@@ -262,19 +262,13 @@ class ConvDenoisingAutoencoder(ConvAutoencoder):
         As in :class:`~npae.models.DenoisingAutoencoder`.
     """
 
-    _forward_backward = DenoisingAutoencoder._forward_backward
-    corrupt = DenoisingAutoencoder.corrupt
-    _corrupt = DenoisingAutoencoder._corrupt
-
     def __init__(self, input_shape: Sequence[int] = (1, 28, 28), architecture: str = "pooling",
                  channels: Sequence[int] = (32, 32), kernel_size: int = 3, activation: str = "relu",
                  code_activation: str | None = None, output_activation: str = "sigmoid",
                  code_size: int | None = None, loss: str = "bce", noise: str = "gaussian",
                  noise_level: float = 0.5, clip: tuple[float, float] | None = (0.0, 1.0),
                  weight_decay: float = 0.0, random_state=None, dtype=np.float32) -> None:
-        self.noise = check_choice(noise, "noise", NOISES)
-        self.noise_level = check_noise_level(noise, noise_level)
-        self.clip = _check_clip(clip)
+        self._set_noise(noise, noise_level, clip)
         super().__init__(input_shape, architecture, channels, kernel_size, activation, code_activation,
                          output_activation, code_size, loss, weight_decay, random_state, dtype)
 

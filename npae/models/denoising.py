@@ -11,7 +11,49 @@ from ..noise import NOISES, _check_clip, check_noise_level, corrupt
 from .autoencoder import Autoencoder
 
 
-class DenoisingAutoencoder(Autoencoder):
+class DenoisingMixin:
+    r"""The denoising objective, for any autoencoder: put it before the model class in the bases.
+
+    Holds the noise arguments, the corruption hook and the training step; the networks and
+    the input checks come from the other base (:class:`DenoisingAutoencoder` mixes it into the
+    dense :class:`~npae.models.Autoencoder`, ``ConvDenoisingAutoencoder`` into
+    ``ConvAutoencoder``). The step is the plain autoencoder's with the encoder's input replaced
+    by ``x_tilde``: the noise is a constant of the backward pass (nothing flows into it), and the
+    target stays the clean ``x``.
+    """
+
+    def _set_noise(self, noise: str, noise_level: float, clip: tuple[float, float] | None) -> None:
+        """Check and store ``noise``, ``noise_level`` and ``clip`` (the constructor's arguments)."""
+        self.noise = check_choice(noise, "noise", NOISES)
+        self.noise_level = check_noise_level(noise, noise_level)
+        self.clip = _check_clip(clip)
+
+    def corrupt(self, X, rng: np.random.Generator) -> np.ndarray:
+        """A corrupted copy of ``X`` drawn from the model's noise with ``rng`` (``X`` is checked first)."""
+        return self._corrupt(self._check_X(X), rng)
+
+    def _corrupt(self, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Draw ``x_tilde ~ q(x_tilde | x)`` for a checked batch ``X``: same shape and dtype.
+
+        The hook a subclass overrides to train against another corruption (a watermark, dropping
+        the colour, ...): :meth:`corrupt` and the training objective both go through it, and the
+        gradient does not change, since nothing flows back into the corruption.
+        """
+        return corrupt(X, self.noise, self.noise_level, rng, self.clip)
+
+    def _forward_backward(self, X: np.ndarray, rng: np.random.Generator) -> dict[str, float]:
+        X_tilde = self._corrupt(X, rng)  # X's shape, fresh noise
+        h = self.encoder.forward(X_tilde)  # (N, *code_shape)
+        rec, dh = self._decoder_loss(h, X)  # the target is the clean X
+        terms = {"reconstruction": rec}
+        for name, (value, dh_penalty) in self._code_penalties(h).items():
+            terms[name] = value
+            dh = dh + dh_penalty
+        self.encoder.backward(dh, input_grad=False)  # dL/dX_tilde is not needed
+        return terms
+
+
+class DenoisingAutoencoder(DenoisingMixin, Autoencoder):
     r"""An autoencoder trained to undo a corruption: it sees ``x_tilde`` and must output ``x``.
 
     .. math::
@@ -45,35 +87,9 @@ class DenoisingAutoencoder(Autoencoder):
                  loss: str = "mse", noise: str = "gaussian", noise_level: float = 0.3,
                  clip: tuple[float, float] | None = None, weight_decay: float = 0.0,
                  random_state=None, dtype=np.float32) -> None:
-        self.noise = check_choice(noise, "noise", NOISES)
-        self.noise_level = check_noise_level(noise, noise_level)
-        self.clip = _check_clip(clip)
+        self._set_noise(noise, noise_level, clip)
         super().__init__(sizes, activation, code_activation, output_activation, loss, weight_decay,
                          random_state, dtype)
-
-    def corrupt(self, X, rng: np.random.Generator) -> np.ndarray:
-        """A corrupted copy of ``X`` drawn from the model's noise with ``rng`` (``X`` is checked first)."""
-        return self._corrupt(self._check_X(X), rng)
-
-    def _corrupt(self, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Draw ``x_tilde ~ q(x_tilde | x)`` for a checked batch ``X`` (N, D): same shape and dtype.
-
-        The hook a subclass overrides to train against another corruption (a watermark, dropping
-        the colour, ...): :meth:`corrupt` and the training objective both go through it, and the
-        gradient does not change, since nothing flows back into the corruption.
-        """
-        return corrupt(X, self.noise, self.noise_level, rng, self.clip)
-
-    def _forward_backward(self, X: np.ndarray, rng: np.random.Generator) -> dict[str, float]:
-        X_tilde = self._corrupt(X, rng)  # (N, D), fresh noise
-        h = self.encoder.forward(X_tilde)  # (N, code)
-        rec, dh = self._decoder_loss(h, X)  # the target is the clean X
-        terms = {"reconstruction": rec}
-        for name, (value, dh_penalty) in self._code_penalties(h).items():
-            terms[name] = value
-            dh = dh + dh_penalty
-        self.encoder.backward(dh, input_grad=False)  # dL/dX_tilde is not needed
-        return terms
 
     def __repr__(self) -> str:
         widths = "-".join(str(s) for s in self.sizes + self.sizes[-2::-1])
@@ -81,4 +97,4 @@ class DenoisingAutoencoder(Autoencoder):
                 f"noise={self.noise!r}, noise_level={self.noise_level})")
 
 
-__all__ = ["DenoisingAutoencoder"]
+__all__ = ["DenoisingAutoencoder", "DenoisingMixin"]
