@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import check_float
-from .base import Layer
+from .base import Layer, check_real, check_upstream
 
 
 def _as_float(x: np.ndarray) -> np.ndarray:
@@ -72,9 +72,7 @@ class Activation(Layer):
         raise NotImplementedError
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        if not isinstance(x, np.ndarray) or x.dtype.kind not in "biuf":
-            got = f"dtype {x.dtype}" if isinstance(x, np.ndarray) else type(x).__name__
-            raise TypeError(f"{self!r}: x must be an ndarray of real numbers, got {got}")
+        check_real(self, x)
         self._x = x
         self._y = self.function(x)
         return self._y
@@ -83,10 +81,7 @@ class Activation(Layer):
         """``dy`` must be a float array shaped like the forward output (called by every backward)."""
         if self._x is None:
             raise RuntimeError(f"{self!r}: backward called before forward")
-        if not isinstance(dy, np.ndarray) or dy.dtype.kind != "f" or dy.shape != self._x.shape:
-            got = f"{dy.dtype} array of shape {dy.shape}" if isinstance(dy, np.ndarray) else type(dy).__name__
-            raise ValueError(f"{self!r}: dy must be a float array of shape {self._x.shape} (the forward "
-                             f"output's), got {got}")
+        check_upstream(self, dy, self._x.shape)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         self._check_dy(dy)

@@ -145,6 +145,7 @@ def check_upstream(layer: Layer, dy, shape: tuple[int, ...]) -> None:
 
 
 def check_real(layer: Layer, x) -> None:
-    """Refuse an array of strings, objects or complex numbers, naming the layer."""
-    if isinstance(x, np.ndarray) and x.dtype.kind not in "biuf":
-        raise TypeError(f"{layer!r}: x must hold real numbers, got an array of dtype {x.dtype}")
+    """Refuse anything but an ndarray of real numbers (strings, objects, complex), naming the layer."""
+    if not isinstance(x, np.ndarray) or x.dtype.kind not in "biuf":
+        got = f"dtype {x.dtype}" if isinstance(x, np.ndarray) else type(x).__name__
+        raise TypeError(f"{layer!r}: x must be an ndarray of real numbers, got {got}")

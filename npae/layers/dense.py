@@ -6,7 +6,7 @@ import numpy as np
 
 from .._validation import check_dtype, check_int, check_random_state
 from ..init import Initializer, get_initializer
-from .base import Layer
+from .base import Layer, check_real, check_upstream
 
 
 class Dense(Layer):
@@ -59,9 +59,7 @@ class Dense(Layer):
         self._x: np.ndarray | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        if not isinstance(x, np.ndarray) or x.dtype.kind not in "biuf":
-            got = f"dtype {x.dtype}" if isinstance(x, np.ndarray) else type(x).__name__
-            raise TypeError(f"{self!r}: x must be an ndarray of real numbers, got {got}")
+        check_real(self, x)
         if x.ndim != 2 or x.shape[1] != self.in_features:
             raise ValueError(f"{self!r}: x must have shape (N, {self.in_features}), got {x.shape}")
         self._x = x
@@ -78,11 +76,7 @@ class Dense(Layer):
         """
         if self._x is None:
             raise RuntimeError(f"{self!r}: backward called before forward")
-        n = len(self._x)
-        if not isinstance(dy, np.ndarray) or dy.dtype.kind != "f" or dy.shape != (n, self.out_features):
-            got = f"{dy.dtype} array of shape {dy.shape}" if isinstance(dy, np.ndarray) else type(dy).__name__
-            raise ValueError(f"{self!r}: dy must be a float array of shape ({n}, {self.out_features}) "
-                             f"(the forward output's), got {got}")
+        check_upstream(self, dy, (len(self._x), self.out_features))
         self.grads = {"W": dy.T @ self._x,  # (out, N) @ (N, in) -> (out, in)
                       "b": dy.sum(axis=0)}  # (out,)
         if not input_grad:
