@@ -103,7 +103,7 @@ def parse_model_args(cls: type, extra: Sequence[str]) -> dict:
             value, i = extra[i + 1], i + 1
         i += 1
         key = name.replace("-", "_")
-        if key not in allowed or key in ("self", "random_state"):
+        if key not in allowed or key == "random_state":  # the seed is --seed
             opts = ", ".join("--" + n.replace("_", "-") for n in allowed if n != "random_state")
             raise CLIError(f"{cls.__name__} has no argument --{name}; its arguments: {opts}")
         out[key] = parse_value(value)
@@ -175,6 +175,8 @@ def _optimizer(args):
 def cmd_train(args, extra) -> int:
     from .io import load
 
+    if extra and args.resume:
+        raise CLIError("model arguments cannot be changed when resuming: drop " + " ".join(extra))
     X_train, X_test, _, source = load_data(args)
     if args.resume:
         model = load(args.resume)
@@ -182,20 +184,19 @@ def cmd_train(args, extra) -> int:
     else:
         cls = model_class(args.model)
         margs = parse_model_args(cls, extra)
-        sizes_default = constructor_args(cls).get("sizes")
+        allowed = constructor_args(cls)
         width = X_train.shape[1]
-        if "sizes" not in margs and sizes_default is not None and sizes_default.default[0] != width:
-            margs["sizes"] = (X_train.shape[1],) + tuple(sizes_default.default[1:])
+        sizes_default = allowed["sizes"].default if "sizes" in allowed else None
+        if "sizes" not in margs and sizes_default is not None and sizes_default[0] != width:
+            margs["sizes"] = (width,) + tuple(sizes_default[1:])
             print(f"note: --sizes {','.join(map(str, margs['sizes']))} (the default's input width set to the "
-                  f"data's {X_train.shape[1]} features)")
-        if "random_state" in constructor_args(cls):
+                  f"data's {width} features)")
+        if "random_state" in allowed:
             margs["random_state"] = args.seed
         try:
             model = cls(**margs)
         except (TypeError, ValueError) as exc:
             raise CLIError(f"{cls.__name__}: {exc}") from exc
-    if extra and args.resume:
-        raise CLIError("model arguments cannot be changed when resuming: drop " + " ".join(extra))
     print(f"data: {source}")
     print(f"model: {model!r}, {model.n_parameters():,} parameters")
     model.fit(X_train, epochs=args.epochs, batch_size=args.batch_size,
