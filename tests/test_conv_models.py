@@ -97,6 +97,9 @@ def test_rows_and_images_are_the_same_input():
     assert model.reconstruct(images).shape == (5, 1, 8, 8)
     assert model.decode(model.encode(images)).shape == (5, 1, 8, 8)
     assert model.score(rows) == model.score(images)
+    vae = ConvVAE((1, 8, 8), channels=(2,), latent_dim=2, random_state=0)
+    assert vae.reconstruct(images).shape == (5, 1, 8, 8)
+    np.testing.assert_array_equal(vae.reconstruct(rows), vae.reconstruct(images).reshape(5, 64))
 
 
 def test_bad_inputs_name_the_shapes():

@@ -127,7 +127,11 @@ def conv_networks(input_shape: tuple[int, int, int], architecture: str, channels
 
 
 class _ImageInput:
-    """Accept (N, C, H, W) images or (N, C*H*W) rows for a model with ``input_shape``."""
+    """Accept (N, C, H, W) images or (N, C*H*W) rows for a model with ``input_shape``.
+
+    Mixed in before the model class: :meth:`reconstruct` wraps the model's own (``decoder(encoder(X))``
+    for the autoencoders, the decoded posterior mean for the VAE) to give rows back for rows.
+    """
 
     input_shape: tuple[int, int, int]
     dtype: np.dtype
@@ -150,6 +154,11 @@ class _ImageInput:
     def example_shape(self) -> tuple[int, ...]:
         """Shape of one input example, ``(C, H, W)``."""
         return self.input_shape
+
+    def reconstruct(self, X) -> np.ndarray:
+        """The model's reconstruction as images (N, C, H, W), or as rows (N, C*H*W) if ``X`` was rows."""
+        out = super().reconstruct(X)  # (N, C, H, W)
+        return out.reshape(len(out), -1) if np.ndim(X) == 2 else out  # (N, C*H*W) for row input
 
 
 class ConvAutoencoder(_ImageInput, BaseAutoencoder):
@@ -225,11 +234,6 @@ class ConvAutoencoder(_ImageInput, BaseAutoencoder):
             shape = ", ".join(map(str, self.code_shape))
             raise ValueError(f"H must have shape (N, {shape}) (the code shape), got shape {H.shape}")
         return self._batched(self.decoder, H)
-
-    def reconstruct(self, X) -> np.ndarray:
-        """``decoder(encoder(X))``, images (N, C, H, W), or rows (N, C*H*W) if ``X`` was given as rows."""
-        out = self.decode(self.encode(X))
-        return out.reshape(len(out), -1) if np.ndim(X) == 2 else out  # (N, C*H*W) for row input
 
     def __repr__(self) -> str:
         return (f"ConvAutoencoder(input_shape={self.input_shape}, architecture={self.architecture!r}, "
@@ -325,11 +329,6 @@ class ConvVAE(_ImageInput, VAE):
 
     def _check_X(self, X, name: str = "X") -> np.ndarray:
         return self._check_values(self._check_images(X, name), name)
-
-    def reconstruct(self, X) -> np.ndarray:
-        """Decoded posterior means: images (N, C, H, W), or rows if ``X`` was given as rows."""
-        out = self.decode(self.encode(X))
-        return out.reshape(len(out), -1) if np.ndim(X) == 2 else out  # (N, C*H*W) for row input
 
     def __repr__(self) -> str:
         return (f"ConvVAE(input_shape={self.input_shape}, channels={self.channels}, "
