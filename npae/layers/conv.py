@@ -191,7 +191,14 @@ def _check_input(layer: Layer, x: np.ndarray, channels: int) -> None:
 
 
 class _ConvBase(Layer):
-    """Arguments, parameters and initialisation shared by the two convolutions."""
+    """Arguments, parameters and initialisation shared by the two convolutions.
+
+    They differ only in the weight layout (PyTorch's): ``(out, in, kH, kW)`` for a
+    convolution, ``(in, out, kH, kW)`` for a transposed one (``transposed = True``); both draw
+    it with ``fan_in = C*kH*kW`` and ``fan_out = O*kH*kW``.
+    """
+
+    transposed = False
 
     #: ``backward(dy, input_grad=False)`` skips ``dx`` (used by ``Sequential.backward`` for the
     #: first layer of a network: the data need no gradient, and for Conv2D that saves a GEMM
@@ -199,20 +206,21 @@ class _ConvBase(Layer):
     skips_input_grad = True
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Pair, stride: Pair,
-                 padding: Pair, weight_shape: tuple[int, ...], fan_in: int, fan_out: int,
-                 init: str | Initializer, rng: np.random.Generator | None, dtype) -> None:
+                 padding: Pair, init: str | Initializer, rng: np.random.Generator | None, dtype) -> None:
         super().__init__()
-        self.in_channels = check_int(in_channels, "in_channels", 1)
-        self.out_channels = check_int(out_channels, "out_channels", 1)
-        self.kernel_size = _pair(kernel_size, "kernel_size", 1)
+        c = self.in_channels = check_int(in_channels, "in_channels", 1)
+        o = self.out_channels = check_int(out_channels, "out_channels", 1)
+        kh, kw = self.kernel_size = _pair(kernel_size, "kernel_size", 1)
         self.stride = _pair(stride, "stride", 1)
         self.padding = _pair(padding, "padding", 0)
         self.dtype = check_dtype(dtype)
         rng = check_random_state(rng, "rng")
-        W = get_initializer(init)(weight_shape, fan_in, fan_out, rng, self.dtype)
+        shape = (c, o, kh, kw) if self.transposed else (o, c, kh, kw)
+        W = get_initializer(init)(shape, c * kh * kw, o * kh * kw, rng, self.dtype)
         self.params = {"W": np.ascontiguousarray(W, dtype=self.dtype),
-                       "b": np.zeros(self.out_channels, dtype=self.dtype)}
+                       "b": np.zeros(o, dtype=self.dtype)}
         self.zero_grads()
+        self._cache: tuple | None = None
 
     def _describe(self) -> str:
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
@@ -266,12 +274,7 @@ class Conv2D(_ConvBase):
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Pair, stride: Pair = 1,
                  padding: Pair = 0, init: str | Initializer = "glorot_uniform",
                  rng: np.random.Generator | None = None, dtype=np.float32) -> None:
-        k = _pair(kernel_size, "kernel_size", 1)
-        c_in = check_int(in_channels, "in_channels", 1)
-        c_out = check_int(out_channels, "out_channels", 1)
-        super().__init__(c_in, c_out, k, stride, padding, (c_out, c_in, *k), c_in * k[0] * k[1],
-                         c_out * k[0] * k[1], init, rng, dtype)
-        self._cache: tuple | None = None
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, init, rng, dtype)
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         """(N, O, H_out, W_out) for an input of shape (N, C, H, W), or a clear error."""
@@ -382,20 +385,17 @@ class Conv2DTranspose(_ConvBase):
     Output size along each axis: ``(H - 1)*stride - 2*padding + kH + output_padding``.
     """
 
+    transposed = True
+
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Pair, stride: Pair = 1,
                  padding: Pair = 0, output_padding: Pair = 0, init: str | Initializer = "glorot_uniform",
                  rng: np.random.Generator | None = None, dtype=np.float32) -> None:
-        k = _pair(kernel_size, "kernel_size", 1)
-        c_in = check_int(in_channels, "in_channels", 1)
-        c_out = check_int(out_channels, "out_channels", 1)
-        super().__init__(c_in, c_out, k, stride, padding, (c_in, c_out, *k), c_in * k[0] * k[1],
-                         c_out * k[0] * k[1], init, rng, dtype)
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, init, rng, dtype)
         self.output_padding = _pair(output_padding, "output_padding", 0)
         for axis in range(2):
             if self.output_padding[axis] >= self.stride[axis]:
                 raise ValueError(f"output_padding must be smaller than stride along each axis, got "
                                  f"output_padding={self.output_padding}, stride={self.stride}")
-        self._cache: tuple | None = None
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         """(N, O, H_out, W_out) for an input of shape (N, C, H, W), or a clear error."""
