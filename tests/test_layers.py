@@ -343,6 +343,35 @@ def test_sequential_input_grad_false_with_a_first_layer_that_cannot_skip():
     full = net.backward(dy)
     g = net.grads["1.W"].copy()
     net.forward(x)
-    assert net.backward(dy, input_grad=False) is None  # dx computed by Tanh, but not returned
+    assert net.backward(dy, input_grad=False) is None  # Tanh has no parameters: not even run
     assert np.array_equal(net.grads["1.W"], g) and full.shape == x.shape
     assert Sequential().backward(dy) is dy  # an empty network is the identity
+
+
+def test_sequential_input_grad_false_stops_at_the_first_layer_with_parameters():
+    """Layers before the first parameterised one are not run; that layer (here a nested
+    Sequential, whose own first layer is a Dense) skips its dx too; the gradients are unchanged."""
+    calls = []
+
+    class Spy(Tanh):
+        def backward(self, dy):
+            calls.append(type(self).__name__)
+            return super().backward(dy)
+
+    class SpyDense(Dense):
+        def backward(self, dy, input_grad=True):
+            calls.append(input_grad)
+            return super().backward(dy, input_grad)
+
+    rng = np.random.default_rng(1)
+    inner = Sequential(SpyDense(3, 4, rng=rng, dtype=np.float64), Tanh())
+    net = Sequential(Spy(), inner, Dense(4, 2, rng=rng, dtype=np.float64))
+    x, dy = rng.standard_normal((5, 3)), rng.standard_normal((5, 2))
+    net.forward(x)
+    assert net.backward(dy).shape == x.shape and calls == [True, "Spy"]
+    full = {k: g.copy() for k, g in net.grads.items()}
+    calls.clear()
+    net.forward(x)
+    assert net.backward(dy, input_grad=False) is None and calls == [False]
+    assert all(np.array_equal(net.grads[k], full[k]) for k in full)
+    assert Sequential(Tanh()).backward(dy, input_grad=False) is None  # nothing to set

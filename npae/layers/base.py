@@ -23,6 +23,10 @@ class Layer:
     between the two read it. See ``docs/01-dense-and-activations.md``.
     """
 
+    #: True when ``backward(dy, input_grad=False)`` is accepted: it sets ``grads`` and skips
+    #: ``dx`` (returns None). ``Sequential.backward`` uses it for the first layer of a network.
+    skips_input_grad = False
+
     def __init__(self) -> None:
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
@@ -63,6 +67,8 @@ class Sequential(Layer):
     ``docs/01-dense-and-activations.md`` (Sequential: the chain rule).
     """
 
+    skips_input_grad = True
+
     def __init__(self, *layers: Layer) -> None:
         super().__init__()
         for i, layer in enumerate(layers):
@@ -94,17 +100,28 @@ class Sequential(Layer):
         return x
 
     def backward(self, dy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
-        """Chain rule in reverse; ``input_grad=False`` lets a first layer that supports it
-        (``Dense``) skip computing ``dx``, and then returns None (parameter gradients only)."""
-        if not self.layers:
-            return dy if input_grad else None
-        first, rest = self.layers[0], self.layers[1:]
-        for layer in reversed(rest):
+        """Chain rule in reverse, returning ``dx``.
+
+        ``input_grad=False`` sets the parameter gradients only and returns None: the pass stops
+        at the first layer that has parameters (the layers before it have none to set), which
+        skips its own ``dx`` too if it can (``skips_input_grad``: Dense, the convolutions, a
+        nested Sequential).
+        """
+        if input_grad:
+            for layer in reversed(self.layers):
+                dy = layer.backward(dy)
+            return dy
+        first = next((i for i, layer in enumerate(self.layers) if layer.params), None)
+        if first is None:
+            return None
+        for layer in reversed(self.layers[first + 1:]):
             dy = layer.backward(dy)
-        if not input_grad and getattr(first, "skips_input_grad", False):
-            return first.backward(dy, input_grad=False)
-        dx = first.backward(dy)
-        return dx if input_grad else None
+        layer = self.layers[first]
+        if layer.skips_input_grad:
+            layer.backward(dy, input_grad=False)
+        else:
+            layer.backward(dy)
+        return None
 
     def train(self) -> Sequential:
         self.training = True

@@ -200,10 +200,7 @@ class _ConvBase(Layer):
 
     transposed = False
 
-    #: ``backward(dy, input_grad=False)`` skips ``dx`` (used by ``Sequential.backward`` for the
-    #: first layer of a network: the data need no gradient, and for Conv2D that saves a GEMM
-    #: and the col2im).
-    skips_input_grad = True
+    skips_input_grad = True  # backward(dy, input_grad=False) skips dx: for Conv2D a GEMM and the col2im
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Pair, stride: Pair,
                  padding: Pair, init: str | Initializer, rng: np.random.Generator | None, dtype) -> None:

@@ -42,8 +42,7 @@ class Dense(Layer):
     ``docs/01-dense-and-activations.md`` (Dense).
     """
 
-    #: ``backward(dy, input_grad=False)`` skips ``dx`` (used by ``Sequential.backward``).
-    skips_input_grad = True
+    skips_input_grad = True  # backward(dy, input_grad=False) skips dx = dy W
 
     def __init__(self, in_features: int, out_features: int, init: str | Initializer = "glorot_uniform",
                  rng: np.random.Generator | None = None, dtype=np.float32) -> None:
