@@ -222,6 +222,10 @@ class VAE(BaseAutoencoder):
     def _check_X(self, X, name: str = "X") -> np.ndarray:
         return self._check_values(super()._check_X(X, name), name)
 
+    def _check_targets(self, X: np.ndarray, name: str = "X") -> np.ndarray:
+        """Nothing more to check: :meth:`_check_X`, which always runs first, has checked the range."""
+        return X
+
     def _check_Z(self, Z, name: str = "Z") -> np.ndarray:
         Z = check_array(Z, name, ndim=2, dtype=self.dtype)
         if Z.shape[1] != self.latent_dim:
