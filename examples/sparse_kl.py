@@ -29,16 +29,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 
 import numpy as np
 
 import npae
-from npae.datasets import DataError, mnist_split, natural_patches
+from npae.datasets import natural_patches
 from npae.gradcheck import rel_error
 from npae.optim import Adam, lbfgs
 from npae.plotting import filter_mosaic, loss_curves, write_metrics
+from npae.scripts import load_mnist_or_exit
 
 # UFLDL's settings for the two versions of the exercise.
 SETTINGS = {
@@ -47,7 +47,7 @@ SETTINGS = {
 }
 
 
-def parse_args(argv=None) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--data", choices=("patches", "mnist"), default="patches",
@@ -61,7 +61,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--epochs", type=int, default=500, help="Adam epochs")
     p.add_argument("--batch-size", type=int, default=500, help="Adam mini-batch (rho_hat is per batch)")
     p.add_argument("--lr", type=float, default=1e-2, help="Adam learning rate")
-    p.add_argument("--n", type=int, default=None,
+    p.add_argument("--n", dest="n_train", type=int, default=None,
                    help="number of training examples (default: 10,000 patches / all MNIST training images)")
     p.add_argument("--no-whiten", action="store_true", help="cut patches from the raw (unwhitened) photo")
     p.add_argument("--check-coords", type=int, default=None,
@@ -69,7 +69,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                         "100 for MNIST)")
     p.add_argument("--dtype", choices=("float32", "float64"), default="float32",
                    help="training precision (the gradient check always runs in float64)")
-    return p.parse_args(argv)
+    return p
 
 
 def gradient_check(model, X: np.ndarray, n_coords: int | None, rng: np.random.Generator,
@@ -105,7 +105,8 @@ def gradient_check(model, X: np.ndarray, n_coords: int | None, rng: np.random.Ge
 
 
 def main(argv=None) -> dict:
-    args = parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     cfg = SETTINGS[args.data]
     rng = np.random.default_rng(args.seed)
     # float32 trains well with L-BFGS too: the same final J as float64 to 3 digits, and each
@@ -114,18 +115,13 @@ def main(argv=None) -> dict:
 
     # 1. The data.
     if args.data == "patches":
-        X = natural_patches(args.n or 10000, size=8, rng=rng, dtype=dtype, whiten=not args.no_whiten)
+        X = natural_patches(args.n_train or 10000, size=8, rng=rng, dtype=dtype, whiten=not args.no_whiten)
         source = (f"{len(X)} random 8x8 patches of matplotlib's grace_hopper.jpg (grey, halved to 300x256, "
                   f"{'not whitened' if args.no_whiten else 'whitened'}; UFLDL normalisation to [0.1, 0.9])")
+        print(f"data: {source}")
     else:
-        if not args.data_dir:
-            sys.exit("--data mnist needs --data-dir D (a folder with the MNIST IDX files) or NPAE_DATA_DIR")
-        try:
-            X, _, _, _, source = mnist_split(args.data_dir, n_train=args.n)
-        except DataError as exc:
-            sys.exit(f"error: {exc}")
+        X, _, _, _, source = load_mnist_or_exit(parser, args)  # the first --n training images; prints them
         X = X.astype(dtype)
-    print(f"data: {source}")
 
     # 2. The model: UFLDL's cost J, exactly.
     model = npae.SparseAutoencoder(sizes=cfg["sizes"], loss="sse", sparsity="kl", rho=cfg["rho"],
