@@ -15,7 +15,6 @@ per example. Every gradient, including the one through the sampling step, is wri
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Sequence
 
 import numpy as np
@@ -189,8 +188,10 @@ class VAE(BaseAutoencoder):
     # `decoder` is the contract's network attribute, so the argument is stored as `decoder_type`;
     # get_params (used by save/load) maps it back to the constructor's name.
     def get_params(self) -> dict:
-        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
-        return {name: self.decoder_type if name == "decoder" else getattr(self, name) for name in names}
+        params = super().get_params()
+        if "decoder" in params:
+            params["decoder"] = self.decoder_type
+        return params
 
     def __repr__(self) -> str:
         widths = "-".join(str(s) for s in self.sizes)
