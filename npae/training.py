@@ -211,13 +211,12 @@ def score_source(model, source: BatchSource) -> float:
 
 # ---------------------------------------------------------------------------- the guard
 def _not_finite(arrays: dict[str, np.ndarray]) -> list[str]:
-    """Names of the gradients or weights holding NaN or Inf (a sum first: one cheap pass when all is well)."""
-    bad = []
-    with np.errstate(over="ignore", invalid="ignore"):
-        for name, a in arrays.items():
-            if not np.isfinite(np.add.reduce(a, axis=None)) and not np.isfinite(a).all():
-                bad.append(name)
-    return bad
+    """Names of the gradients or weights holding NaN or Inf.
+
+    ``np.isfinite(a).all()`` is one pass; it is as fast as a sum in float64 and twice as fast in
+    float32 (NumPy's pairwise summation), so no sum is tried first.
+    """
+    return [name for name, a in arrays.items() if not np.isfinite(a).all()]
 
 
 def check_step(loss: float, terms: dict[str, float], grads: dict[str, np.ndarray], epoch: int,
