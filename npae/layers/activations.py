@@ -21,22 +21,35 @@ def _as_float(x: np.ndarray) -> np.ndarray:
     return x if x.dtype.kind == "f" else x.astype(np.float64)
 
 
-def sigmoid(x: np.ndarray) -> np.ndarray:
+def exp_neg_abs(x: np.ndarray) -> np.ndarray:
+    """``exp(-|x|)``, in (0, 1]: the exponent is never positive, so never an overflow.
+
+    The shared first step of :func:`sigmoid`, ``Softplus`` and ``losses.bce_with_logits``;
+    ``x`` must be a float array. Returns a new array, even for 0-d ``x``.
+    """
+    e = np.empty_like(x)  # an array even for 0-d x (np.abs would give a scalar, which out= refuses)
+    np.abs(x, out=e)
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    return e
+
+
+def sigmoid(x: np.ndarray, e: np.ndarray | None = None) -> np.ndarray:
     r"""The logistic function ``1 / (1 + exp(-x))``, stable and fast, in ``x``'s dtype.
 
-    With ``e = exp(-|x|)`` (in (0, 1]: the exponent is never positive, so never an overflow):
+    With ``e = exp(-|x|)`` (:func:`exp_neg_abs`):
 
     .. math:: \sigma(x) = \frac{1}{1 + e} \ (x \ge 0), \qquad \sigma(x) = \frac{e}{1 + e} \ (x < 0)
 
     The numerator is picked without a branch as ``max(e, 1[x >= 0])``; both cases keep full
     relative precision (``sigmoid(-30)`` is 9.4e-14, not 0). Same values as
     ``scipy.special.expit`` to an ulp, about 8x faster in float32 (NumPy's SIMD ``exp``).
+    A caller that already has ``e = exp_neg_abs(x)`` passes it (it is overwritten) to save the
+    ``exp``.
     """
     x = _as_float(x)
-    e = np.empty_like(x)  # an array even for 0-d x (np.abs would give a scalar, which out= refuses)
-    np.abs(x, out=e)
-    np.negative(e, out=e)
-    np.exp(e, out=e)  # e = exp(-|x|)
+    if e is None:
+        e = exp_neg_abs(x)
     y = np.maximum(e, x >= 0)  # 1 where x >= 0, e where x < 0
     e += 1
     y /= e
@@ -237,10 +250,7 @@ class Softplus(Activation):
     @staticmethod
     def function(x):
         x = _as_float(x)
-        y = np.empty_like(x)  # an array even for 0-d x (np.abs would give a scalar, which out= refuses)
-        np.abs(x, out=y)
-        np.negative(y, out=y)
-        np.exp(y, out=y)
+        y = exp_neg_abs(x)
         np.log1p(y, out=y)  # log1p(exp(-|x|)), in (0, log 2]
         y += np.maximum(x, 0)  # (np.logaddexp(0, x) is the same number, ~10x slower)
         return y
