@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._validation import check_array, check_choice, check_same_shape
-from .layers.activations import sigmoid
+from .layers.activations import exp_neg_abs, sigmoid
 
 REDUCTIONS = ("mean", "sum")
 
@@ -173,8 +173,12 @@ def bce_with_logits(logits, target, reduction: str = "mean") -> tuple[float, np.
     Derivation: ``docs/02-losses.md`` (BCE with logits).
     """
     logits, target, s = _prepare(logits, target, reduction, None, (0.0, 1.0))
-    value = (np.maximum(logits, 0) - logits * target + np.log1p(np.exp(-np.abs(logits)))).sum()
-    return float(value) * float(s), s * (sigmoid(logits) - target)
+    e = exp_neg_abs(logits)  # exp(-|l|): for the log term and, reused, for sigma(l)
+    value = (np.maximum(logits, 0) - logits * target + np.log1p(e)).sum()
+    dlogits = sigmoid(logits, e)
+    dlogits -= target
+    dlogits *= s
+    return float(value) * float(s), dlogits
 
 
 LOSSES = {"mse": mse, "mae": mae, "sse": sse, "bce": bce}
