@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .._validation import check_choice, check_float, check_int, check_random_state
+from .._validation import check_choice, check_float, check_int
 from ..init import init_for_activation
 from ..layers import ACTIVATIONS, Dense, Sequential, get_activation
 from ..penalties import kl_sparsity, l1_activity
@@ -142,4 +142,4 @@ class SparseAutoencoder(Autoencoder):
         return {"sparsity": (self.beta * value, h.dtype.type(self.beta) * dh)}
 
 
-__all__ = ["Autoencoder", "SparseAutoencoder", "check_random_state", "check_sizes", "mlp"]
+__all__ = ["Autoencoder", "SparseAutoencoder", "check_sizes", "mlp"]

@@ -527,4 +527,4 @@ class VAE(BaseAutoencoder):
         return self.decode(Z)
 
 
-__all__ = ["VAE", "LogVariance", "gaussian_kl", "sigmoid"]
+__all__ = ["VAE", "LogVariance", "gaussian_kl"]
