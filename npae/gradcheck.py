@@ -80,14 +80,12 @@ def check_layer(layer, x: np.ndarray, rng=None, h: float = 1e-6) -> dict[str, fl
     """
     rng = check_random_state(rng, "rng")
     x = np.array(x, dtype=np.float64)
-    y = layer.forward(x)
-    dy = rng.standard_normal(y.shape)
+    dy = rng.standard_normal(layer.forward(x).shape)  # the forward also caches what backward needs
+    dx = layer.backward(dy)
 
     def loss() -> float:
         return float(np.sum(layer.forward(x) * dy))
 
-    layer.forward(x)
-    dx = layer.backward(dy)
     analytic = {"x": dx, **{k: g.copy() for k, g in layer.grads.items()}}
     errors = {"x": rel_error(analytic["x"], numerical_gradient(loss, x, h))}
     for name, p in layer.params.items():
