@@ -129,6 +129,19 @@ def test_conv2d_gradients(k, s, p):
     assert max(errors.values()) < 1e-7, errors
 
 
+@pytest.mark.parametrize("c, o, k, p", [(3, 2, 3, 1), (2, 2, (2, 3), (1, 0)), (2, 2, 2, 2)])
+def test_conv2d_stride1_shifted_routes_gradients(c, o, k, p):
+    """Stride 1 with O <= C: forward and dW by shifted GEMMs (weight_grad_shifted); dx by im2col
+    of dy (O < C), by shifted GEMMs (O = C), or by col2im (padding >= kernel)."""
+    rng = np.random.default_rng(6)
+    layer = Conv2D(c, o, k, 1, p, rng=rng, dtype=np.float64)
+    layer.params["b"][:] = rng.standard_normal(o)
+    errors = check_layer(layer, rng.standard_normal((2, c, 5, 4)), rng)
+    assert layer._cache[0] == "shifted"
+    assert set(errors) == {"x", "W", "b"}
+    assert max(errors.values()) < 1e-7, errors
+
+
 @pytest.mark.parametrize("k, s, p, op", [(3, 1, 0, 0), (3, 2, 1, 1), ((2, 3), (2, 3), (0, 1), (1, 2))])
 def test_conv_transpose2d_gradients(k, s, p, op):
     rng = np.random.default_rng(1)
