@@ -29,7 +29,7 @@ from .._validation import (
     check_random_state,
 )
 from ..layers import ACTIVATIONS, Layer, Sequential
-from ..layers.activations import sigmoid
+from ..layers.activations import exp_neg_abs, sigmoid
 from .autoencoder import check_sizes, mlp
 from .base import BaseAutoencoder
 
@@ -286,9 +286,10 @@ class VAE(BaseAutoencoder):
         """
         n = out.shape[0]
         if self.decoder_type == "bernoulli":
-            elem = np.maximum(out, 0) - out * X + np.log1p(np.exp(-np.abs(out)))
+            e = exp_neg_abs(out)  # exp(-|l|): for the log term and, reused, for sigma(l)
+            elem = np.maximum(out, 0) - out * X + np.log1p(e)
             nll = elem.reshape(n, -1).sum(axis=1)  # (N,)
-            return nll, (sigmoid(out) - X) if grad else None, 0.0
+            return nll, (sigmoid(out, e) - X) if grad else None, 0.0
         s = self._decoder_log_var()
         inv_var = np.exp(-s)
         diff = out - X
