@@ -3,12 +3,9 @@
 from .autoencoder import Autoencoder, SparseAutoencoder
 from .base import BaseAutoencoder
 from .contractive import ContractiveAutoencoder
+from .conv import ConvAutoencoder, ConvDenoisingAutoencoder, ConvVAE
 from .denoising import DenoisingAutoencoder
 from .vae import VAE
 
-__all__ = ["Autoencoder", "BaseAutoencoder", "ContractiveAutoencoder", "DenoisingAutoencoder",
-           "SparseAutoencoder"]
-__all__ += ["VAE"]
-from .conv import ConvAutoencoder, ConvDenoisingAutoencoder, ConvVAE  # noqa: E402
-
-__all__ += ["ConvAutoencoder", "ConvDenoisingAutoencoder", "ConvVAE"]
+__all__ = ["Autoencoder", "BaseAutoencoder", "ContractiveAutoencoder", "ConvAutoencoder",
+           "ConvDenoisingAutoencoder", "ConvVAE", "DenoisingAutoencoder", "SparseAutoencoder", "VAE"]
