@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from idx_files import write_mnist
 
 import npae
 from npae import cli
@@ -23,12 +24,7 @@ def mnist_dir(tmp_path_factory) -> Path:
     for stem, n in (("train", 48), ("t10k", 16)):
         centres = rng.uniform(8, 20, size=(n, 2))
         images = 255 * np.exp(-((yy - centres[:, :1, None]) ** 2 + (xx - centres[:, 1:, None]) ** 2) / 20)
-        images = images.astype(np.uint8)  # (n, 28, 28)
-        labels = rng.integers(0, 10, n).astype(np.uint8)
-        header = bytes([0, 0, 8, 3]) + b"".join(int(s).to_bytes(4, "big") for s in images.shape)
-        (folder / f"{stem}-images-idx3-ubyte").write_bytes(header + images.tobytes())
-        (folder / f"{stem}-labels-idx1-ubyte").write_bytes(bytes([0, 0, 8, 1]) + n.to_bytes(4, "big")
-                                                           + labels.tobytes())
+        write_mnist(folder, stem, images, rng.integers(0, 10, n), gz=False)  # images (n, 28, 28)
     return folder
 
 

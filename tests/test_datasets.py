@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from idx_files import TYPE_CODES, idx_bytes
 
 from npae import datasets
 from npae.datasets import (
@@ -27,17 +28,6 @@ from npae.datasets import (
     whiten_image,
 )
 from npae.io import atomic_write
-
-TYPE_CODES = {np.dtype(np.uint8): 0x08, np.dtype(np.int8): 0x09, np.dtype(">i2"): 0x0B,
-              np.dtype(">i4"): 0x0C, np.dtype(">f4"): 0x0D, np.dtype(">f8"): 0x0E}
-
-
-def idx_bytes(a: np.ndarray) -> bytes:
-    """Encode ``a`` as an IDX file (the layout parse_idx documents), independently of npae."""
-    big = a.astype(a.dtype.newbyteorder(">")) if a.dtype.itemsize > 1 else a
-    dims = b"".join(int(s).to_bytes(4, "big") for s in a.shape)
-    header = bytes([0, 0, TYPE_CODES[big.dtype], a.ndim]) + dims
-    return header + big.tobytes()
 
 
 def fake_mnist(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import gzip
-
 import numpy as np
 import pytest
+from idx_files import write_mnist
 
 from npae.scripts import NO_DATA_MESSAGE, example_parser, load_mnist_or_exit
 
@@ -13,16 +12,10 @@ from npae.scripts import NO_DATA_MESSAGE, example_parser, load_mnist_or_exit
 def write_fake_mnist(folder, n_train: int = 30, n_test: int = 20, seed: int = 0) -> np.ndarray:
     """Random 28x28 uint8 'digits' in MNIST's gzipped IDX files; returns the test images (n_test, 28, 28)."""
     rng = np.random.default_rng(seed)
-
-    def idx_bytes(a: np.ndarray) -> bytes:
-        dims = b"".join(int(s).to_bytes(4, "big") for s in a.shape)
-        return bytes([0, 0, 0x08, a.ndim]) + dims + a.astype(np.uint8).tobytes()
-
     test_images = None
     for kind, n in (("train", n_train), ("t10k", n_test)):
         images = rng.integers(0, 256, size=(n, 28, 28), dtype=np.uint8)
-        (folder / f"{kind}-images-idx3-ubyte.gz").write_bytes(gzip.compress(idx_bytes(images)))
-        (folder / f"{kind}-labels-idx1-ubyte.gz").write_bytes(gzip.compress(idx_bytes(np.arange(n) % 10)))
+        write_mnist(folder, kind, images, np.arange(n) % 10)
         test_images = images
     return test_images
 

@@ -1,11 +1,11 @@
 """Smoke test of examples/sparse_kl.py: tiny runs of both data sets finish and write their outputs."""
 
-import gzip
 import importlib.util
 import json
 from pathlib import Path
 
 import numpy as np
+from idx_files import write_mnist
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -15,11 +15,6 @@ def load_example():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def idx_bytes(a: np.ndarray) -> bytes:
-    dims = b"".join(int(s).to_bytes(4, "big") for s in a.shape)
-    return bytes([0, 0, 0x08, a.ndim]) + dims + a.astype(np.uint8).tobytes()
 
 
 def test_patches_run(tmp_path):
@@ -35,8 +30,7 @@ def test_patches_run(tmp_path):
 def test_mnist_run_and_adam(tmp_path):
     rng = np.random.default_rng(0)
     images = (rng.uniform(size=(60, 28, 28)) < 0.2) * 255
-    (tmp_path / "t10k-images-idx3-ubyte.gz").write_bytes(gzip.compress(idx_bytes(images)))
-    (tmp_path / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(idx_bytes(rng.integers(0, 10, 60))))
+    write_mnist(tmp_path, "t10k", images, rng.integers(0, 10, 60))
     out = tmp_path / "out"
     m = load_example().main(["--data", "mnist", "--data-dir", str(tmp_path), "--n", "40", "--optimizer",
                              "adam", "--epochs", "2", "--check-coords", "5", "--out", str(out)])

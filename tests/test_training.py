@@ -8,8 +8,10 @@ import math
 
 import numpy as np
 import pytest
+from idx_files import idx_bytes
 
 import npae
+from npae.datasets import open_idx
 from npae.io import ModelFileError
 from npae.models import Autoencoder
 from npae.optim import SGD, Adam
@@ -250,12 +252,8 @@ def test_memmap_and_array_like_give_the_same_training_as_an_array(tmp_path):
 
 
 def test_streaming_an_idx_file_through_scaled_rows(tmp_path):
-    open_idx = pytest.importorskip("npae.datasets").__dict__.get("open_idx")
-    if open_idx is None:
-        pytest.skip("npae.datasets.open_idx not available")
     images = np.random.default_rng(0).integers(0, 256, size=(30, 4, 3), dtype=np.uint8)
-    header = bytes([0, 0, 0x08, 3]) + b"".join(int(s).to_bytes(4, "big") for s in images.shape)
-    (tmp_path / "imgs-idx3-ubyte").write_bytes(header + images.tobytes())
+    (tmp_path / "imgs-idx3-ubyte").write_bytes(idx_bytes(images))
     view = ScaledRows(open_idx(tmp_path / "imgs-idx3-ubyte"))
     np.testing.assert_allclose(view[np.array([2, 5])], images[[2, 5]].reshape(2, 12) / 255, rtol=1e-6)
     a = small(seed=1).fit(view, epochs=2, batch_size=8)
