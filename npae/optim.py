@@ -7,9 +7,11 @@ parameter names. Derivations: ``docs/04-optimisers.md``.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
-from ._validation import check_float
+from ._validation import check_float, check_int, check_random_state
 
 
 class Optimizer:
@@ -97,13 +99,12 @@ class SGD(Optimizer):
         if self.weight_decay:
             g = g + self.weight_decay * p
         if self.momentum:
-            if name not in self.state:
-                v = self.state[name] = {"v": g.astype(p.dtype, copy=True)}
-                v = v["v"]
+            if name not in self.state:  # first step: v = g
+                self.state[name] = {"v": g.astype(p.dtype, copy=True)}
             else:
-                v = self.state[name]["v"]
-                v *= self.momentum
-                v += g
+                self.state[name]["v"] *= self.momentum
+                self.state[name]["v"] += g
+            v = self.state[name]["v"]
             g = g + self.momentum * v if self.nesterov else v
         p -= p.dtype.type(self.lr) * g
 
@@ -229,11 +230,7 @@ def lbfgs(model, X, max_iter: int = 400, tol: float = 1e-9, callback=None, rando
         ``message`` and ``time`` (seconds). The optimum is written into ``model.params`` in
         place.
     """
-    import time
-
-    from scipy.optimize import minimize
-
-    from ._validation import check_int, check_random_state
+    from scipy.optimize import minimize  # here, not at the top: only L-BFGS needs scipy.optimize
 
     max_iter = check_int(max_iter, "max_iter", 1)
     tol = check_float(tol, "tol", 0.0, low_inclusive=False)
