@@ -323,8 +323,7 @@ def fit_model(model, X, epochs: int = 10, batch_size: int = 128, optimizer: Opti
     schedule = get_schedule(schedule)
 
     def check(A, name):  # the model's own checks: shape, dtype, finite, and the loss's range (BCE targets)
-        A = model._check_X(A, name)
-        return model._check_targets(A, name) if hasattr(model, "_check_targets") else A
+        return model._check_targets(model._check_X(A, name), name)
 
     data = BatchSource(X, "X", check)
     val = None if validation_data is None else BatchSource(validation_data, "validation_data", check)
