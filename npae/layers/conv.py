@@ -246,8 +246,10 @@ class Conv2D(_ConvBase):
 
     Stride 1 takes cheaper routes to the same numbers: with ``O <= C`` the forward pass and
     ``dW`` are kH*kW GEMMs on shifted slices of the flat padded input (:func:`conv2d_shifted`,
-    no im2col copy), and ``dx`` is the stride-1 convolution of ``dy`` (padded by ``k-1-padding``)
-    with the flipped kernel. ``tests/test_conv.py`` checks every route against the formulas above.
+    no im2col copy), and, when ``padding < k``, ``dx`` is the stride-1 convolution of ``dy``
+    (padded by ``k-1-padding``) with the flipped kernel (by im2col of ``dy`` when ``O < C``, by
+    shifted GEMMs otherwise). ``tests/test_conv.py`` checks every route against the formulas
+    above and by central differences.
 
     Parameters
     ----------
