@@ -22,6 +22,24 @@ def check_sizes(sizes: Sequence[int]) -> tuple[int, ...]:
     return tuple(check_int(s, f"sizes[{i}]", 1) for i, s in enumerate(sizes))
 
 
+def check_network_args(activation: str, code_activation: str | None, output_activation: str,
+                       loss: str) -> tuple[str, str | None, str, str]:
+    """The activation and loss arguments of the (non-variational) autoencoders, checked.
+
+    Returns ``(activation, code_activation, output_activation, loss)``; ``code_activation`` stays
+    None when not given. ``loss="bce"`` needs ``output_activation="sigmoid"``: the loss is computed
+    from the logits before that sigmoid.
+    """
+    check_choice(activation, "activation", tuple(ACTIVATIONS))
+    if code_activation is not None:
+        check_choice(code_activation, "code_activation", tuple(ACTIVATIONS))
+    check_choice(output_activation, "output_activation", tuple(ACTIVATIONS))
+    check_choice(loss, "loss", LOSS_NAMES)
+    if loss == "bce" and output_activation != "sigmoid":
+        raise ValueError(f"loss='bce' needs output_activation='sigmoid', got {output_activation!r}")
+    return activation, code_activation, output_activation, loss
+
+
 def mlp(sizes: Sequence[int], activation: str, last_activation: str, rng: np.random.Generator,
         dtype) -> Sequential:
     """Dense layers ``sizes[0] -> ... -> sizes[-1]``, ``activation`` between, ``last_activation`` after.
@@ -75,13 +93,8 @@ class Autoencoder(BaseAutoencoder):
                  code_activation: str | None = None, output_activation: str = "sigmoid",
                  loss: str = "mse", weight_decay: float = 0.0, random_state=None, dtype=np.float32) -> None:
         self.sizes = check_sizes(sizes)
-        self.activation = check_choice(activation, "activation", tuple(ACTIVATIONS))
-        self.code_activation = (None if code_activation is None
-                                else check_choice(code_activation, "code_activation", tuple(ACTIVATIONS)))
-        self.output_activation = check_choice(output_activation, "output_activation", tuple(ACTIVATIONS))
-        self.loss = check_choice(loss, "loss", LOSS_NAMES)
-        if loss == "bce" and output_activation != "sigmoid":
-            raise ValueError(f"loss='bce' needs output_activation='sigmoid', got {output_activation!r}")
+        self.activation, self.code_activation, self.output_activation, self.loss = check_network_args(
+            activation, code_activation, output_activation, loss)
         self.weight_decay = check_float(weight_decay, "weight_decay", 0.0)
         rng = self._init_common(random_state, dtype)
         self.n_features = self.sizes[0]
@@ -142,4 +155,4 @@ class SparseAutoencoder(Autoencoder):
         return {"sparsity": (self.beta * value, h.dtype.type(self.beta) * dh)}
 
 
-__all__ = ["Autoencoder", "SparseAutoencoder", "check_sizes", "mlp"]
+__all__ = ["Autoencoder", "SparseAutoencoder", "check_network_args", "check_sizes", "mlp"]

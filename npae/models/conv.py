@@ -34,7 +34,7 @@ from ..layers import (
     get_activation,
 )
 from ..layers.conv import conv_output_size
-from .autoencoder import LOSS_NAMES
+from .autoencoder import check_network_args
 from .base import BaseAutoencoder
 from .denoising import DenoisingMixin
 from .vae import VAE
@@ -56,6 +56,14 @@ def check_channels(channels: Sequence[int]) -> tuple[int, ...]:
     if isinstance(channels, (str, bytes)) or not isinstance(channels, Sequence) or not channels:
         raise ValueError(f"channels must be a non-empty sequence of ints, got {channels!r}")
     return tuple(check_int(c, f"channels[{i}]", 1) for i, c in enumerate(channels))
+
+
+def check_kernel_size(kernel_size: int) -> int:
+    """``kernel_size`` as an odd positive int (the convolutions use "same" padding ``kernel_size // 2``)."""
+    kernel_size = check_int(kernel_size, "kernel_size", 1)
+    if kernel_size % 2 == 0:
+        raise ValueError(f"kernel_size must be odd (for 'same' padding), got {kernel_size}")
+    return kernel_size
 
 
 def conv_networks(input_shape: tuple[int, int, int], architecture: str, channels: tuple[int, ...],
@@ -206,17 +214,10 @@ class ConvAutoencoder(_ImageInput, BaseAutoencoder):
         self.input_shape = check_input_shape(input_shape)
         self.architecture = check_choice(architecture, "architecture", ARCHITECTURES)
         self.channels = check_channels(channels)
-        self.kernel_size = check_int(kernel_size, "kernel_size", 1)
-        if self.kernel_size % 2 == 0:
-            raise ValueError(f"kernel_size must be odd (for 'same' padding), got {kernel_size}")
-        self.activation = check_choice(activation, "activation", tuple(ACTIVATIONS))
-        self.code_activation = (None if code_activation is None
-                                else check_choice(code_activation, "code_activation", tuple(ACTIVATIONS)))
-        self.output_activation = check_choice(output_activation, "output_activation", tuple(ACTIVATIONS))
+        self.kernel_size = check_kernel_size(kernel_size)
+        self.activation, self.code_activation, self.output_activation, self.loss = check_network_args(
+            activation, code_activation, output_activation, loss)
         self.code_size = None if code_size is None else check_int(code_size, "code_size", 1)
-        self.loss = check_choice(loss, "loss", LOSS_NAMES)
-        if loss == "bce" and output_activation != "sigmoid":
-            raise ValueError(f"loss='bce' needs output_activation='sigmoid', got {output_activation!r}")
         self.weight_decay = check_float(weight_decay, "weight_decay", 0.0)
         rng = self._init_common(random_state, dtype)
         self.n_features = int(np.prod(self.input_shape))
@@ -314,9 +315,7 @@ class ConvVAE(_ImageInput, VAE):
                  beta: float = 1.0, weight_decay: float = 0.0, random_state=None, dtype=np.float32) -> None:
         self.input_shape = check_input_shape(input_shape)
         self.channels = check_channels(channels)
-        self.kernel_size = check_int(kernel_size, "kernel_size", 1)
-        if self.kernel_size % 2 == 0:
-            raise ValueError(f"kernel_size must be odd (for 'same' padding), got {kernel_size}")
+        self.kernel_size = check_kernel_size(kernel_size)
         self.activation = check_choice(activation, "activation", tuple(ACTIVATIONS))
         self.n_features = int(np.prod(self.input_shape))
         self._setup(latent_dim, decoder, decoder_sigma, learn_decoder_sigma, beta, weight_decay,
