@@ -11,6 +11,7 @@ Any function with that signature works; the two classic ones are here. See
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 from ._validation import check_float, check_int
 
@@ -64,8 +65,8 @@ class CosineLR(Schedule):
         return f"CosineLR(T_max={self.T_max}, min_lr={self.min_lr})"
 
 
-def get_schedule(schedule) -> Schedule | None:
-    """``None``, a callable, or one of the names ``"step"`` (StepLR(10, 0.1)) and ``"cosine"``."""
+def get_schedule(schedule) -> Callable[[int, float, int], float] | None:
+    """``None``, any callable (returned as is), or the name ``"step"`` (StepLR(10, 0.1)) or ``"cosine"``."""
     if schedule is None or callable(schedule):
         return schedule
     if schedule == "cosine":
