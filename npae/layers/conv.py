@@ -179,15 +179,27 @@ def weight_grad_shifted(flat: np.ndarray, shape: tuple[int, int, int, int], dy: 
     return np.ascontiguousarray(dW.transpose(2, 3, 0, 1))  # (O, C, kH, kW)
 
 
-def _check_input(layer: Layer, x: np.ndarray, channels: int) -> None:
-    """Refuse anything but an NCHW array with ``channels`` channels, naming the layer."""
+def _check_input(layer: Layer, x: np.ndarray, channels: int | None = None) -> None:
+    """Refuse anything but an NCHW array (with ``channels`` channels if given), naming the layer."""
+    c = "C" if channels is None else channels
     if not isinstance(x, np.ndarray) or x.ndim != 4:
         shape = getattr(x, "shape", type(x).__name__)
-        raise ValueError(f"{layer!r}: x must be an NCHW array of shape (N, {channels}, H, W), got {shape}")
+        raise ValueError(f"{layer!r}: x must be an NCHW array of shape (N, {c}, H, W), got {shape}")
     check_real(layer, x)
-    if x.shape[1] != channels:
+    if channels is not None and x.shape[1] != channels:
         raise ValueError(f"{layer!r}: x must have {channels} channels (shape (N, {channels}, H, W)), "
                          f"got shape {x.shape}")
+
+
+def _window_output_size(layer: Layer, input_shape: tuple[int, ...]) -> tuple[int, int]:
+    """(H_out, W_out) of ``layer``'s windows (its kernel_size, stride, padding) over an NCHW
+    input, or a clear error when the padded input is smaller than one window."""
+    h, w = input_shape[2:]
+    (kh, kw), (sh, sw), (ph, pw) = layer.kernel_size, layer.stride, layer.padding
+    if h + 2 * ph < kh or w + 2 * pw < kw:
+        raise ValueError(f"{layer!r}: input spatial size ({h}, {w}) with padding ({ph}, {pw}) is smaller "
+                         f"than the kernel ({kh}, {kw}); got x of shape {tuple(input_shape)}")
+    return conv_output_size(h, kh, sh, ph), conv_output_size(w, kw, sw, pw)
 
 
 class _ConvBase(Layer):
@@ -277,12 +289,7 @@ class Conv2D(_ConvBase):
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         """(N, O, H_out, W_out) for an input of shape (N, C, H, W), or a clear error."""
-        n, _, h, w = input_shape
-        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
-        if h + 2 * ph < kh or w + 2 * pw < kw:
-            raise ValueError(f"{self!r}: input spatial size ({h}, {w}) with padding ({ph}, {pw}) is smaller "
-                             f"than the kernel ({kh}, {kw}); got x of shape {tuple(input_shape)}")
-        return (n, self.out_channels, conv_output_size(h, kh, sh, ph), conv_output_size(w, kw, sw, pw))
+        return (input_shape[0], self.out_channels, *_window_output_size(self, input_shape))
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         _check_input(self, x, self.in_channels)

@@ -7,15 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Layer, check_real, check_upstream
-from .conv import Pair, _pair, conv_output_size
-
-
-def _check_nchw(layer: Layer, x: np.ndarray) -> None:
-    if not isinstance(x, np.ndarray) or x.ndim != 4:
-        shape = getattr(x, "shape", type(x).__name__)
-        raise ValueError(f"{layer!r}: x must be an NCHW array of shape (N, C, H, W), got {shape}")
-    check_real(layer, x)
+from .base import Layer, check_upstream
+from .conv import Pair, _check_input, _pair, _window_output_size
 
 
 class MaxPool2D(Layer):
@@ -54,13 +47,10 @@ class MaxPool2D(Layer):
         self._cache: tuple | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        _check_nchw(self, x)
+        _check_input(self, x)
         n, c, h, w = x.shape
-        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
-        if h + 2 * ph < kh or w + 2 * pw < kw:
-            raise ValueError(f"{self!r}: input spatial size ({h}, {w}) with padding ({ph}, {pw}) is smaller "
-                             f"than the kernel ({kh}, {kw}); got x of shape {x.shape}")
-        ho, wo = conv_output_size(h, kh, sh, ph), conv_output_size(w, kw, sw, pw)
+        ph, pw = self.padding
+        ho, wo = _window_output_size(self, x.shape)
         if ph or pw:
             xp = np.full((n, c, h + 2 * ph, w + 2 * pw), -np.inf, dtype=x.dtype)
             xp[:, :, ph: ph + h, pw: pw + w] = x
@@ -127,7 +117,7 @@ class UpSampling2D(Layer):
         self._shape: tuple[int, ...] | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        _check_nchw(self, x)
+        _check_input(self, x)
         n, c, h, w = x.shape
         sh, sw = self.size
         self._shape = x.shape
