@@ -129,17 +129,17 @@ def example_input(model, n: int, rng: np.random.Generator) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------- data and images
-def load_data(args, n_features: int | None = None):
-    """Training rows, evaluation rows, labels and a sentence saying what they are."""
+def load_data(args) -> tuple[np.ndarray, np.ndarray, str]:
+    """Training rows, held-out rows and a sentence saying what they are."""
     from . import datasets
 
     if args.data == "patches":
         X = datasets.natural_patches(n=args.n_train or 10000, rng=args.seed)
         n_test = max(len(X) // 5, 1)
-        return X[n_test:], X[:n_test], None, f"{len(X)} 8x8 natural-image patches ({n_test} held out)"
-    X_train, _, X_test, y_test, source = datasets.mnist_split(args.data_dir, n_train=args.n_train,
-                                                             n_test=getattr(args, "n_test", None))
-    return X_train, X_test, y_test, source
+        return X[n_test:], X[:n_test], f"{len(X)} 8x8 natural-image patches ({n_test} held out)"
+    X_train, _, X_test, _, source = datasets.mnist_split(args.data_dir, n_train=args.n_train,
+                                                         n_test=args.n_test)
+    return X_train, X_test, source
 
 
 def image_shape(model) -> tuple[int, int]:
@@ -177,7 +177,7 @@ def cmd_train(args, extra) -> int:
 
     if extra and args.resume:
         raise CLIError("model arguments cannot be changed when resuming: drop " + " ".join(extra))
-    X_train, X_test, _, source = load_data(args)
+    X_train, X_test, source = load_data(args)
     if args.resume:
         model = load(args.resume)
         print(f"resuming {model!r} from {args.resume}")
@@ -234,7 +234,7 @@ def cmd_evaluate(args) -> int:
     from .io import load
 
     model = load(args.model_file)
-    _, X_test, _, source = load_data(args)
+    _, X_test, source = load_data(args)
     print(f"data: {source}; evaluating on {len(X_test)} held-out examples")
     print(f"model: {model!r}")
     for k, v in metrics_of(model, X_test, np.random.default_rng(args.seed)).items():
@@ -248,7 +248,7 @@ def cmd_reconstruct(args) -> int:
     from .plotting import image_grid
 
     model = load(args.model_file)
-    _, X_test, _, source = load_data(args)
+    _, X_test, source = load_data(args)
     X = X_test[:args.n]
     R = model.reconstruct(X).reshape(len(X), -1)
     image_grid({"input": X, "reconstruction": R}, args.out, shape=image_shape(model),
@@ -295,13 +295,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--debug", action="store_true", help="show the traceback of an error")
     sub = p.add_subparsers(dest="command", required=True)
 
-    def data_args(q, n_train=True):
+    def data_args(q, held_out: str):
         q.add_argument("--data-dir", default=None,
                        help="folder of the MNIST IDX files (default $NPAE_DATA_DIR)")
         q.add_argument("--data", choices=("mnist", "patches"), default="mnist",
                        help="MNIST, or 8x8 natural-image patches (offline)")
-        if n_train:
-            q.add_argument("--n-train", type=int, default=None, help="keep the first N training examples")
+        q.add_argument("--n-train", type=int, default=None, help="keep the first N training examples")
+        q.add_argument("--n-test", type=int, default=None, help=f"keep the first N {held_out} examples")
         q.add_argument("--seed", type=int, default=0)
 
     sub.add_parser("models", help="list the model classes and their arguments")
@@ -312,8 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     names = ", ".join(sorted(_kebab(n) for n in model_classes()))
     t.add_argument("model", help=f"one of: {names}")
-    data_args(t)
-    t.add_argument("--n-test", type=int, default=None, help="keep the first N validation examples")
+    data_args(t, "validation")
     t.add_argument("--epochs", type=int, default=10)
     t.add_argument("--batch-size", type=int, default=128)
     t.add_argument("--optimizer", choices=("adam", "sgd"), default="adam")
@@ -332,8 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
                         ("reconstruct", "save a grid of held-out inputs and their reconstructions")):
         q = sub.add_parser(name, help=help_)
         q.add_argument("model_file")
-        data_args(q)
-        q.add_argument("--n-test", type=int, default=None, help="keep the first N evaluation examples")
+        data_args(q, "evaluation")
         if name == "reconstruct":
             q.add_argument("--n", type=int, default=12, help="how many examples")
             q.add_argument("--out", required=True, help="the PNG to write")
