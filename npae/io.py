@@ -147,7 +147,7 @@ def atomic_write(path: str | os.PathLike, write) -> Path:
     removed and ``path`` is untouched.
     """
     path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
+    folder = path.parent  # Path("m.npz").parent is Path(".")
     if not folder.is_dir():
         raise ModelFileError(f"{path}: cannot save, folder {folder} does not exist")
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
