@@ -1,4 +1,4 @@
-"""The training loop behind ``model.fit``: batches, progress, early stopping, checkpoints, the guard.
+"""The training loop behind ``model.fit``: batches, early stopping, checkpoints, the guard.
 
 One epoch, in order:
 
@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 import time
 from typing import Any
 
@@ -34,6 +33,7 @@ import numpy as np
 from . import io as npae_io
 from ._validation import check_float, check_int, check_random_state
 from .optim import Adam, Optimizer
+from .progress import ProgressBar
 from .schedules import get_schedule
 
 
@@ -47,63 +47,6 @@ class DivergenceError(FloatingPointError):
     def __init__(self, message: str, epoch: int, batch: int, bad: list[str]) -> None:
         super().__init__(message)
         self.epoch, self.batch, self.bad = epoch, batch, bad
-
-
-# ---------------------------------------------------------------------------- progress
-def _fmt_time(seconds: float) -> str:
-    seconds = int(round(max(seconds, 0.0)))
-    m, s = divmod(seconds, 60)
-    h, m = divmod(m, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
-
-
-class ProgressBar:
-    """A one-line progress bar redrawn in place (``\\r``): batches, samples/s, running loss, time left.
-
-    Written here rather than imported (no tqdm dependency). On a terminal it redraws at most every
-    ``min_interval`` seconds (0.1) and ``close()`` erases it, leaving the epoch's summary line.
-    When ``file`` is not a terminal (a log file, CI) a carriage return would not redraw anything,
-    so the bar writes a plain line every ``min_interval`` seconds (10) instead, and nothing for
-    an epoch shorter than that.
-    """
-
-    def __init__(self, total_batches: int, prefix: str = "", file=None, width: int = 24,
-                 min_interval: float | None = None) -> None:
-        self.total = max(int(total_batches), 1)
-        self.prefix = prefix
-        self.file = sys.stderr if file is None else file
-        self.width = width
-        self.tty = bool(getattr(self.file, "isatty", lambda: False)())
-        self.min_interval = min_interval if min_interval is not None else (0.1 if self.tty else 10.0)
-        self.start = time.perf_counter()
-        self.last = -math.inf if self.tty else self.start
-        self.shown = 0
-
-    def render(self, done: int, samples: int, loss: float, elapsed: float) -> str:
-        filled = int(self.width * done / self.total)
-        bar = "=" * filled + (">" if filled < self.width else "") + " " * (self.width - filled - 1)
-        rate = samples / elapsed if elapsed > 0 else 0.0
-        left = elapsed / done * (self.total - done) if done else 0.0
-        return (f"{self.prefix}[{bar[:self.width]}] {done}/{self.total} batches  {rate:,.0f} samples/s  "
-                f"loss {loss:.4g}  {_fmt_time(left)} left")
-
-    def update(self, done: int, samples: int, loss: float) -> None:
-        now = time.perf_counter()
-        if now - self.last < self.min_interval and (done < self.total or not self.tty):
-            return
-        self.last = now
-        line = self.render(done, samples, loss, now - self.start)
-        if self.tty:
-            self.shown = max(self.shown, len(line))
-            self.file.write("\r" + line.ljust(self.shown))
-        else:
-            self.file.write(line + "\n")
-        self.file.flush()
-
-    def close(self) -> None:
-        if self.tty and self.shown:
-            self.file.write("\r" + " " * self.shown + "\r")
-            self.file.flush()
 
 
 # ---------------------------------------------------------------------------- data
@@ -442,5 +385,5 @@ def fit_model(model, X, epochs: int = 10, batch_size: int = 128, optimizer: Opti
     return model
 
 
-__all__ = ["BatchSource", "DivergenceError", "ProgressBar", "ScaledRows", "check_step", "fit_model",
+__all__ = ["BatchSource", "DivergenceError", "ScaledRows", "check_step", "fit_model",
            "score_source"]

@@ -15,8 +15,9 @@ from npae.datasets import open_idx
 from npae.io import ModelFileError
 from npae.models import Autoencoder
 from npae.optim import SGD, Adam
+from npae.progress import ProgressBar
 from npae.schedules import CosineLR
-from npae.training import DivergenceError, ProgressBar, ScaledRows
+from npae.training import DivergenceError, ScaledRows
 
 try:
     from npae.models import DenoisingAutoencoder as NoisyModel  # draws noise from the run's generator
