@@ -114,8 +114,8 @@ def shape_masks(n: int, image_shape: tuple[int, int], rng: np.random.Generator,
     thickness = max(1.5, 0.08 * side) if thickness is None else check_float(thickness, "thickness", 0.0)
     which = rng.integers(0, len(shapes), n)  # (n,)
     r = rng.uniform(lo, hi, n) * side  # (n,)
-    cx = rng.uniform(r, W - r) if n else np.zeros(0)  # shapes stay inside the frame
-    cy = rng.uniform(r, H - r) if n else np.zeros(0)
+    cx = rng.uniform(r, W - r)  # (n,): shapes stay inside the frame
+    cy = rng.uniform(r, H - r)
     phi = rng.uniform(0, np.pi, n)
     aspect = rng.uniform(0.5, 1.0, n)
     # Pixel-centre coordinates relative to each shape's centre: (n, H, W).

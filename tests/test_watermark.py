@@ -35,6 +35,11 @@ def test_masks_are_valid_and_reproducible(seed, kind, H, W):
     np.testing.assert_array_equal(masks, watermark_masks(6, (H, W), np.random.default_rng(seed), kind))
 
 
+@pytest.mark.parametrize("kind", ["shapes", "text"])
+def test_zero_masks(kind):
+    assert watermark_masks(0, (28, 28), np.random.default_rng(0), kind).shape == (0, 28, 28)
+
+
 def test_placement_is_random():
     rng = np.random.default_rng(0)
     for kind in ("shapes", "text"):
