@@ -160,7 +160,7 @@ def contractive(encoder: Sequential, x, method: str = "auto") -> tuple[float, di
     if method == "closed_form" and not one_layer:
         raise ValueError(f"method='closed_form' needs one Dense and one activation, got layers {layers}")
     if method != "chain" and one_layer:
-        return contractive_one_layer(layers[0], layers[1], x)
+        return _one_layer(layers[0], layers[1], x)  # x is checked: not again
     n = x.shape[0]
     us = _forward(layers, x)  # us[k]: input of layers[k]; us[K] = h
     Q = _suffixes(layers, us)  # Q[k]: (N, latent, dim of us[k]); Q[0] = J
@@ -218,6 +218,11 @@ def contractive_one_layer(dense: Dense, activation: Activation, x
     is formed. Returns ``(value, {"0.W": ..., "0.b": ...})``.
     """
     _, x = _check_input(Sequential(dense, activation), x)
+    return _one_layer(dense, activation, x)
+
+
+def _one_layer(dense: Dense, activation: Activation, x: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
+    """The closed form of :func:`contractive_one_layer` for an ``x`` already checked."""
     n = x.shape[0]
     W = dense.params["W"]  # (J, D)
     a = x @ W.T + dense.params["b"]  # (N, J)
