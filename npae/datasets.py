@@ -267,7 +267,8 @@ def load_mnist(data_dir: str | os.PathLike | None = None, kind: str = "train", d
     if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
         raise DataError(f"{paths[0]}: expected images (N, H, W) and labels (N,), got {images.shape} "
                         f"and {labels.shape}")
-    X = images.reshape(len(images), -1).astype(np.float32) / 255.0  # (N, 784)
+    X = images.reshape(len(images), -1).astype(np.float32)  # (N, 784)
+    X /= 255.0  # in place: no second (N, 784) array
     return X, labels.astype(np.int64)
 
 
@@ -287,8 +288,7 @@ def mnist_split(data_dir: str | os.PathLike | None = None, n_train: int | None =
     directory = data_dir_from(data_dir)
     X_test, y_test = load_mnist(directory, "test", download=download)
     try:
-        X_train, y_train = load_mnist(directory if directory is not None else default_cache_dir(), "train",
-                                      download=download)
+        X_train, y_train = load_mnist(directory, "train", download=download)
         source = f"MNIST training set ({len(X_train)} images) / test set ({len(X_test)} images)"
     except DataError:
         X_train, y_train = X_test[:8000], y_test[:8000]
