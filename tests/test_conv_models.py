@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from idx_files import write_mnist
 
 import npae
 from npae.gradcheck import check_model
@@ -160,16 +161,8 @@ def test_save_load_round_trip(tmp_path, cls, kwargs):
 # ---------------------------------------------------------------- the examples, end to end
 def _fake_mnist(folder, rng: np.random.Generator) -> None:
     """200 training and 100 test random 28x28 'digits' in MNIST's IDX gzip format."""
-    import gzip
-
-    def idx_bytes(a: np.ndarray) -> bytes:
-        dims = b"".join(int(s).to_bytes(4, "big") for s in a.shape)
-        return bytes([0, 0, 0x08, a.ndim]) + dims + a.astype(np.uint8).tobytes()
-
     for kind, n in (("train", 200), ("t10k", 100)):
-        images = (rng.uniform(size=(n, 28, 28)) < 0.2) * 255
-        (folder / f"{kind}-images-idx3-ubyte.gz").write_bytes(gzip.compress(idx_bytes(images)))
-        (folder / f"{kind}-labels-idx1-ubyte.gz").write_bytes(gzip.compress(idx_bytes(np.arange(n) % 10)))
+        write_mnist(folder, kind, (rng.uniform(size=(n, 28, 28)) < 0.2) * 255, np.arange(n) % 10)
 
 
 def _example(name: str):

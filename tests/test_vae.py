@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from idx_files import write_mnist
 from scipy.special import expit
 
 from npae.gradcheck import check_model, numerical_gradient, rel_error
@@ -383,20 +384,13 @@ def test_bad_input_raises_clear_errors():
 # ---------------------------------------------------------------------------- the example
 def test_example_runs_on_a_tiny_fake_mnist(tmp_path):
     """examples/vae.py end to end on 200 + 100 random 28x28 images (every digit label present)."""
-    import gzip
     import importlib.util
     import json
     from pathlib import Path
 
-    def idx_bytes(a: np.ndarray) -> bytes:
-        dims = b"".join(int(s).to_bytes(4, "big") for s in a.shape)
-        return bytes([0, 0, 0x08, a.ndim]) + dims + a.astype(np.uint8).tobytes()
-
     rng = np.random.default_rng(0)
     for kind, n in (("train", 200), ("t10k", 100)):
-        images = (rng.uniform(size=(n, 28, 28)) < 0.2) * 255
-        (tmp_path / f"{kind}-images-idx3-ubyte.gz").write_bytes(gzip.compress(idx_bytes(images)))
-        (tmp_path / f"{kind}-labels-idx1-ubyte.gz").write_bytes(gzip.compress(idx_bytes(np.arange(n) % 10)))
+        write_mnist(tmp_path, kind, (rng.uniform(size=(n, 28, 28)) < 0.2) * 255, np.arange(n) % 10)
     path = Path(__file__).resolve().parents[1] / "examples" / "vae.py"
     spec = importlib.util.spec_from_file_location("vae_example", path)
     module = importlib.util.module_from_spec(spec)
