@@ -168,8 +168,9 @@ def contractive(encoder: Sequential, x, method: str = "auto") -> tuple[float, di
     value = float(np.vdot(J, J)) / n
 
     # 1. Jacobian path, from the input up: R_0 = G = (2/N) J, R_k = R_{k-1} J_k^T.
-    #    Dense k collects sum_n Q_{k+1}^T R_k (Q[k+1] is the suffix above layer k);
-    #    activation k collects c = diag(Q_{k+1}^T R_k), dOmega/df'(a).
+    #    Here k counts from 0 (layers[k] is the docstring's layer k + 1): Dense k collects
+    #    sum_n Q_{k+1}^T R_k (Q[k+1] is the suffix above layer k); activation k collects
+    #    c = diag(Q_{k+1}^T R_k), dOmega/df'(a).
     R = (2.0 / n) * J  # (N, latent, input)
     jac_grad_W: dict[int, np.ndarray] = {}
     c: dict[int, np.ndarray] = {}
