@@ -148,15 +148,12 @@ class _ImageInput:
         """``X`` as images of shape (N, C, H, W) in the model's dtype (rows are reshaped, no copy)."""
         X = check_array(X, name, ndim=(2, 4), dtype=self.dtype)
         c, h, w = self.input_shape
-        if X.ndim == 2:
-            if X.shape[1] != c * h * w:
-                raise ValueError(f"{name} must have shape (N, {c}, {h}, {w}) or (N, {c * h * w}) rows, "
-                                 f"got shape {X.shape}")
-            return X.reshape(len(X), c, h, w)  # (N, C, H, W)
-        if X.shape[1:] != (c, h, w):
-            raise ValueError(f"{name} must have shape (N, {c}, {h}, {w}) or (N, {c * h * w}) rows, "
-                             f"got shape {X.shape}")
-        return X
+        if X.ndim == 2 and X.shape[1] == c * h * w:
+            return X.reshape(len(X), c, h, w)  # (N, C*H*W) -> (N, C, H, W)
+        if X.ndim == 4 and X.shape[1:] == (c, h, w):
+            return X
+        raise ValueError(f"{name} must have shape (N, {c}, {h}, {w}) or (N, {c * h * w}) rows, "
+                         f"got shape {X.shape}")
 
     @property
     def example_shape(self) -> tuple[int, ...]:
