@@ -38,9 +38,11 @@ def jacobian_norms(model, X, batch_size: int = 256) -> np.ndarray:
     enc = _encoder(model)
     X = check_array(X, "X", ndim=2, dtype=_dtype(enc))
     batch_size = check_int(batch_size, "batch_size", 1)
-    out = [np.sqrt(np.sum(jacobian(enc, X[i:i + batch_size]).astype(np.float64) ** 2, axis=(1, 2)))
-           for i in range(0, len(X), batch_size)]
-    return np.concatenate(out)
+    norms = []
+    for i in range(0, len(X), batch_size):
+        J = jacobian(enc, X[i:i + batch_size])  # (B, latent, D)
+        norms.append(np.sqrt(np.einsum("nij,nij->n", J, J, dtype=np.float64)))  # sum of squares, no copy of J
+    return np.concatenate(norms)
 
 
 def mean_jacobian_norm(model, X, batch_size: int = 256) -> float:
