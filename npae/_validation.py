@@ -15,6 +15,14 @@ import numpy as np
 RandomState = int | np.random.Generator | None
 
 
+class NonFiniteError(ValueError):
+    """An array or number holds NaN or Inf where finite values are required.
+
+    A ``ValueError`` like every other bad-argument error; its own type lets the training loop
+    tell a NaN that appeared inside the model (divergence) from any other mistake.
+    """
+
+
 def check_random_state(random_state: RandomState, name: str = "random_state") -> np.random.Generator:
     """Turn ``random_state`` into a ``np.random.Generator`` (scikit-learn style).
 
@@ -67,7 +75,7 @@ def check_float(
         raise TypeError(f"{name} must be a real number, got {type(value).__name__} ({value!r})")
     value = float(value)
     if not np.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
+        raise NonFiniteError(f"{name} must be finite, got {value}")
     lo_bad = low is not None and (value < low if low_inclusive else value <= low)
     hi_bad = high is not None and (value > high if high_inclusive else value >= high)
     if lo_bad or hi_bad:
@@ -134,7 +142,7 @@ def check_array(
         arr = arr.astype(dtype, copy=False)
     if finite and arr.dtype.kind == "f" and not np.isfinite(arr).all():
         bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
-        raise ValueError(f"{name} must be finite, got {bad} NaN/Inf value(s)")
+        raise NonFiniteError(f"{name} must be finite, got {bad} NaN/Inf value(s)")
     if value_range is not None and arr.size:
         lo, hi = value_range
         amin, amax = arr.min(), arr.max()

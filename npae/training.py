@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from . import io as npae_io
-from ._validation import check_float, check_int, check_random_state
+from ._validation import NonFiniteError, check_float, check_int, check_random_state
 from .optim import Adam, Optimizer
 from .progress import ProgressBar
 from .schedules import get_schedule
@@ -318,9 +318,7 @@ def fit_model(model, X, epochs: int = 10, batch_size: int = 128, optimizer: Opti
                     xb = data.take(rows, not shuffle, f"(batch {b + 1}, rows {rows[0]}..{rows[-1]})")
                     try:
                         loss, terms, grads = model.loss_and_grads(xb, rng)
-                    except ValueError as exc:  # the batch was valid: a NaN/Inf made inside the model
-                        if "finite" not in str(exc):
-                            raise
+                    except NonFiniteError as exc:  # the batch was valid: a NaN/Inf made inside the model
                         inside = DivergenceError(
                             f"training diverged at epoch {epoch + 1}, batch {b + 1}: a NaN/Inf appeared "
                             f"inside the model ({exc}); the model keeps the weights from before this batch; "

@@ -129,3 +129,16 @@ def test_same_shape():
     msg = r"pred and target must have the same shape, got \(2, 3\) and \(3, 2\)"
     with pytest.raises(ValueError, match=msg):
         check_same_shape(np.ones((2, 3)), np.ones((3, 2)), "pred", "target")
+
+
+def test_non_finite_values_raise_their_own_value_error_subclass():
+    from npae._validation import NonFiniteError, check_array, check_float
+
+    with pytest.raises(NonFiniteError, match="x must be finite"):
+        check_array(np.array([1.0, np.nan]), "x")
+    with pytest.raises(NonFiniteError, match="lr must be finite"):
+        check_float(float("inf"), "lr")
+    assert issubclass(NonFiniteError, ValueError)  # users catching ValueError still catch it
+    with pytest.raises(ValueError) as info:  # other mistakes are not NonFiniteError
+        check_array(np.ones((2, 3)), "x", ndim=1)
+    assert not isinstance(info.value, NonFiniteError)
