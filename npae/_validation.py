@@ -42,6 +42,14 @@ def check_random_state(random_state: RandomState, name: str = "random_state") ->
     )
 
 
+def check_generator(rng: Any, name: str = "rng") -> np.random.Generator:
+    """Check that ``rng`` is a ``np.random.Generator`` (no int, no None: the caller owns the stream)."""
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"{name} must be a np.random.Generator (e.g. np.random.default_rng(0)), "
+                        f"got {type(rng).__name__}")
+    return rng
+
+
 def check_dtype(dtype: Any, name: str = "dtype") -> np.dtype:
     """Return ``np.dtype(dtype)`` if it is a floating type (float32 or float64)."""
     try:

@@ -23,16 +23,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import check_array, check_choice, check_float, check_int
+from ._validation import check_array, check_choice, check_float, check_generator, check_int
 
 KINDS = ("shapes", "text")
 SHAPES = ("ring", "box", "line", "cross")
-
-
-def _check_rng(rng) -> np.random.Generator:
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a np.random.Generator, got {type(rng).__name__}")
-    return rng
 
 
 def _check_image_shape(image_shape) -> tuple[int, int]:
@@ -102,7 +96,7 @@ def shape_masks(n: int, image_shape: tuple[int, int], rng: np.random.Generator,
     """
     n = check_int(n, "n", 0)
     H, W = _check_image_shape(image_shape)
-    rng = _check_rng(rng)
+    rng = check_generator(rng)
     lo, hi = (check_float(size[0], "size[0]", 0.0, 0.5), check_float(size[1], "size[1]", 0.0, 0.5))
     if lo > hi:
         raise ValueError(f"size must be (low, high) with low <= high, got {size!r}")
@@ -154,7 +148,7 @@ def text_masks(n: int, image_shape: tuple[int, int], rng: np.random.Generator, t
     """
     n = check_int(n, "n", 0)
     H, W = _check_image_shape(image_shape)
-    rng = _check_rng(rng)
+    rng = check_generator(rng)
     height = check_float(height, "height", 0.0, 1.0, low_inclusive=False)
     h = max(3, int(round(height * H)))
     stamp = text_mask(text, h)

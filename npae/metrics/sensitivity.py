@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_array, check_int
+from .._validation import check_array, check_generator, check_int
 from ..layers import Sequential
 from ..penalties.contractive import jacobian
 
@@ -75,8 +75,7 @@ def contraction_ratio(model, X, distances, rng: np.random.Generator) -> np.ndarr
     distances = check_array(distances, "distances", ndim=1, dtype=np.float64)
     if np.any(distances <= 0):
         raise ValueError(f"distances must be > 0, got min {distances.min():g}")
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a np.random.Generator, got {type(rng).__name__}")
+    check_generator(rng)
     h1 = enc.forward(X).astype(np.float64)  # (N, latent)
     ratios = np.empty(len(distances))
     for i, r in enumerate(distances):  # a handful of distances; everything inside is batched
