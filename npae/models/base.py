@@ -153,16 +153,21 @@ class BaseAutoencoder:
         """Penalties on the code ``h``: name -> (value, dvalue/dh). None by default."""
         return {}
 
+    def _encoder_input(self, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """What the encoder sees in training: ``X`` itself (a denoising model: a corrupted copy)."""
+        return X
+
     def _forward_backward(self, X: np.ndarray, rng: np.random.Generator) -> dict[str, float]:
         """One forward and backward pass on a batch; leaves the gradients in the layers.
 
         Returns the loss terms (their sum is the loss). The default is a plain autoencoder
-        plus the code penalties of :meth:`_code_penalties`: ``h = encoder(X)``, the decoder and
-        loss give ``dh``, each penalty adds its ``dOmega/dh`` (the derivative of a sum is the sum
-        of the derivatives), and ``encoder.backward(dh)`` sets the encoder's gradients.
+        plus the code penalties of :meth:`_code_penalties`: ``h = encoder(x_in)`` with
+        ``x_in = _encoder_input(X, rng)``, the decoder and loss against the clean ``X`` give
+        ``dh``, each penalty adds its ``dOmega/dh`` (the derivative of a sum is the sum of the
+        derivatives), and ``encoder.backward(dh)`` sets the encoder's gradients.
         """
-        h = self.encoder.forward(X)  # (N, code)
-        rec, dh = self._decoder_loss(h, X)
+        h = self.encoder.forward(self._encoder_input(X, rng))  # (N, code)
+        rec, dh = self._decoder_loss(h, X)  # the target is always the clean X
         terms = {"reconstruction": rec}
         for name, (value, dh_penalty) in self._code_penalties(h).items():
             terms[name] = value

@@ -14,7 +14,8 @@ from .autoencoder import Autoencoder
 class DenoisingMixin:
     r"""The denoising objective, for any autoencoder: put it before the model class in the bases.
 
-    Holds the noise arguments, the corruption hook and the training step; the networks and
+    Holds the noise arguments and the corruption hook, and feeds the corruption to the
+    training step of :class:`~npae.models.base.BaseAutoencoder` (``_encoder_input``); the networks and
     the input checks come from the other base (:class:`DenoisingAutoencoder` mixes it into the
     dense :class:`~npae.models.Autoencoder`, ``ConvDenoisingAutoencoder`` into
     ``ConvAutoencoder``). The step is the plain autoencoder's with the encoder's input replaced
@@ -41,16 +42,10 @@ class DenoisingMixin:
         """
         return corrupt(X, self.noise, self.noise_level, rng, self.clip)
 
-    def _forward_backward(self, X: np.ndarray, rng: np.random.Generator) -> dict[str, float]:
-        X_tilde = self._corrupt(X, rng)  # X's shape, fresh noise
-        h = self.encoder.forward(X_tilde)  # (N, *code_shape)
-        rec, dh = self._decoder_loss(h, X)  # the target is the clean X
-        terms = {"reconstruction": rec}
-        for name, (value, dh_penalty) in self._code_penalties(h).items():
-            terms[name] = value
-            dh = dh + dh_penalty
-        self.encoder.backward(dh, input_grad=False)  # dL/dX_tilde is not needed
-        return terms
+    def _encoder_input(self, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """The encoder sees ``x_tilde`` (fresh noise every batch); the base class's step keeps
+        the clean ``X`` as the target."""
+        return self._corrupt(X, rng)  # X's shape
 
 
 class DenoisingAutoencoder(DenoisingMixin, Autoencoder):
