@@ -130,8 +130,6 @@ class SparseAutoencoder(Autoencoder):
         Weight of the sparsity penalty.
     """
 
-    term_names = ("reconstruction", "sparsity")
-
     def __init__(self, sizes: Sequence[int] = (64, 25), activation: str = "sigmoid",
                  code_activation: str | None = None, output_activation: str = "sigmoid",
                  loss: str = "sse", sparsity: str = "kl", rho: float = 0.01, beta: float = 3.0,

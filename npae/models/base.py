@@ -33,8 +33,6 @@ class BaseAutoencoder:
     n_features: int
     loss: str
     weight_decay: float = 0.0
-    #: Names of the terms ``_forward_backward`` returns, in display order.
-    term_names: tuple[str, ...] = ("reconstruction",)
 
     def _init_common(self, random_state, dtype) -> np.random.Generator:
         """Store ``random_state`` and ``dtype``; return the generator that builds the weights.

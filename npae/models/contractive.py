@@ -34,8 +34,6 @@ class ContractiveAutoencoder(Autoencoder):
         Weight of the contractive penalty.
     """
 
-    term_names = ("reconstruction", "contractive")
-
     def __init__(self, sizes: Sequence[int] = (784, 64), activation: str = "sigmoid",
                  code_activation: str | None = None, output_activation: str = "sigmoid",
                  loss: str = "mse", lam: float = 0.1, weight_decay: float = 0.0,

@@ -147,8 +147,6 @@ class VAE(BaseAutoencoder):
     overrides ``_check_X`` (call :meth:`_check_values` from it) and :attr:`example_shape`.
     """
 
-    term_names = ("reconstruction", "kl")
-
     def __init__(self, sizes: Sequence[int] = (784, 400), latent_dim: int = 20, activation: str = "relu",
                  decoder: str = "bernoulli", decoder_sigma: float = 1.0, learn_decoder_sigma: bool = False,
                  beta: float = 1.0, weight_decay: float = 0.0, random_state=None, dtype=np.float32) -> None:
