@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ._validation import check_array, check_choice, check_float, check_int
+from ._validation import check_array, check_choice, check_float, check_generator, check_int
 
 NOISES = ("gaussian", "masking", "salt_and_pepper")
 
@@ -31,13 +31,6 @@ NOISES = ("gaussian", "masking", "salt_and_pepper")
 def _check_x(x) -> np.ndarray:
     x = check_array(x, "x", min_samples=0)
     return x if x.dtype.kind == "f" else x.astype(np.float64)
-
-
-def _check_rng(rng) -> np.random.Generator:
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a np.random.Generator (e.g. np.random.default_rng(0)), "
-                        f"got {type(rng).__name__}")
-    return rng
 
 
 def _check_clip(clip) -> tuple[float, float] | None:
@@ -73,7 +66,7 @@ def gaussian_noise(x, sigma: float, rng: np.random.Generator,
     """
     x = _check_x(x)
     sigma = check_float(sigma, "sigma", 0.0)
-    rng = _check_rng(rng)
+    rng = check_generator(rng)
     clip = _check_clip(clip)
     out = rng.standard_normal(x.shape, dtype=x.dtype)
     out *= x.dtype.type(sigma)
@@ -86,7 +79,7 @@ def gaussian_noise(x, sigma: float, rng: np.random.Generator,
 def random_mask(shape: tuple[int, ...], fraction: float, rng: np.random.Generator) -> np.ndarray:
     """Boolean mask of ``shape``: each entry is True (missing) independently with probability ``fraction``."""
     fraction = check_float(fraction, "fraction", 0.0, 1.0)
-    rng = _check_rng(rng)
+    rng = check_generator(rng)
     return rng.random(shape, dtype=np.float32) < fraction
 
 
@@ -129,7 +122,7 @@ def salt_and_pepper(x, fraction: float, rng: np.random.Generator,
     """
     x = _check_x(x)
     fraction = check_float(fraction, "fraction", 0.0, 1.0)
-    rng = _check_rng(rng)
+    rng = check_generator(rng)
     low, high = _check_clip((low, high))
     u = rng.random(x.shape, dtype=np.float32)
     out = np.where(u < fraction / 2, x.dtype.type(low), x)
@@ -150,7 +143,7 @@ def block_mask(n: int, image_shape: tuple[int, int], block: int, rng: np.random.
     H, W = (check_int(s, "image_shape", 1) for s in image_shape)
     if block > min(H, W):
         raise ValueError(f"block must be <= min(H, W) = {min(H, W)}, got {block}")
-    rng = _check_rng(rng)
+    rng = check_generator(rng)
     r = rng.integers(0, H - block + 1, size=n)[:, None, None]  # (n, 1, 1)
     c = rng.integers(0, W - block + 1, size=n)[:, None, None]
     rows = np.arange(H)[None, :, None]  # (1, H, 1)
