@@ -22,19 +22,13 @@ recorded in docs/benchmarks.md.
 
 from __future__ import annotations
 
-import os
-import sys
 import time
 from collections import defaultdict
 
 import numpy as np
 from harness import main_for, npae_adam_step, torch_mse_adam_step
 
-try:
-    import npae
-except ImportError:  # run from a clone without installing: use the checkout's package
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
-    import npae
+import npae
 from npae.layers import Activation, Conv2D, Conv2DTranspose, conv
 
 NETWORK = "Conv(1-16,s2)-ReLU-Conv(16-32,s2)-ReLU-ConvT(32-16,s2)-ReLU-ConvT(16-1,s2)-Sigmoid"

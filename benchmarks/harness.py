@@ -313,7 +313,7 @@ def main_for(doc: str, workload: str, network: str, npae_step_fn: NpaeStepFn, to
     the report, ``<loss_name>: npae <loss>, torch <loss>`` and the ratio npae / PyTorch
     against ``target``.
     """
-    from npae.scripts import load_mnist_or_exit  # here: the script has put the checkout on sys.path
+    from npae.scripts import load_mnist_or_exit
 
     parser = argparse.ArgumentParser(description=doc.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)

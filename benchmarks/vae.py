@@ -19,17 +19,10 @@ Run it (PyTorch is optional; without it only npae is timed)::
 
 from __future__ import annotations
 
-import os
-import sys
-
 import numpy as np
 from harness import main_for, npae_adam_step
 
-try:
-    import npae
-except ImportError:  # run from a clone without installing: use the checkout's package
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
-    import npae
+import npae
 
 HIDDEN, LATENT = 400, 20
 

@@ -30,17 +30,15 @@ from __future__ import annotations
 import argparse
 import os
 
-import matplotlib
 import numpy as np
 
-matplotlib.use("Agg")  # write PNGs, no window
-import matplotlib.pyplot as plt  # noqa: E402
+from npae import PCA, Autoencoder, DenoisingAutoencoder, plotting
+from npae.metrics import roc_auc, roc_curve
+from npae.optim import Adam
+from npae.plotting import save_figure, write_metrics
+from npae.scripts import example_parser, load_mnist_or_exit
 
-from npae import PCA, Autoencoder, DenoisingAutoencoder  # noqa: E402
-from npae.metrics import roc_auc, roc_curve  # noqa: E402
-from npae.optim import Adam  # noqa: E402
-from npae.plotting import save_figure, write_metrics  # noqa: E402
-from npae.scripts import example_parser, load_mnist_or_exit  # noqa: E402
+plt = plotting.pyplot()  # matplotlib's pyplot, headless when there is no display
 
 
 def per_image_mse(X: np.ndarray, X_hat: np.ndarray) -> np.ndarray:

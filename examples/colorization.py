@@ -31,17 +31,15 @@ import argparse
 import os
 import time
 
-import matplotlib
 import numpy as np
 
-matplotlib.use("Agg")  # write PNGs, no window
-import matplotlib.pyplot as plt  # noqa: E402
+from npae import Autoencoder, DenoisingAutoencoder, plotting
+from npae.datasets import sample_photo
+from npae.metrics import psnr
+from npae.optim import Adam
+from npae.plotting import save_figure, write_metrics
 
-from npae import Autoencoder, DenoisingAutoencoder  # noqa: E402
-from npae.datasets import sample_photo  # noqa: E402
-from npae.metrics import psnr  # noqa: E402
-from npae.optim import Adam  # noqa: E402
-from npae.plotting import save_figure, write_metrics  # noqa: E402
+plt = plotting.pyplot()  # matplotlib's pyplot, headless when there is no display
 
 LUMA = np.array([0.299, 0.587, 0.114])  # ITU-R BT.601 weights of R, G, B
 

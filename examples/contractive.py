@@ -27,16 +27,11 @@ Run::
 from __future__ import annotations
 
 import os
-import sys
 import time
 
 import numpy as np
 
-try:
-    import npae
-except ImportError:  # run from a clone without installing: use the checkout's package
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
-    import npae
+import npae
 from npae import plotting
 from npae.metrics import (
     binary_cross_entropy,
@@ -58,7 +53,6 @@ def main(argv: list[str] | None = None) -> dict:
 
     # 1. Data: pixels in [0, 1].
     X_train, _, X_test, _, source = load_mnist_or_exit(parser, args)
-    print(f"training on {len(X_train)} images, evaluating on {len(X_test)}")
 
     # 2. Three models, one architecture, one initialisation (same random_state).
     common = dict(sizes=(784, args.hidden), activation="sigmoid", output_activation="sigmoid", loss="bce",
@@ -92,7 +86,7 @@ def main(argv: list[str] | None = None) -> dict:
                                                        strict=True))}
 
     # 4. Figures: the contraction curves, reconstructions, filters.
-    plt = plotting._pyplot()  # matplotlib's pyplot, headless-safe
+    plt = plotting.pyplot()  # matplotlib's pyplot, headless when there is no display
     fig, ax = plt.subplots(figsize=(6, 4))
     for name, ratios in curves.items():
         ax.plot(distances, ratios, marker="o", label=name)

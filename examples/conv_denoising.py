@@ -19,16 +19,11 @@ Run::
 from __future__ import annotations
 
 import os
-import sys
 import time
 
 import numpy as np
 
-try:
-    import npae
-except ImportError:  # run from a clone without installing: use the checkout's package
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
-    import npae
+import npae
 from npae import plotting
 from npae.metrics import psnr, ssim
 from npae.noise import gaussian_noise

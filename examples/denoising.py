@@ -25,16 +25,11 @@ Run::
 from __future__ import annotations
 
 import os
-import sys
 import time
 
 import numpy as np
 
-try:
-    import npae
-except ImportError:  # run from a clone without installing: use the checkout's package
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
-    import npae
+import npae
 from npae import plotting
 from npae.metrics import psnr, ssim
 from npae.noise import corrupt
@@ -59,7 +54,6 @@ def main(argv: list[str] | None = None) -> dict:
 
     # 1. Data: pixels in [0, 1].
     X_train, _, X_test, _, source = load_mnist_or_exit(parser, args)
-    print(f"training on {len(X_train)} images, evaluating on {len(X_test)}")
 
     # 2. The same network for every model: 784-hidden-code-hidden-784, ReLU, sigmoid output, BCE.
     common = dict(sizes=(784, args.hidden, args.code), activation="relu", output_activation="sigmoid",

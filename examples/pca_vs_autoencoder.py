@@ -30,17 +30,15 @@ import argparse
 import os
 import time
 
-import matplotlib
 import numpy as np
 
-matplotlib.use("Agg")  # write PNGs, no window
-import matplotlib.pyplot as plt  # noqa: E402
-
-from npae import PCA, Autoencoder
+from npae import PCA, Autoencoder, plotting
 from npae.optim import Adam
 from npae.pca import principal_angles
 from npae.plotting import image_grid, save_figure, write_metrics
 from npae.scripts import example_parser, load_mnist_or_exit
+
+plt = plotting.pyplot()  # matplotlib's pyplot, headless when there is no display
 
 
 def main() -> None:

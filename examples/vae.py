@@ -26,16 +26,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 
 import numpy as np
 
-try:
-    import npae
-except ImportError:  # run from a clone without installing: use the checkout's package
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
-    import npae
+import npae
 from npae import plotting
 from npae.optim import Adam
 from npae.scripts import example_parser, load_mnist_or_exit
@@ -55,7 +50,6 @@ def main(argv: list[str] | None = None) -> dict:
 
     # 1. Data: pixels in [0, 1], treated as Bernoulli probabilities.
     X_train, y_train, X_test, y_test, source = load_mnist_or_exit(parser, args)
-    print(f"training on {len(X_train)} images, evaluating on {len(X_test)}")
 
     # 2. The model and its training: minimise the negative ELBO, reconstruction + beta * KL.
     model = npae.VAE(sizes=(784, args.hidden), latent_dim=args.latent_dim, activation="relu",

@@ -11,7 +11,11 @@ import numpy as np
 from ._validation import check_array
 
 
-def _pyplot():
+def pyplot():
+    """matplotlib's ``pyplot``, on the headless Agg backend when there is no display to draw on.
+
+    For figures this module does not draw; examples call it instead of choosing a backend.
+    """
     import matplotlib
 
     if not os.environ.get("DISPLAY") and not os.environ.get("MPLBACKEND"):
@@ -67,7 +71,7 @@ def image_grid(rows: dict[str, np.ndarray], path, shape: tuple[int, int] = (28, 
     ``rows`` maps a label (e.g. ``"noisy"``, ``"denoised"``, ``"clean"``) to images of shape
     (n, H*W), (n, H, W) or (n, H, W, 3). Returns the saved path.
     """
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(len(rows), 1, figsize=(12, 1.3 * len(rows) + 0.4), squeeze=False)
     for ax, (label, imgs) in zip(axes[:, 0], rows.items(), strict=True):
         imgs = np.asarray(imgs)
@@ -87,7 +91,7 @@ def filter_mosaic(W, path, shape: tuple[int, int] | None = None, title: str | No
 
     Each filter is rescaled to its own [min, max], as in the UFLDL visualisation.
     """
-    plt = _pyplot()
+    plt = pyplot()
     W = check_array(W, "W", ndim=2)
     if shape is not None:
         W = W.reshape((-1,) + tuple(shape))
@@ -103,7 +107,7 @@ def filter_mosaic(W, path, shape: tuple[int, int] | None = None, title: str | No
 def loss_curves(history: dict[str, list[float]], path, keys: tuple[str, ...] | None = None,
                 title: str | None = None, log: bool = False, xlabel: str = "epoch") -> Path:
     """Save a plot of per-epoch curves from a model's ``history_`` (``xlabel`` names the x axis)."""
-    plt = _pyplot()
+    plt = pyplot()
     keys = keys or tuple(k for k in history if k != "time")
     fig, ax = plt.subplots(figsize=(6, 4))
     for k in keys:
@@ -121,7 +125,7 @@ def loss_curves(history: dict[str, list[float]], path, keys: tuple[str, ...] | N
 
 def latent_scatter(Z, labels, path, title: str | None = None) -> Path:
     """Save a scatter of 2-D codes ``Z`` (N, 2) coloured by integer ``labels`` (N,)."""
-    plt = _pyplot()
+    plt = pyplot()
     Z = check_array(Z, "Z", ndim=2)
     if Z.shape[1] != 2:
         raise ValueError(f"Z must have 2 columns for a scatter, got shape {Z.shape}")
@@ -145,7 +149,7 @@ def image_mosaic(images, path, n_cols: int | None = None, shape: tuple[int, int]
     coordinates on the axes, as for a manifold decoded over a latent grid; otherwise the axes
     are hidden.
     """
-    plt = _pyplot()
+    plt = pyplot()
     images = check_array(images, "images", ndim=(2, 3))
     if images.ndim == 2:
         images = images.reshape((-1,) + tuple(shape))  # (N, H, W)
@@ -164,7 +168,7 @@ def image_mosaic(images, path, n_cols: int | None = None, shape: tuple[int, int]
 
 def save_figure(fig, path) -> Path:
     """Save ``fig`` to ``path`` (folders created), close it, return the path."""
-    plt = _pyplot()
+    plt = pyplot()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()

@@ -99,7 +99,7 @@ def load_mnist_or_exit(parser: argparse.ArgumentParser, args: argparse.Namespace
     y_test : ndarray, shape (N_test,)
         Their labels.
     source : str
-        The sentence that was printed, for ``metrics.json``.
+        The sentence that was printed (with the two image counts), for ``metrics.json``.
     """
     if not args.data_dir:
         parser.error(NO_DATA_MESSAGE)
@@ -109,6 +109,7 @@ def load_mnist_or_exit(parser: argparse.ArgumentParser, args: argparse.Namespace
     except DataError as exc:
         parser.error(str(exc))
     print(f"data: {source}")
+    print(f"training on {len(X_train)} images, evaluating on {len(X_test)}")
     return X_train, y_train, X_test, y_test, source
 
 

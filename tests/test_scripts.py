@@ -71,5 +71,5 @@ def test_loads_a_fake_mnist_and_prints_its_source(tmp_path, capsys):
     assert X_test.shape == (20, 784) and y_test.shape == (20,)
     np.testing.assert_array_equal(y_train, np.arange(12) % 10)
     np.testing.assert_allclose(X_test, test_images.reshape(20, 784) / 255.0, atol=1e-6)
-    assert capsys.readouterr().out == f"data: {source}\n"
+    assert capsys.readouterr().out == f"data: {source}\ntraining on 12 images, evaluating on 20\n"
     assert "30" in source and "20" in source  # the sentence names both sets' sizes
