@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ._validation import check_random_state
+from ._validation import check_array, check_random_state
 
 
 def rel_error(a: np.ndarray, b: np.ndarray) -> float:
@@ -29,7 +29,8 @@ def rel_error(a: np.ndarray, b: np.ndarray) -> float:
     return 0.0 if denom == 0 else float(np.linalg.norm(a - b) / denom)
 
 
-def numerical_gradient(f: Callable[[], float], x: np.ndarray, h: float = 1e-6) -> np.ndarray:
+def numerical_gradient(f: Callable[[], float], x: np.ndarray, h: float = 1e-6,
+                       indices: np.ndarray | None = None) -> np.ndarray:
     r"""Central differences of a scalar function with respect to the array ``x``.
 
     .. math:: \frac{\partial f}{\partial x_i} \approx \frac{f(x + h e_i) - f(x - h e_i)}{2h}
@@ -37,24 +38,34 @@ def numerical_gradient(f: Callable[[], float], x: np.ndarray, h: float = 1e-6) -
     ``f`` takes no arguments and reads ``x``, which is perturbed in place, one entry at a
     time, and restored (any memory layout: entries are addressed by index, never through a
     reshaped copy). The truncation error is O(h^2); the rounding error O(eps / h); h = 1e-6 in
-    float64 balances them. Returns an array of ``x``'s shape. Two calls of ``f`` per entry of
-    ``x``. See ``docs/05-gradient-checking.md``.
+    float64 balances them. Two calls of ``f`` per entry. See ``docs/05-gradient-checking.md``.
+
+    Returns an array of ``x``'s shape; with ``indices`` (flat, C-order indices into ``x``), only
+    those entries are perturbed and a 1-D array of their partial derivatives is returned (a
+    spot check of a large parameter array).
     """
     if not isinstance(x, np.ndarray) or x.dtype != np.float64:
         got = getattr(x, "dtype", type(x).__name__)
         raise TypeError(f"x must be a float64 ndarray for a gradient check, got {got}")
     if not x.flags.writeable:
         raise ValueError("x must be writeable: the check perturbs it in place")
-    grad = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
+    if indices is None:
+        entries = list(np.ndindex(x.shape))
+    else:
+        flat = check_array(indices, "indices", ndim=1, min_samples=0)
+        if flat.dtype.kind not in "iu" or (flat.size and (flat.min() < 0 or flat.max() >= x.size)):
+            raise ValueError(f"indices must be integers in [0, {x.size}), got {flat!r}")
+        entries = list(zip(*np.unravel_index(flat, x.shape), strict=True))
+    partials = np.zeros(len(entries))
+    for k, i in enumerate(entries):
         old = x[i]
         x[i] = old + h
         f_plus = f()
         x[i] = old - h
         f_minus = f()
         x[i] = old
-        grad[i] = (f_plus - f_minus) / (2 * h)
-    return grad
+        partials[k] = (f_plus - f_minus) / (2 * h)
+    return partials.reshape(x.shape) if indices is None else partials
 
 
 def check_layer(layer, x: np.ndarray, rng=None, h: float = 1e-6) -> dict[str, float]:

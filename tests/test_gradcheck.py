@@ -155,3 +155,19 @@ def test_numerical_gradient_perturbs_a_non_contiguous_array_in_place():
     grad = numerical_gradient(lambda: float(np.sum(x * target)), x)
     np.testing.assert_allclose(grad, target, rtol=1e-8)
     np.testing.assert_array_equal(x, base.T)  # restored
+
+
+def test_numerical_gradient_at_chosen_indices_matches_the_full_one():
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((4, 5))
+    target = rng.standard_normal((4, 5))
+
+    def f() -> float:
+        return float(np.sum(np.sin(x) * target))
+
+    full = numerical_gradient(f, x)
+    idx = np.array([0, 7, 19, 3])
+    np.testing.assert_array_equal(numerical_gradient(f, x, indices=idx), full.reshape(-1)[idx])
+    np.testing.assert_allclose(full, np.cos(x) * target, rtol=1e-8, atol=1e-9)
+    with pytest.raises(ValueError, match="indices"):
+        numerical_gradient(f, x, indices=np.array([20]))
