@@ -26,10 +26,11 @@ import time
 from collections import defaultdict
 
 import numpy as np
-from harness import main_for, npae_adam_step, torch_mse_adam_step
 
 import npae
 from npae.layers import Activation, Conv2D, Conv2DTranspose, conv
+
+from harness import main_for, npae_adam_step, torch_mse_adam_step
 
 NETWORK = "Conv(1-16,s2)-ReLU-Conv(16-32,s2)-ReLU-ConvT(32-16,s2)-ReLU-ConvT(16-1,s2)-Sigmoid"
 

@@ -18,9 +18,10 @@ Run it (PyTorch is optional; without it only npae is timed)::
 from __future__ import annotations
 
 import numpy as np
-from harness import main_for, npae_adam_step, torch_mse_adam_step
 
 import npae
+
+from harness import main_for, npae_adam_step, torch_mse_adam_step
 
 SIZES = (784, 256, 32)  # encoder widths; the decoder mirrors them: 784-256-32-256-784
 

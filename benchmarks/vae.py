@@ -20,9 +20,10 @@ Run it (PyTorch is optional; without it only npae is timed)::
 from __future__ import annotations
 
 import numpy as np
-from harness import main_for, npae_adam_step
 
 import npae
+
+from harness import main_for, npae_adam_step
 
 HIDDEN, LATENT = 400, 20
 

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from idx_files import write_mnist
 
 import npae
 from npae import cli
 from npae.io import model_classes
+
+from idx_files import write_mnist
 
 
 @pytest.fixture(scope="module")

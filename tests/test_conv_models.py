@@ -2,12 +2,13 @@
 
 import numpy as np
 import pytest
-from idx_files import write_mnist
 
 import npae
 from npae.gradcheck import check_model
 from npae.layers import Conv2D, Conv2DTranspose, MaxPool2D, UpSampling2D
 from npae.models import ConvAutoencoder, ConvDenoisingAutoencoder, ConvVAE
+
+from idx_files import write_mnist
 
 
 def blobs(n: int, rng: np.random.Generator, size: int = 8) -> np.ndarray:

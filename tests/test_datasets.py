@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from idx_files import TYPE_CODES, idx_bytes
 
 from npae import datasets
 from npae.datasets import (
@@ -28,6 +27,8 @@ from npae.datasets import (
     whiten_image,
 )
 from npae.io import atomic_write
+
+from idx_files import TYPE_CODES, idx_bytes
 
 
 def fake_mnist(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

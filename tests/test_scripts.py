@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from idx_files import write_mnist
 
 from npae.scripts import NO_DATA_MESSAGE, example_parser, load_mnist_or_exit
+
+from idx_files import write_mnist
 
 
 def write_fake_mnist(folder, n_train: int = 30, n_test: int = 20, seed: int = 0) -> np.ndarray:

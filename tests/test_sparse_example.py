@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+
 from idx_files import write_mnist
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,7 +8,6 @@ import math
 
 import numpy as np
 import pytest
-from idx_files import idx_bytes
 
 import npae
 from npae.datasets import open_idx
@@ -18,6 +17,8 @@ from npae.optim import SGD, Adam
 from npae.progress import ProgressBar
 from npae.schedules import CosineLR
 from npae.training import DivergenceError, ScaledRows
+
+from idx_files import idx_bytes
 
 try:
     from npae.models import DenoisingAutoencoder as NoisyModel  # draws noise from the run's generator

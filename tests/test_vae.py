@@ -6,12 +6,13 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from idx_files import write_mnist
 from scipy.special import expit
 
 from npae.gradcheck import check_model, numerical_gradient, rel_error
 from npae.models import VAE
 from npae.models.vae import gaussian_kl
+
+from idx_files import write_mnist
 
 D, H, L = 6, 5, 3
 
