@@ -26,6 +26,7 @@ from npae.datasets import (
     sample_photo,
     whiten_image,
 )
+from npae.datasets import mnist as mnist_module  # the module whose globals the download code reads
 from npae.io import atomic_write
 
 from idx_files import TYPE_CODES, idx_bytes
@@ -141,7 +142,7 @@ def fake_test_set(monkeypatch):
 def test_download_good_bytes(tmp_path, monkeypatch, fake_test_set):
     files, images, labels = fake_test_set
     web = FakeWeb(files)
-    monkeypatch.setattr(datasets, "_open_url", web)
+    monkeypatch.setattr(mnist_module, "_open_url", web)
     X, y = load_mnist(tmp_path / "mnist", kind="test")
     np.testing.assert_allclose(X, images.reshape(7, 784) / 255.0, rtol=1e-6)
     np.testing.assert_array_equal(y, labels)
@@ -160,15 +161,15 @@ def test_download_tries_next_mirror(tmp_path, monkeypatch, fake_test_set):
             raise urllib.error.URLError("connection refused")
         return io.BytesIO(files[url.rsplit("/", 1)[1]])
 
-    monkeypatch.setattr(datasets, "_open_url", opener)
+    monkeypatch.setattr(mnist_module, "_open_url", opener)
     _, y = load_mnist(tmp_path, kind="test")
     np.testing.assert_array_equal(y, labels)
 
 
 def test_download_to_default_cache(tmp_path, monkeypatch, fake_test_set):
     files, _, _ = fake_test_set
-    monkeypatch.setattr(datasets, "_open_url", FakeWeb(files))
-    monkeypatch.setattr(datasets, "default_cache_dir", lambda: tmp_path / "cache")
+    monkeypatch.setattr(mnist_module, "_open_url", FakeWeb(files))
+    monkeypatch.setattr(mnist_module, "default_cache_dir", lambda: tmp_path / "cache")
     X, _ = load_mnist(kind="test")
     assert X.shape == (7, 784)
     assert (tmp_path / "cache" / "t10k-images-idx3-ubyte.gz").is_file()
@@ -185,7 +186,7 @@ def test_download_interrupted_transfer(tmp_path, monkeypatch, fake_test_set):
         def read(self, *args):
             raise http.client.IncompleteRead(b"partial")
 
-    monkeypatch.setattr(datasets, "_open_url", lambda url, timeout=30.0: Broken())
+    monkeypatch.setattr(mnist_module, "_open_url", lambda url, timeout=30.0: Broken())
     with pytest.raises(DataError, match="IncompleteRead|partial"):
         load_mnist(tmp_path, kind="test")
     assert os.listdir(tmp_path) == []
@@ -194,14 +195,14 @@ def test_download_interrupted_transfer(tmp_path, monkeypatch, fake_test_set):
 def test_download_bad_checksum(tmp_path, monkeypatch, fake_test_set):
     files, _, _ = fake_test_set
     corrupted = {k: v[:-1] + bytes([v[-1] ^ 1]) for k, v in files.items()}
-    monkeypatch.setattr(datasets, "_open_url", FakeWeb(corrupted))
+    monkeypatch.setattr(mnist_module, "_open_url", FakeWeb(corrupted))
     with pytest.raises(DataError, match="MD5"):
         load_mnist(tmp_path, kind="test")
     assert os.listdir(tmp_path) == []  # nothing written, not even a temporary file
 
 
 def test_download_offline(tmp_path, monkeypatch, fake_test_set):
-    monkeypatch.setattr(datasets, "_open_url", FakeWeb(fail=urllib.error.URLError("no network")))
+    monkeypatch.setattr(mnist_module, "_open_url", FakeWeb(fail=urllib.error.URLError("no network")))
     with pytest.raises(DataError) as info:
         load_mnist(tmp_path / "here", kind="test")
     msg = str(info.value)
@@ -211,7 +212,7 @@ def test_download_offline(tmp_path, monkeypatch, fake_test_set):
 
 def test_no_download_when_disabled(tmp_path, monkeypatch, fake_test_set):
     web = FakeWeb(fake_test_set[0])
-    monkeypatch.setattr(datasets, "_open_url", web)
+    monkeypatch.setattr(mnist_module, "_open_url", web)
     with pytest.raises(DataError, match="not found"):
         load_mnist(tmp_path, kind="test", download=False)
     with pytest.raises(DataError, match="NPAE_DATA_DIR"):
@@ -224,7 +225,7 @@ def test_mnist_split_test_only_folder_does_not_download(tmp_path, monkeypatch):
     (tmp_path / "t10k-images-idx3-ubyte").write_bytes(idx_bytes(images))
     (tmp_path / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(idx_bytes(labels)))
     web = FakeWeb(fail=AssertionError("must not download"))
-    monkeypatch.setattr(datasets, "_open_url", web)
+    monkeypatch.setattr(mnist_module, "_open_url", web)
     X_train, y_train, X_test, y_test, source = mnist_split(tmp_path)
     assert web.requests == [] and "test set only" in source
     # "first 8,000 train, the rest evaluate": with 10 images all 10 train and none evaluate.
@@ -239,7 +240,7 @@ def test_download_write_keeps_old_file_on_failure(tmp_path, monkeypatch):
     def broken_replace(src, dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr(datasets.os, "replace", broken_replace)
+    monkeypatch.setattr(mnist_module.os, "replace", broken_replace)
     with pytest.raises(OSError, match="disk full"):
         atomic_write(target, lambda f: f.write(b"new"))  # what download_mnist writes with
     assert target.read_bytes() == b"good" and os.listdir(tmp_path) == ["f.gz"]

@@ -1,0 +1,51 @@
+"""Data: MNIST-format IDX files (:mod:`npae.datasets.mnist`) and natural-image patches from the
+photographs matplotlib ships (:mod:`npae.datasets.images`, offline). Import the names from here.
+"""
+
+from .images import (
+    SAMPLE_PHOTOS,
+    available_photos,
+    block_mean,
+    natural_patches,
+    normalize_patches,
+    sample_photo,
+    to_grey,
+    whiten_image,
+)
+from .mnist import (
+    MNIST_FILES,
+    MNIST_MD5,
+    MNIST_MIRRORS,
+    DataError,
+    data_dir_from,
+    default_cache_dir,
+    download_mnist,
+    load_mnist,
+    mnist_split,
+    open_idx,
+    parse_idx,
+    read_idx,
+)
+
+__all__ = [
+    "available_photos",
+    "block_mean",
+    "data_dir_from",
+    "DataError",
+    "default_cache_dir",
+    "download_mnist",
+    "load_mnist",
+    "MNIST_FILES",
+    "MNIST_MD5",
+    "MNIST_MIRRORS",
+    "mnist_split",
+    "natural_patches",
+    "normalize_patches",
+    "open_idx",
+    "parse_idx",
+    "read_idx",
+    "sample_photo",
+    "SAMPLE_PHOTOS",
+    "to_grey",
+    "whiten_image",
+]
