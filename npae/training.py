@@ -113,35 +113,6 @@ class BatchSource:
             yield self.take(rows, True, f"rows {i}:{rows[-1] + 1}")
 
 
-class ScaledRows:
-    """Stored examples seen as float rows, read lazily: ``view[rows] = data[rows].reshape(B, -1) * scale``.
-
-    Wraps e.g. the uint8 memmap of :func:`npae.datasets.open_idx` (shape (N, 28, 28), values
-    0..255) so that ``fit`` streams MNIST-format files from disk as (B, 784) float32 rows in
-    [0, 1] without loading them whole::
-
-        X = ScaledRows(open_idx("train-images-idx3-ubyte"), scale=1 / 255)
-        model.fit(X, epochs=5)
-    """
-
-    def __init__(self, data, scale: float = 1 / 255, dtype=np.float32) -> None:
-        if not (hasattr(data, "__len__") and hasattr(data, "__getitem__")):
-            raise TypeError(f"data must support len() and indexing, got {type(data).__name__}")
-        self.data = data
-        self.scale = check_float(scale, "scale")
-        self.dtype = np.dtype(dtype)
-
-    def __len__(self) -> int:
-        return len(self.data)
-
-    def __getitem__(self, key) -> np.ndarray:
-        batch = np.asarray(self.data[key])
-        if np.ndim(key) == 0 and not isinstance(key, slice):
-            batch = batch[None]  # one example -> a batch of one
-        rows = batch.reshape(len(batch), -1)  # (B, prod(example shape))
-        return rows.astype(self.dtype) * self.dtype.type(self.scale)
-
-
 def score_source(model, source: BatchSource) -> float:
     """``model.score`` of all the rows: at once in memory, else the row-weighted mean over chunks."""
     if not source.lazy:
@@ -383,5 +354,5 @@ def fit_model(model, X, epochs: int = 10, batch_size: int = 128, optimizer: Opti
     return model
 
 
-__all__ = ["BatchSource", "DivergenceError", "ScaledRows", "check_step", "fit_model",
+__all__ = ["BatchSource", "DivergenceError", "check_step", "fit_model",
            "score_source"]

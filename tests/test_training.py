@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 
 import npae
-from npae.datasets import open_idx
+from npae.datasets import ScaledRows, open_idx
 from npae.io import ModelFileError
 from npae.models import Autoencoder
 from npae.optim import SGD, Adam
 from npae.progress import ProgressBar
 from npae.schedules import CosineLR
-from npae.training import DivergenceError, ScaledRows
+from npae.training import DivergenceError
 
 from idx_files import idx_bytes
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._validation import check_choice
+from .._validation import check_choice, check_float
 from ..io import atomic_write
 
 #: IDX element types: type code -> (NumPy dtype, big-endian).
@@ -137,6 +137,35 @@ def open_idx(path: str | os.PathLike, mmap: bool = True) -> np.ndarray:
     if size == header:  # np.memmap refuses empty files
         return np.zeros(shape, dtype=dtype)
     return np.memmap(path, dtype=dtype, mode="r", offset=header, shape=shape)
+
+
+class ScaledRows:
+    """Stored examples seen as float rows, read lazily: ``view[rows] = data[rows].reshape(B, -1) * scale``.
+
+    Wraps e.g. the uint8 memmap of :func:`open_idx` (shape (N, 28, 28), values
+    0..255) so that ``fit`` streams MNIST-format files from disk as (B, 784) float32 rows in
+    [0, 1] without loading them whole::
+
+        X = ScaledRows(open_idx("train-images-idx3-ubyte"), scale=1 / 255)
+        model.fit(X, epochs=5)
+    """
+
+    def __init__(self, data, scale: float = 1 / 255, dtype=np.float32) -> None:
+        if not (hasattr(data, "__len__") and hasattr(data, "__getitem__")):
+            raise TypeError(f"data must support len() and indexing, got {type(data).__name__}")
+        self.data = data
+        self.scale = check_float(scale, "scale")
+        self.dtype = np.dtype(dtype)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __getitem__(self, key) -> np.ndarray:
+        batch = np.asarray(self.data[key])
+        if np.ndim(key) == 0 and not isinstance(key, slice):
+            batch = batch[None]  # one example -> a batch of one
+        rows = batch.reshape(len(batch), -1)  # (B, prod(example shape))
+        return rows.astype(self.dtype) * self.dtype.type(self.scale)
 
 
 def data_dir_from(data_dir: str | os.PathLike | None) -> Path | None:
