@@ -1,13 +1,6 @@
-"""Test-suite settings.
+"""Test-suite settings: hypothesis is derandomised unless `--hypothesis-profile=explore` (profiles.py)."""
 
-Hypothesis explores new examples on every local run. In CI (``CI=true``) the ``ci`` profile
-derandomises it, so a run is reproducible: the same commit draws the same examples.
-"""
-
-import os
-
+import profiles  # noqa: F401  (registers the profiles)
 from hypothesis import settings
 
-settings.register_profile("ci", derandomize=True, print_blob=True)
-if os.environ.get("CI"):
-    settings.load_profile("ci")
+settings.load_profile("default")  # replaced by pytest's --hypothesis-profile option when given

@@ -14,15 +14,16 @@ import re
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+from profiles import examples
 
 import npae
 from npae import gradcheck, layers, losses, optim, penalties
 from npae.cli import example_input, small_model
 from npae.io import model_classes
 
-EXAMPLES = settings(max_examples=25, deadline=None)
+EXAMPLES = examples(25)
 ARRAY_KINDS = ("ndim_less", "ndim_more", "width", "nan", "inf", "empty", "object", "string", "complex",
                "none",
                "dict", "ragged", "int")
@@ -251,7 +252,7 @@ def fitted():
 
 
 @pytest.mark.parametrize("name", [n for n, _ in MODELS])
-@settings(max_examples=15, deadline=None)
+@examples(15)
 @given(kind=st.sampled_from(ARRAY_KINDS + ("out_of_range",)), seed=st.integers(0, 2**16),
        method=st.sampled_from(("fit", "encode", "score", "reconstruct", "validation_data")))
 def test_model_methods(fitted, name, kind, seed, method):
@@ -277,7 +278,7 @@ def test_model_methods(fitted, name, kind, seed, method):
 
 
 @pytest.mark.parametrize("name", [n for n, _ in MODELS])
-@settings(max_examples=10, deadline=None)
+@examples(10)
 @given(kind=st.sampled_from(ARRAY_KINDS), seed=st.integers(0, 2**16))
 def test_model_decode(fitted, name, kind, seed):
     model, X = fitted[name]
@@ -288,7 +289,7 @@ def test_model_decode(fitted, name, kind, seed):
 
 
 @pytest.mark.parametrize("name,cls", MODELS)
-@settings(max_examples=12, deadline=None)
+@examples(12)
 @given(value=st.sampled_from(BAD_SCALARS + BAD_DTYPES), data=st.data())
 def test_model_constructor_arguments(name, cls, value, data):
     import inspect
@@ -486,7 +487,7 @@ ENTRIES = _entries()
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=[e[0] for e in ENTRIES])
-@settings(max_examples=20, deadline=None)
+@examples(20)
 @given(kind=st.sampled_from(ARRAY_KINDS), seed=st.integers(0, 2**16))
 def test_other_modules_array_arguments(entry, kind, seed):
     id_, fn, arg, shape, ok_kinds = entry
@@ -496,7 +497,7 @@ def test_other_modules_array_arguments(entry, kind, seed):
     check_clean(lambda: fn(bad), arg, f"{id_}({kind})", ok=(lambda r: True) if kind in ok_kinds else None)
 
 
-@settings(max_examples=30, deadline=None)
+@examples(30)
 @given(value=st.sampled_from(BAD_SCALARS),
        which=st.sampled_from(("noise.sigma", "noise.fraction", "noise.noise", "vae.k", "vae.n", "vae.steps",
                               "pca.n_components", "metrics.data_range", "datasets.name", "lbfgs.max_iter")))

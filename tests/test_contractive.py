@@ -2,8 +2,9 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+from profiles import examples
 
 from npae import ContractiveAutoencoder
 from npae.gradcheck import check_model, numerical_gradient, rel_error
@@ -88,7 +89,7 @@ def test_linear_encoder_penalty_is_weight_norm():
     assert value == pytest.approx(np.sum(M ** 2), rel=1e-12)
 
 
-@settings(max_examples=10, deadline=None)
+@examples(10)
 @given(st.integers(1, 6), st.integers(0, 1000))
 def test_penalty_is_mean_over_batch(n, seed):
     enc = encoder((5, 4, 2), ("tanh", "sigmoid"), seed=seed)

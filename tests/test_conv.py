@@ -2,8 +2,9 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+from profiles import examples
 
 from npae.gradcheck import check_layer
 from npae.layers import Conv2D, Conv2DTranspose, Sequential
@@ -55,7 +56,7 @@ def conv_config(draw):
                 hw=hw, k=k, s=s, p=p, seed=draw(st.integers(0, 2**16)))
 
 
-@settings(max_examples=60, deadline=None)
+@examples(60)
 @given(conv_config())
 def test_conv2d_matches_loop_reference(cfg):
     rng = np.random.default_rng(cfg["seed"])
@@ -68,7 +69,7 @@ def test_conv2d_matches_loop_reference(cfg):
     np.testing.assert_allclose(y, expected, rtol=1e-10, atol=1e-12)
 
 
-@settings(max_examples=60, deadline=None)
+@examples(60)
 @given(conv_config(), st.data())
 def test_conv_transpose2d_matches_loop_reference(cfg, data):
     rng = np.random.default_rng(cfg["seed"])
@@ -84,7 +85,7 @@ def test_conv_transpose2d_matches_loop_reference(cfg, data):
     np.testing.assert_allclose(y, expected, rtol=1e-10, atol=1e-12)
 
 
-@settings(max_examples=40, deadline=None)
+@examples(40)
 @given(conv_config())
 def test_adjoint_identity(cfg):
     """<conv(x), y> = <x, conv_T(y)> with the same weights, zero bias and matching output_padding."""
@@ -104,7 +105,7 @@ def test_adjoint_identity(cfg):
     assert abs(lhs - rhs) <= 1e-10 * (1 + abs(lhs))
 
 
-@settings(max_examples=30, deadline=None)
+@examples(30)
 @given(conv_config())
 def test_col2im_is_adjoint_of_im2col(cfg):
     rng = np.random.default_rng(cfg["seed"])
@@ -255,7 +256,7 @@ def test_stride1_input_gradient_by_convolution_matches_col2im(k, p):
     assert check_layer(layer, x, rng)["x"] < 1e-7
 
 
-@settings(max_examples=40, deadline=None)
+@examples(40)
 @given(conv_config())
 def test_conv2d_backward_matches_the_im2col_formulas(cfg):
     """Whatever path a shape takes (im2col, shifted GEMMs, dx as a convolution), the gradients are

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+from profiles import examples
 
 from npae import datasets
 from npae.datasets import (
@@ -38,7 +39,7 @@ def fake_mnist(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 
 # ---------------------------------------------------------------- IDX files
-@settings(max_examples=25, deadline=None)
+@examples(25)
 @given(dtype=st.sampled_from(list(TYPE_CODES)), shape=st.lists(st.integers(0, 5), min_size=1, max_size=3),
        seed=st.integers(0, 2**16))
 def test_parse_idx_round_trip(dtype, shape, seed):
@@ -48,7 +49,7 @@ def test_parse_idx_round_trip(dtype, shape, seed):
     np.testing.assert_array_equal(out, a)
 
 
-@settings(max_examples=20, deadline=None)
+@examples(20)
 @given(cut=st.integers(1, 40))
 def test_parse_idx_truncated_raises(cut):
     data = idx_bytes(np.arange(30, dtype=np.uint8).reshape(5, 6))

@@ -2,8 +2,9 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+from profiles import examples
 
 from npae.metrics import average_ranks, roc_auc, roc_curve
 
@@ -27,7 +28,7 @@ def scored_labels(draw):
     return scores * scale, labels
 
 
-@settings(max_examples=150, deadline=None)
+@examples(150)
 @given(scored_labels())
 def test_roc_auc_equals_pair_count(data):
     scores, labels = data
@@ -37,7 +38,7 @@ def test_roc_auc_equals_pair_count(data):
     assert roc_auc(-scores, labels) == pytest.approx(1 - roc_auc(scores, labels), abs=1e-12)
 
 
-@settings(max_examples=100, deadline=None)
+@examples(100)
 @given(scored_labels())
 def test_trapezoid_area_under_roc_curve_is_auc(data):
     scores, labels = data

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+from profiles import examples
 
 from npae import Autoencoder, SparseAutoencoder
 from npae.gradcheck import check_function, check_layer, check_model, numerical_gradient, rel_error
@@ -121,7 +122,7 @@ def test_rel_error_properties():
     assert rel_error(a, a + 0.1) == rel_error(a + 0.1, a)  # symmetric
 
 
-@settings(max_examples=10, deadline=None)
+@examples(10)
 @given(shape=st.tuples(st.integers(1, 4), st.integers(1, 4)), seed=st.integers(0, 2**16))
 def test_numerical_gradient_of_known_functions(shape, seed):
     x = np.random.default_rng(seed).uniform(-2, 2, shape)

@@ -7,9 +7,10 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from profiles import examples
 
 from npae.gradcheck import check_layer, numerical_gradient, rel_error
 from npae.layers import (
@@ -39,7 +40,7 @@ def away_from_zero(draw_array: np.ndarray, margin: float = 1e-2) -> np.ndarray:
 
 # ---------------------------------------------------------------- activations: gradients
 @pytest.mark.parametrize("act", ALL_ACTIVATIONS, ids=lambda a: type(a).__name__)
-@settings(max_examples=15, deadline=None)
+@examples(15)
 @given(data=st.data())
 def test_activation_gradient(act, data):
     shape = data.draw(shapes)
@@ -128,7 +129,7 @@ def test_activation_bad_input():
 
 
 # ---------------------------------------------------------------- Dense
-@settings(max_examples=20, deadline=None)
+@examples(20)
 @given(n=st.integers(1, 5), n_in=st.integers(1, 6), n_out=st.integers(1, 6), seed=st.integers(0, 2**16),
        scale=st.floats(0.1, 10))
 def test_dense_gradient(n, n_in, n_out, seed, scale):
@@ -239,7 +240,7 @@ def _mlp64(rng, acts=(Tanh, Softplus, Sigmoid)):
     return Sequential(*layers)
 
 
-@settings(max_examples=10, deadline=None)
+@examples(10)
 @given(seed=st.integers(0, 2**16), n=st.integers(1, 4))
 def test_sequential_gradient(seed, n):
     rng = np.random.default_rng(seed)

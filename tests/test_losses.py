@@ -7,8 +7,9 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+from profiles import examples
 
 from npae.gradcheck import check_function
 from npae.losses import bce, bce_with_logits, mae, mse, sse
@@ -87,7 +88,7 @@ def test_losses_are_zero_at_the_target():
 # ---------------------------------------------------------------- gradient checks
 @pytest.mark.parametrize("loss", [mse, mae, sse, bce, bce_with_logits], ids=lambda f: f.__name__)
 @pytest.mark.parametrize("reduction", REDUCTIONS)
-@settings(max_examples=10, deadline=None)
+@examples(10)
 @given(shape=shapes, seed=st.integers(0, 2**16))
 def test_loss_gradient(loss, reduction, shape, seed):
     p, t, logits = _data(shape, seed)

@@ -2,8 +2,9 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+from profiles import examples
 from scipy import ndimage
 
 from npae.layers import Dense, Sequential, Sigmoid, Tanh
@@ -148,7 +149,7 @@ def test_ssim_matches_skimage():
         assert ssim(a, b) == pytest.approx(ref, abs=1e-10)  # in fact they agree to rounding
 
 
-@settings(max_examples=10, deadline=None)
+@examples(10)
 @given(st.integers(0, 2**31))
 def test_ssim_symmetric_and_bounded(seed):
     rng = np.random.default_rng(seed)

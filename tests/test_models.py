@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+from profiles import examples
 
 from npae import Autoencoder, SparseAutoencoder
 from npae.gradcheck import check_model
@@ -22,7 +23,7 @@ def _X(n=5, d=6, seed=0):
 
 
 # ---------------------------------------------------------------- whole-loss gradient checks
-@settings(max_examples=15, deadline=None)
+@examples(15)
 @given(act=st.sampled_from(SMOOTH), data=st.data(), loss=st.sampled_from(["mse", "sse", "bce"]),
        wd=st.sampled_from([0.0, 0.05]), seed=st.integers(0, 999))
 def test_autoencoder_any_depth_gradient(act, data, loss, wd, seed):

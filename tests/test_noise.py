@@ -2,8 +2,9 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+from profiles import examples
 
 from npae.noise import (
     block_mask,
@@ -69,7 +70,7 @@ def test_block_mask_is_one_square_per_image():
     assert np.all(rows.sum(axis=1) == 10) and np.all(cols.sum(axis=1) == 10)
 
 
-@settings(max_examples=20, deadline=None)
+@examples(20)
 @given(st.floats(0.0, 1.0), st.integers(0, 2**31))
 def test_random_mask_extremes_and_dtype(fraction, seed):
     m = random_mask((3, 7), fraction, np.random.default_rng(seed))

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+from profiles import examples
 
 from npae.optim import SGD, Adam
 
@@ -96,7 +97,7 @@ def _make(kind, hp):
 
 
 @pytest.mark.parametrize(("kind", "hp"), CONFIGS)
-@settings(max_examples=5, deadline=None)
+@examples(5)
 @given(seed=st.integers(0, 2**16))
 def test_against_reference(kind, hp, seed):
     rng = np.random.default_rng(seed)

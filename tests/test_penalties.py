@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+from profiles import examples
 
 from npae.gradcheck import check_function, numerical_gradient, rel_error
 from npae.penalties import kl_sparsity, l1_activity, l2_weight_decay
@@ -32,7 +33,7 @@ def test_l1_value_and_gradient_closed_form():
     assert np.array_equal(dh, np.array([[1, -1, 1], [-1, 0, 1]]) / 2)
 
 
-@settings(max_examples=20, deadline=None)
+@examples(20)
 @given(shape=shapes, seed=st.integers(0, 2**16))
 def test_l1_gradient(shape, seed):
     rng = np.random.default_rng(seed)
@@ -64,7 +65,7 @@ def test_kl_gradient_closed_form_and_zero_at_target():
     assert np.allclose(dh, 0.0, atol=1e-14)
 
 
-@settings(max_examples=20, deadline=None)
+@examples(20)
 @given(shape=shapes, seed=st.integers(0, 2**16), rho=st.floats(0.01, 0.9))
 def test_kl_gradient(shape, seed, rho):
     h = np.random.default_rng(seed).uniform(0.05, 0.95, shape)
@@ -93,7 +94,7 @@ def test_weight_decay_value_closed_form_biases_excluded():
         assert np.allclose(g, lam * params[k])
 
 
-@settings(max_examples=10, deadline=None)
+@examples(10)
 @given(seed=st.integers(0, 2**16), lam=st.floats(1e-4, 10.0))
 def test_weight_decay_gradient(seed, lam):
     rng = np.random.default_rng(seed)

@@ -2,8 +2,9 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+from profiles import examples
 
 from npae.gradcheck import check_layer
 from npae.layers import MaxPool2D, UpSampling2D
@@ -23,7 +24,7 @@ def maxpool_loop(x, k, s, p):
     return y
 
 
-@settings(max_examples=50, deadline=None)
+@examples(50)
 @given(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.integers(0, 1), st.integers(0, 2**16))
 def test_maxpool_matches_loop_reference(k, s, n, p, seed):
     p = min(p, k // 2)

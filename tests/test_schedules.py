@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+from profiles import examples
 
 from npae.schedules import CosineLR, StepLR, get_schedule
 
@@ -16,7 +17,7 @@ def test_step_lr_closed_form():
     assert [s(e, 0.8, 10) for e in range(7)] == [0.8, 0.8, 0.8, 0.4, 0.4, 0.4, 0.2]
 
 
-@settings(max_examples=30, deadline=None)
+@examples(30)
 @given(T=st.integers(1, 50), lr0=st.floats(1e-5, 1.0), lr_min=st.floats(0.0, 1e-5))
 def test_cosine_lr_closed_form_endpoints_and_monotone(T, lr0, lr_min):
     s = CosineLR(T_max=T, min_lr=lr_min)

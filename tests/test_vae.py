@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+from profiles import examples
 from scipy.special import expit
 
 from npae.gradcheck import check_model, numerical_gradient, rel_error
@@ -49,7 +50,7 @@ def test_whole_negative_elbo_gradient(kw):
     assert max(errors.values()) < 1e-7, errors
 
 
-@settings(max_examples=8, deadline=None)
+@examples(8)
 @given(d=st.integers(1, 5), h=st.integers(1, 4), latent=st.integers(1, 3), n=st.integers(1, 4),
        decoder=st.sampled_from(["bernoulli", "gaussian"]), seed=st.integers(0, 2**16))
 def test_whole_negative_elbo_gradient_any_shape(d, h, latent, n, decoder, seed):
@@ -174,7 +175,7 @@ def test_kl_is_zero_at_the_prior_and_its_gradient_checks():
                           wrt=1) < 1e-9
 
 
-@settings(max_examples=30, deadline=None)
+@examples(30)
 @given(st.lists(st.floats(-5, 5), min_size=2, max_size=2), st.lists(st.floats(-5, 5), min_size=2, max_size=2))
 def test_kl_is_non_negative(mu, log_var):
     kl, _, _ = gaussian_kl(np.array([mu]), np.array([log_var]))

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+from profiles import examples
 
 from npae._validation import (
     check_array,
@@ -50,7 +51,7 @@ def test_dtype():
 
 
 # ---------------------------------------------------------------- scalars
-@settings(max_examples=20, deadline=None)
+@examples(20)
 @given(v=st.integers(-100, 100), lo=st.integers(-50, 50))
 def test_int_bounds(v, lo):
     if v >= lo:

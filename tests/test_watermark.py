@@ -2,8 +2,9 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+from profiles import examples
 
 from npae.watermark import add_watermark, apply_watermark, shape_masks, text_mask, text_masks, watermark_masks
 
@@ -22,7 +23,7 @@ def test_text_mask_letters_and_holes():
     assert text_mask("npae npae", 12).shape[1] > text_mask("npae", 12).shape[1]
 
 
-@settings(max_examples=15, deadline=None)
+@examples(15)
 @given(seed=st.integers(0, 2**31), kind=st.sampled_from(["shapes", "text"]),
        H=st.integers(16, 40), W=st.integers(28, 40))
 def test_masks_are_valid_and_reproducible(seed, kind, H, W):
