@@ -7,6 +7,7 @@ learner's mistake is reported where it was made and not deep inside NumPy.
 
 from __future__ import annotations
 
+import functools
 import numbers
 from typing import Any
 
@@ -165,3 +166,20 @@ def check_same_shape(a: np.ndarray, b: np.ndarray, name_a: str, name_b: str) -> 
     """Refuse two arrays whose shapes differ."""
     if a.shape != b.shape:
         raise ValueError(f"{name_a} and {name_b} must have the same shape, got {a.shape} and {b.shape}")
+
+
+def checked_by(check):
+    """Decorator: the public function checks its arguments with ``check``, then runs the math below it.
+
+    ``check`` takes the public function's arguments and returns them checked (converted as
+    needed), as a tuple in the math's positional order. The decorated function keeps the math's
+    name, signature and docstring; ``function.math`` is the math alone, which a model's training
+    step calls on data it has already checked at its own door (``fit``): validate once, trust inside.
+    """
+    def decorate(math):
+        @functools.wraps(math)
+        def public(*args, **kwargs):
+            return math(*check(*args, **kwargs))
+        public.math = math
+        return public
+    return decorate

@@ -131,7 +131,7 @@ def check_model(model, X: np.ndarray, rng_seed: int = 0, h: float = 1e-5) -> dic
     ``{param_name: rel_error}`` with the keys of ``model.params``. See
     ``docs/05-gradient-checking.md``.
     """
-    X = np.asarray(X, dtype=np.float64)
+    X = model.check_batch(np.asarray(X, dtype=np.float64))
 
     def loss() -> float:
         return model.loss_and_grads(X, np.random.default_rng(rng_seed))[0]

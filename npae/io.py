@@ -13,8 +13,9 @@ A model file is a NumPy ``.npz`` archive (a zip of ``.npy`` arrays) holding
 
 It is read with ``allow_pickle=False``, so a file carrying object arrays or pickled data is
 refused before anything in it is executed. ``load`` rebuilds the class named in the file by
-looking it up among the subclasses of :class:`~npae.models.base.BaseAutoencoder`, so models
-added later load without edits here. Writes go to a temporary file in the same folder that is
+looking it up among the registered models (every subclass of ``BaseAutoencoder`` registers
+itself when it is defined: :func:`register_model`), so models added later, a user's own
+included, load without edits here; this module imports nothing from ``npae.models``. Writes go to a temporary file in the same folder that is
 then renamed over the target (``os.replace`` is atomic), so an interrupted save leaves the
 previous file intact. Format notes: ``docs/11-training-and-saving.md``.
 """
@@ -32,6 +33,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from .optim import Optimizer
 
 FORMAT = "npae-model"
 FORMAT_VERSION = 1
@@ -105,6 +108,9 @@ def rng_from_state(state: dict) -> np.random.Generator:
 
 
 # ---------------------------------------------------------------------------- classes by name
+_MODELS: list[type] = []  # every model class defined so far, in definition order
+
+
 def _all_subclasses(cls: type) -> list[type]:
     out, todo = [], [cls]
     while todo:
@@ -115,16 +121,20 @@ def _all_subclasses(cls: type) -> list[type]:
     return out
 
 
+def register_model(cls: type) -> None:
+    """Record a model class so :func:`load` can rebuild it by name (``BaseAutoencoder`` calls this
+    for each of its subclasses, a user's own included, when the class is defined)."""
+    _MODELS.append(cls)
+
+
 def model_classes() -> dict[str, type]:
-    """Every model class defined so far (subclasses of ``BaseAutoencoder``), by class name."""
-    from . import models  # noqa: F401  (importing registers the package's models)
-    from .models.base import BaseAutoencoder
-
-    return {cls.__name__: cls for cls in _all_subclasses(BaseAutoencoder)}
+    """Every model class defined so far, by class name (the last one defined wins a name)."""
+    return {cls.__name__: cls for cls in _MODELS}
 
 
-def _find_class(base: type, name: str, module: str | None) -> type | None:
-    candidates = [c for c in _all_subclasses(base) if c.__name__ == name]
+def _find_class(classes: list[type], name: str, module: str | None) -> type | None:
+    """The class called ``name`` (from ``module`` if there is one from there), or None."""
+    candidates = [c for c in classes if c.__name__ == name]
     exact = [c for c in candidates if c.__module__ == module]
     return (exact or candidates or [None])[-1]
 
@@ -190,9 +200,7 @@ def save(model, path: str | os.PathLike, optimizer: bool = True, training: dict 
     extra_arrays : dict, optional
         More arrays to store (names must not start with ``param/``, ``optim/`` or be ``meta``).
     """
-    from .models.base import BaseAutoencoder
-
-    if not isinstance(model, BaseAutoencoder):
+    if type(model) not in _MODELS:
         raise TypeError(f"model must be an npae model (a BaseAutoencoder), got {type(model).__name__}")
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
@@ -300,11 +308,8 @@ def read(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
 
 
 def _build(path: Path, meta: dict, expected: type | None):
-    from .models.base import BaseAutoencoder
-
-    model_classes()  # import the package's models so their classes exist
     name, module = meta.get("class"), meta.get("module")
-    cls = _find_class(BaseAutoencoder, str(name), module)
+    cls = _find_class(_MODELS, str(name), module)
     if cls is None:
         known = sorted(model_classes())
         raise ModelFileError(f"{path}: holds a model of unknown class {name!r} (module {module!r}); known "
@@ -326,8 +331,6 @@ def restore(model, meta: dict, arrays: dict[str, np.ndarray], path: str | os.Pat
     The file's weights must match ``model.params`` exactly in names, shapes and dtypes;
     otherwise the file is for another model and :class:`ModelFileError` says what differs.
     """
-    from .optim import Optimizer
-
     live = model.params
     stored = {k[len("param/"):]: v for k, v in arrays.items() if k.startswith("param/")}
     if stored.keys() != live.keys():
@@ -350,7 +353,7 @@ def restore(model, meta: dict, arrays: dict[str, np.ndarray], path: str | os.Pat
     model.history_ = {k: list(v) for k, v in from_json(meta.get("history") or {}).items()}
     opt_meta = meta.get("optimizer")
     if optimizer and opt_meta is not None:
-        cls = _find_class(Optimizer, str(opt_meta.get("class")), None)
+        cls = _find_class(_all_subclasses(Optimizer), str(opt_meta.get("class")), None)
         if cls is None:
             raise ModelFileError(f"{path}: unknown optimiser class {opt_meta.get('class')!r}")
         try:

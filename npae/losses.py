@@ -1,33 +1,53 @@
 r"""Reconstruction losses: ``value, dpred = loss(pred, target, reduction="mean")``.
 
 ``reduction="mean"`` averages over every element (PyTorch's default), ``"sum"`` sums. The
-gradient ``dpred`` has ``pred``'s shape and dtype. Derivations: ``docs/02-losses.md``.
+gradient ``dpred`` has ``pred``'s shape and dtype; the value is accumulated in float64.
+Each public loss checks its arguments; ``loss.math`` is the same function without the checks,
+what a model's step calls. Derivations: ``docs/02-losses.md``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ._validation import check_array, check_choice, check_same_shape
+from ._validation import check_array, check_choice, check_same_shape, checked_by
 from .layers.activations import exp_neg_abs, sigmoid
 
 REDUCTIONS = ("mean", "sum")
 
 
-def _prepare(pred, target, reduction: str, pred_range=None, target_range=None):
-    """Validate a (pred, target) pair; return them as arrays of pred's float dtype and the scale."""
-    check_choice(reduction, "reduction", REDUCTIONS)
-    pred = check_array(pred, "pred", value_range=pred_range, min_samples=0)
-    if pred.dtype.kind != "f":
-        pred = pred.astype(np.float64)
-    target = check_array(target, "target", value_range=target_range, min_samples=0, dtype=pred.dtype)
-    check_same_shape(pred, target, "pred", "target")
-    if pred.size == 0:
-        raise ValueError(f"pred must not be empty, got shape {pred.shape}")
-    scale = 1.0 / pred.size if reduction == "mean" else 1.0
-    return pred, target, pred.dtype.type(scale)
+def _check_pair(pred_range: tuple[float, float] | None = None,
+                target_range: tuple[float, float] | None = None):
+    """The check of a public loss's ``(pred, target, reduction)``, for :func:`checked_by`.
+
+    ``pred`` and ``target`` must be real arrays of one shape, finite, not empty, inside the given
+    ranges; ``reduction`` one of ``REDUCTIONS``. Integer arrays become float64, ``target`` takes
+    ``pred``'s dtype.
+    """
+    def check(pred, target, reduction: str = "mean") -> tuple[np.ndarray, np.ndarray, str]:
+        check_choice(reduction, "reduction", REDUCTIONS)
+        pred = check_array(pred, "pred", value_range=pred_range, min_samples=0)
+        if pred.dtype.kind != "f":
+            pred = pred.astype(np.float64)
+        target = check_array(target, "target", value_range=target_range, min_samples=0, dtype=pred.dtype)
+        check_same_shape(pred, target, "pred", "target")
+        if pred.size == 0:
+            raise ValueError(f"pred must not be empty, got shape {pred.shape}")
+        return pred, target, reduction
+    return check
 
 
+def _scale(pred: np.ndarray, reduction: str) -> np.floating:
+    """``s = 1/size`` for ``"mean"`` (an average over every element), ``1`` for ``"sum"``, in pred's dtype."""
+    return pred.dtype.type(1.0 / pred.size if reduction == "mean" else 1.0)
+
+
+def _sum64(a: np.ndarray) -> float:
+    """The sum of ``a``, accumulated in float64 (a float32 dot of 1e7 terms is off by ~1e-4 relative)."""
+    return float(np.sum(a, dtype=np.float64))
+
+
+@checked_by(_check_pair())
 def mse(pred, target, reduction: str = "mean") -> tuple[float, np.ndarray]:
     r"""Mean squared error.
 
@@ -51,11 +71,12 @@ def mse(pred, target, reduction: str = "mean") -> tuple[float, np.ndarray]:
 
     Derivation: ``docs/02-losses.md`` (MSE).
     """
-    pred, target, s = _prepare(pred, target, reduction)
+    s = _scale(pred, reduction)
     diff = pred - target
-    return float(np.vdot(diff, diff)) * float(s), (2 * s) * diff
+    return _sum64(np.square(diff)) * float(s), (2 * s) * diff
 
 
+@checked_by(_check_pair())
 def mae(pred, target, reduction: str = "mean") -> tuple[float, np.ndarray]:
     r"""Mean absolute error.
 
@@ -79,11 +100,12 @@ def mae(pred, target, reduction: str = "mean") -> tuple[float, np.ndarray]:
 
     Derivation: ``docs/02-losses.md`` (MAE).
     """
-    pred, target, s = _prepare(pred, target, reduction)
+    s = _scale(pred, reduction)
     diff = pred - target
-    return float(np.abs(diff).sum()) * float(s), s * np.sign(diff)
+    return _sum64(np.abs(diff)) * float(s), s * np.sign(diff)
 
 
+@checked_by(_check_pair())
 def sse(pred, target, reduction: str = "mean") -> tuple[float, np.ndarray]:
     r"""Half the sum of squared errors per example (the UFLDL / Ng convention).
 
@@ -109,12 +131,12 @@ def sse(pred, target, reduction: str = "mean") -> tuple[float, np.ndarray]:
 
     Derivation: ``docs/02-losses.md`` (SSE).
     """
-    pred, target, _ = _prepare(pred, target, reduction)
     s = pred.dtype.type(1.0 / pred.shape[0] if reduction == "mean" and pred.ndim else 1.0)
     diff = pred - target
-    return 0.5 * float(np.vdot(diff, diff)) * float(s), s * diff
+    return 0.5 * _sum64(np.square(diff)) * float(s), s * diff
 
 
+@checked_by(_check_pair((0.0, 1.0), (0.0, 1.0)))
 def bce(pred, target, reduction: str = "mean") -> tuple[float, np.ndarray]:
     r"""Binary cross-entropy on probabilities ``pred`` in [0, 1], targets in [0, 1].
 
@@ -140,13 +162,33 @@ def bce(pred, target, reduction: str = "mean") -> tuple[float, np.ndarray]:
 
     Derivation: ``docs/02-losses.md`` (BCE).
     """
-    pred, target, s = _prepare(pred, target, reduction, (0.0, 1.0), (0.0, 1.0))
+    s = _scale(pred, reduction)
     eps = np.finfo(pred.dtype).eps
     p = np.clip(pred, eps, 1 - eps)
-    value = -(np.vdot(target, np.log(p)) + np.vdot(1 - target, np.log1p(-p)))
-    return float(value) * float(s), s * (p - target) / (p * (1 - p))
+    value = -_sum64(target * np.log(p) + (1 - target) * np.log1p(-p))
+    return value * float(s), s * (p - target) / (p * (1 - p))
 
 
+def bce_with_logits_elementwise(logits: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r"""The binary cross-entropy of ``sigmoid(l)`` element by element, and its derivative.
+
+    .. math::
+        \ell_i = \max(l_i, 0) - l_i t_i + \log(1 + e^{-|l_i|}), \qquad
+        \frac{\partial \ell_i}{\partial l_i} = \sigma(l_i) - t_i
+
+    ``logits`` and ``target`` have one shape (any); both results have it too. The shared core of
+    :func:`bce_with_logits` and the VAE's Bernoulli likelihood (``-log p(x | z)`` per example is
+    the sum of ``ell`` over the pixels). ``e = exp(-|l|)`` is computed once, for the log term and
+    for ``sigma(l)``. Derivation: ``docs/02-losses.md`` (BCE with logits).
+    """
+    e = exp_neg_abs(logits)  # exp(-|l|), in (0, 1]: no overflow
+    ell = np.maximum(logits, 0) - logits * target + np.log1p(e)
+    dlogits = sigmoid(logits, e)
+    dlogits -= target
+    return ell, dlogits
+
+
+@checked_by(_check_pair(target_range=(0.0, 1.0)))
 def bce_with_logits(logits, target, reduction: str = "mean") -> tuple[float, np.ndarray]:
     r"""Binary cross-entropy of ``p = sigmoid(logits)``, computed from the logits ``l``.
 
@@ -172,13 +214,14 @@ def bce_with_logits(logits, target, reduction: str = "mean") -> tuple[float, np.
 
     Derivation: ``docs/02-losses.md`` (BCE with logits).
     """
-    logits, target, s = _prepare(logits, target, reduction, None, (0.0, 1.0))
-    e = exp_neg_abs(logits)  # exp(-|l|): for the log term and, reused, for sigma(l)
-    value = (np.maximum(logits, 0) - logits * target + np.log1p(e)).sum()
-    dlogits = sigmoid(logits, e)
-    dlogits -= target
+    s = _scale(logits, reduction)
+    ell, dlogits = bce_with_logits_elementwise(logits, target)
     dlogits *= s
-    return float(value) * float(s), dlogits
+    return _sum64(ell) * float(s), dlogits
 
 
 LOSSES = {"mse": mse, "mae": mae, "sse": sse, "bce": bce}
+
+#: What a model's ``loss`` argument names, as the function its step calls (checked data, no re-check).
+#: ``"bce"`` is computed from the decoder's logits: the decoder has no final sigmoid layer.
+RECONSTRUCTION_LOSSES = {"mse": mse.math, "mae": mae.math, "sse": sse.math, "bce": bce_with_logits.math}

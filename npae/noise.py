@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ._validation import check_array, check_choice, check_float, check_generator, check_int
+from ._validation import check_array, check_choice, check_float, check_generator, check_int, checked_by
 
 NOISES = ("gaussian", "masking", "salt_and_pepper")
 
@@ -45,6 +45,11 @@ def _check_clip(clip) -> tuple[float, float] | None:
     return low, high
 
 
+def _check_gaussian(x, sigma: float, rng, clip=None) -> tuple:
+    return _check_x(x), check_float(sigma, "sigma", 0.0), check_generator(rng), _check_clip(clip)
+
+
+@checked_by(_check_gaussian)
 def gaussian_noise(x, sigma: float, rng: np.random.Generator,
                    clip: tuple[float, float] | None = None) -> np.ndarray:
     r"""Additive isotropic Gaussian noise.
@@ -64,10 +69,6 @@ def gaussian_noise(x, sigma: float, rng: np.random.Generator,
     -------
     ndarray, ``x``'s shape and float dtype
     """
-    x = _check_x(x)
-    sigma = check_float(sigma, "sigma", 0.0)
-    rng = check_generator(rng)
-    clip = _check_clip(clip)
     out = rng.standard_normal(x.shape, dtype=x.dtype)
     out *= x.dtype.type(sigma)
     out += x
@@ -76,13 +77,29 @@ def gaussian_noise(x, sigma: float, rng: np.random.Generator,
     return out
 
 
+def _check_fraction(fraction: float, rng) -> tuple[float, np.random.Generator]:
+    return check_float(fraction, "fraction", 0.0, 1.0), check_generator(rng)
+
+
+def _check_mask(shape: tuple[int, ...], fraction: float, rng) -> tuple:
+    return (shape, *_check_fraction(fraction, rng))
+
+
+def _check_masking(x, fraction: float, rng) -> tuple:
+    return (_check_x(x), *_check_fraction(fraction, rng))
+
+
+def _check_salt_and_pepper(x, fraction: float, rng, low: float = 0.0, high: float = 1.0) -> tuple:
+    return (_check_x(x), *_check_fraction(fraction, rng), *_check_clip((low, high)))
+
+
+@checked_by(_check_mask)
 def random_mask(shape: tuple[int, ...], fraction: float, rng: np.random.Generator) -> np.ndarray:
     """Boolean mask of ``shape``: each entry is True (missing) independently with probability ``fraction``."""
-    fraction = check_float(fraction, "fraction", 0.0, 1.0)
-    rng = check_generator(rng)
     return rng.random(shape, dtype=np.float32) < fraction
 
 
+@checked_by(_check_masking)
 def masking_noise(x, fraction: float, rng: np.random.Generator) -> np.ndarray:
     r"""Masking noise: every entry is set to 0 independently with probability ``fraction``.
 
@@ -95,11 +112,11 @@ def masking_noise(x, fraction: float, rng: np.random.Generator) -> np.ndarray:
         Expected fraction of entries destroyed.
     rng : np.random.Generator
     """
-    x = _check_x(x)
-    missing = random_mask(x.shape, fraction, rng)
+    missing = random_mask.math(x.shape, fraction, rng)
     return np.where(missing, x.dtype.type(0), x)
 
 
+@checked_by(_check_salt_and_pepper)
 def salt_and_pepper(x, fraction: float, rng: np.random.Generator,
                     low: float = 0.0, high: float = 1.0) -> np.ndarray:
     r"""Salt-and-pepper noise: a ``fraction`` of the entries set to ``low`` or ``high``.
@@ -120,10 +137,6 @@ def salt_and_pepper(x, fraction: float, rng: np.random.Generator,
     low, high : float
         The "pepper" and "salt" values (the data range's ends).
     """
-    x = _check_x(x)
-    fraction = check_float(fraction, "fraction", 0.0, 1.0)
-    rng = check_generator(rng)
-    low, high = _check_clip((low, high))
     u = rng.random(x.shape, dtype=np.float32)
     out = np.where(u < fraction / 2, x.dtype.type(low), x)
     out[(u >= fraction / 2) & (u < fraction)] = high
@@ -152,6 +165,11 @@ def block_mask(n: int, image_shape: tuple[int, int], block: int, rng: np.random.
     return mask.reshape(n, H * W)  # (n, H*W)
 
 
+def _check_corrupt(x, noise: str, level: float, rng, clip=None) -> tuple:
+    return _check_x(x), noise, check_noise_level(noise, level, "level"), check_generator(rng), _check_clip(clip)
+
+
+@checked_by(_check_corrupt)
 def corrupt(x, noise: str, level: float, rng: np.random.Generator,
             clip: tuple[float, float] | None = None) -> np.ndarray:
     """Apply the corruption named ``noise`` at ``level``.
@@ -160,13 +178,12 @@ def corrupt(x, noise: str, level: float, rng: np.random.Generator,
     ``"salt_and_pepper"``: ``level`` is the fraction of entries destroyed (salt and pepper use
     ``clip``'s ends as their values, default (0, 1)).
     """
-    check_choice(noise, "noise", NOISES)
     if noise == "gaussian":
-        return gaussian_noise(x, level, rng, clip)
+        return gaussian_noise.math(x, level, rng, clip)
     if noise == "masking":
-        return masking_noise(x, level, rng)
+        return masking_noise.math(x, level, rng)
     low, high = (0.0, 1.0) if clip is None else clip
-    return salt_and_pepper(x, level, rng, low, high)
+    return salt_and_pepper.math(x, level, rng, low, high)
 
 
 def check_noise_level(noise: str, level: float, name: str = "noise_level") -> float:

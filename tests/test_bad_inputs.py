@@ -86,39 +86,42 @@ BAD_DTYPES = ("int32", np.int64, "float16", "banana", 3, object)
 
 
 # ---------------------------------------------------------------------------- layers
-@EXAMPLES
-@given(kind=st.sampled_from(ARRAY_KINDS), seed=st.integers(0, 2**16))
-def test_layer_forward(kind, seed):
-    rng = np.random.default_rng(seed)
-    dense = layers.Dense(4, 3, rng=rng, dtype=np.float64)
-    x = bad_array(kind, (5, 4), rng)
-    # Layers propagate values, they do not police them (the models check their data): NaN in gives
-    # NaN out (NumPy's warning about it is silenced here), an empty batch gives an empty batch.
-    ok_kinds = ("nan", "inf", "int", "empty")
-    with np.errstate(invalid="ignore"):
-        check_clean(lambda: dense.forward(x), "x", kind,
-                    ok=(lambda r: r.shape == (len(x), 3)) if kind in ok_kinds else None)
-        for act in (layers.ReLU(), layers.Sigmoid(), layers.Tanh(), layers.Softplus(), layers.LeakyReLU()):
-            valid = kind not in ("none", "dict", "ragged", "object", "string", "complex")
-            check_clean(lambda a=act: a.forward(x), "x", kind,
-                        ok=(lambda r: r.shape == np.shape(x)) if valid else None)
-            assert np.shape(act.forward(np.array(0.25))) == ()  # a 0-d array is fine for an element-wise map
-            a2 = type(act)()
-            a2.forward(rng.standard_normal((5, 4)))
-            dy = bad_array(kind, (5, 4), rng)
-            check_clean(lambda a=a2, dy=dy: a.backward(dy), "dy", kind,
-                        ok=(lambda r: r.shape == (5, 4)) if kind in ("nan", "inf") else None)
+# Layers trust their inputs (the models check data at their door), so garbage given to a layer's
+# forward is not tested here. What is tested is the one contract for non-finite values: a NaN or
+# Inf in x or dy propagates by IEEE arithmetic, with the right shape and without a RuntimeWarning
+# (pytest turns those into errors).
+ACTIVATION_LAYERS = (layers.Identity, layers.ReLU, layers.LeakyReLU, layers.Sigmoid, layers.Tanh, layers.Softplus)
 
 
 @EXAMPLES
-@given(kind=st.sampled_from(ARRAY_KINDS), seed=st.integers(0, 2**16))
-def test_layer_backward(kind, seed):
+@given(kind=st.sampled_from(("nan", "inf")), seed=st.integers(0, 2**16))
+def test_dense_propagates_non_finite(kind, seed):
     rng = np.random.default_rng(seed)
     dense = layers.Dense(4, 3, rng=rng, dtype=np.float64)
+    with np.errstate(invalid="ignore"):  # the forward of Inf * 0 is NumPy's to report, not the layer's
+        assert dense.forward(bad_array(kind, (5, 4), rng)).shape == (5, 3)
     dense.forward(rng.standard_normal((5, 4)))
     dy = bad_array(kind, (5, 3), rng)
-    check_clean(lambda: dense.backward(dy), "dy", kind,
-                ok=(lambda r: r.shape == (5, 4)) if kind in ("nan", "inf", "int") else None)
+    dx = dense.backward(dy)
+    assert dx.shape == (5, 4) and not np.isfinite(dx).all()
+    assert not np.isfinite(dense.grads["W"]).all() and dense.grads["b"].shape == (3,)
+    assert dense.backward(dy, input_grad=False) is None
+
+
+@EXAMPLES
+@given(kind=st.sampled_from(("nan", "inf")), seed=st.integers(0, 2**16), cls=st.sampled_from(ACTIVATION_LAYERS))
+def test_activation_backward_propagates_non_finite(kind, seed, cls):
+    rng = np.random.default_rng(seed)
+    act = cls()
+    x = rng.standard_normal((5, 4))
+    x[0, 0] = -1.0  # ReLU's mask is 0 there: Inf * 0 = NaN, silently
+    act.forward(x)
+    dy = bad_array(kind, (5, 4), rng)
+    dy[0, 0] = -np.inf if kind == "inf" else np.nan
+    dx = act.backward(dy)
+    assert dx.shape == (5, 4) and not np.isfinite(dx[0, 0])
+    finite = np.isfinite(dy)
+    assert np.isfinite(dx[finite]).all()  # a finite dy gives a finite dx
 
 
 @EXAMPLES

@@ -18,6 +18,8 @@ from npae import Autoencoder, SparseAutoencoder
 from npae.gradcheck import check_function, check_layer, check_model, numerical_gradient, rel_error
 from npae.layers import Dense, Sigmoid
 from npae.losses import mse
+from npae.models import BaseAutoencoder
+from npae.penalties import kl_sparsity
 
 TOL = 1e-7
 WRONG = 1e-3  # a buggy backward is off by O(1); anything above this is unmistakably wrong
@@ -97,9 +99,10 @@ def test_check_function_fails_on_a_missing_factor():
 class SparseAEDropsPenaltyGradient(SparseAutoencoder):
     """Adds the sparsity penalty to the loss but forgets its gradient."""
 
-    def _code_penalties(self, h):
-        value, _ = super()._code_penalties(h)["sparsity"]
-        return {"sparsity": (value, np.zeros_like(h))}
+    def _forward_backward(self, X, rng):
+        terms = BaseAutoencoder._forward_backward(self, X, rng)  # the plain step: no beta * dOmega/dh
+        terms["sparsity"] = self.beta * kl_sparsity(self.encoder.forward(X), self.rho)[0]
+        return terms
 
 
 def test_check_model_fails_on_a_dropped_term():

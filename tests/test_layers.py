@@ -124,8 +124,6 @@ def test_activation_bad_input():
         LeakyReLU(-0.1)
     with pytest.raises(TypeError, match="negative_slope"):
         LeakyReLU("0.1")
-    with pytest.raises(RuntimeError, match="before forward"):
-        Sigmoid().backward(np.ones((2, 2)))
 
 
 # ---------------------------------------------------------------- Dense
@@ -222,13 +220,6 @@ def test_dense_bad_input():
         Dense(3, 2, init="zeros-please")
     with pytest.raises(TypeError, match="rng"):
         Dense(3, 2, rng="seed")
-    layer = Dense(3, 2)
-    with pytest.raises(ValueError, match="x must have shape"):
-        layer.forward(np.ones((4, 5), dtype=np.float32))
-    with pytest.raises(ValueError, match="x must have shape"):
-        layer.forward(np.ones(3, dtype=np.float32))
-    with pytest.raises(RuntimeError, match="before forward"):
-        Dense(3, 2).backward(np.ones((1, 2)))
 
 
 # ---------------------------------------------------------------- Sequential

@@ -217,7 +217,7 @@ def test_data_bad_input():
     with pytest.raises(ValueError, match="X"):
         model.fit(nan)
     with pytest.raises(ValueError, match="X"):
-        model.loss_and_grads(nan)
+        model.check_batch(nan)
     with pytest.raises(TypeError, match="X"):
         model.encode(np.array([["a"] * 6]))
     with pytest.raises(ValueError, match="H"):

@@ -358,7 +358,7 @@ def test_bad_input_raises_clear_errors():
     with pytest.raises(ValueError, match=rf"X must have {D} features"):
         model.elbo(X[:, :-1])
     with pytest.raises(ValueError, match=r"\[0, 1\].*bernoulli"):
-        model.loss_and_grads(X * 2)
+        model.check_batch(X * 2)
     with pytest.raises(ValueError, match=r"\[0, 1\].*bernoulli"):
         model.log_likelihood(X - 0.5, k=3)
     with pytest.raises(ValueError, match="k must be >= 1"):

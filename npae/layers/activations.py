@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import check_float
-from .base import Layer, check_real, check_upstream
+from .base import Layer
 
 
 def _as_float(x: np.ndarray) -> np.ndarray:
@@ -85,19 +85,12 @@ class Activation(Layer):
         raise NotImplementedError
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        check_real(self, x)
         self._x = x
         self._y = self.function(x)
         return self._y
 
-    def _check_dy(self, dy) -> None:
-        """``dy`` must be a float array shaped like the forward output (called by every backward)."""
-        if self._x is None:
-            raise RuntimeError(f"{self!r}: backward called before forward")
-        check_upstream(self, dy, self._x.shape)
-
+    @np.errstate(invalid="ignore")  # a NaN/Inf in dy propagates, silently (docs/01)
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        self._check_dy(dy)
         return dy * self.derivative(self._x, self._y)
 
 
@@ -122,7 +115,6 @@ class Identity(Activation):
         return np.zeros_like(x)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        self._check_dy(dy)
         return dy
 
 
@@ -130,7 +122,9 @@ class ReLU(Activation):
     r"""``y = max(x, 0)``; ``f'(x) = 1[x > 0]``; ``f''(x) = 0`` (almost everywhere).
 
     Backward ``dx = dy * 1[x > 0]`` (any shape), written ``dy * (x > 0)``; at the
-    kink ``x = 0`` the subgradient 0 is taken, as in PyTorch. See
+    kink ``x = 0`` the subgradient 0 is taken, as in PyTorch. (A multiply by the boolean mask,
+    ~15x faster than ``np.where(x > 0, dy, 0)``; an Inf in ``dy`` where ``x <= 0`` becomes NaN,
+    ``Inf * 0``, which the training guard reports.) See
     ``docs/01-dense-and-activations.md`` (ReLU and LeakyReLU).
     """
 
@@ -148,14 +142,9 @@ class ReLU(Activation):
     def second_derivative(x, y):
         return np.zeros_like(x)
 
+    @np.errstate(invalid="ignore")
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        self._check_dy(dy)
-        # dy * 1[x > 0]: a multiply by the boolean mask is ~15x faster than np.where(x > 0, dy, 0)
-        # (measured on (128, 16, 14, 14) float32: 0.25 ms against 4.2 ms); it would turn an Inf in
-        # dy at x <= 0 into NaN (Inf * 0), so non-finite dy takes np.where (checking costs 0.04 ms).
-        if np.isfinite(dy).all():
-            return dy * (self._x > 0)
-        return np.where(self._x > 0, dy, 0).astype(dy.dtype, copy=False)
+        return dy * (self._x > 0)
 
 
 class LeakyReLU(Activation):

@@ -3,6 +3,11 @@
 Every layer has ``params`` (name -> live ndarray) and ``grads`` (same keys and shapes);
 ``forward(x)`` caches what ``backward`` needs, ``backward(dy)`` returns dL/dx and *overwrites*
 ``grads`` (it never accumulates). See ``docs/01-dense-and-activations.md``.
+
+Layers trust their inputs: the models check data once at their public door (``fit``, ``encode``,
+...) and the math inside does not re-check it. A NaN or Inf in ``dy`` flows into ``dx`` and
+``grads`` by IEEE arithmetic (``Inf * 0 = NaN``) without a warning: every ``backward`` runs
+under ``np.errstate(invalid="ignore")``, and the training loop's divergence guard reports it.
 """
 
 from __future__ import annotations
@@ -151,18 +156,3 @@ class Sequential(Layer):
     def __repr__(self) -> str:
         inner = ",\n  ".join(repr(layer) for layer in self.layers)
         return f"Sequential(\n  {inner}\n)"
-
-
-def check_upstream(layer: Layer, dy, shape: tuple[int, ...]) -> None:
-    """Refuse a ``dy`` that is not a float array of the forward output's ``shape``, naming the layer."""
-    if not isinstance(dy, np.ndarray) or dy.dtype.kind != "f" or dy.shape != tuple(shape):
-        got = f"{dy.dtype} array of shape {dy.shape}" if isinstance(dy, np.ndarray) else type(dy).__name__
-        raise ValueError(f"{layer!r}: dy must be a float array of shape {tuple(shape)} (the forward "
-                         f"output's), got {got}")
-
-
-def check_real(layer: Layer, x) -> None:
-    """Refuse anything but an ndarray of real numbers (strings, objects, complex), naming the layer."""
-    if not isinstance(x, np.ndarray) or x.dtype.kind not in "biuf":
-        got = f"dtype {x.dtype}" if isinstance(x, np.ndarray) else type(x).__name__
-        raise TypeError(f"{layer!r}: x must be an ndarray of real numbers, got {got}")

@@ -25,7 +25,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from .._validation import check_dtype, check_int, check_random_state
 from ..init import Initializer, get_initializer
-from .base import Layer, check_real, check_upstream
+from .base import Layer
 
 Pair = int | tuple[int, int]
 
@@ -185,7 +185,6 @@ def _check_input(layer: Layer, x: np.ndarray, channels: int | None = None) -> No
     if not isinstance(x, np.ndarray) or x.ndim != 4:
         shape = getattr(x, "shape", type(x).__name__)
         raise ValueError(f"{layer!r}: x must be an NCHW array of shape (N, {c}, H, W), got {shape}")
-    check_real(layer, x)
     if channels is not None and x.shape[1] != channels:
         raise ValueError(f"{layer!r}: x must have {channels} channels (shape (N, {channels}, H, W)), "
                          f"got shape {x.shape}")
@@ -319,7 +318,6 @@ class Conv2D(_ConvBase):
             raise RuntimeError(f"{self!r}: backward called before forward")
         how, x_shape, data, xp_shape, (ho, wo) = self._cache
         n, c, h, w = x_shape
-        check_upstream(self, dy, (n, self.out_channels, ho, wo))
         (ph, pw), (kh, kw), W = self.padding, self.kernel_size, self.params["W"]
         o = self.out_channels
         dY = dy.transpose(1, 0, 2, 3).reshape(o, n * ho * wo)  # (O, N*H_out*W_out), free if channel-major
@@ -440,7 +438,6 @@ class Conv2DTranspose(_ConvBase):
         (n, c, h, w), X, (ho, wo) = self._cache
         (ph, pw), W = self.padding, self.params["W"]
         o = self.out_channels
-        check_upstream(self, dy, (n, o, ho, wo))
         canvas = np.zeros((o, n, *self._canvas(h, w, ho, wo)), dtype=np.result_type(dy, W))
         canvas[:, :, ph: ph + ho, pw: pw + wo] = dy.transpose(1, 0, 2, 3)  # (O, N, H_out, W_out)
         dcols = im2col(canvas, self.kernel_size, self.stride, (h, w))  # (O*kH*kW, N*H*W)

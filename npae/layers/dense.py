@@ -6,7 +6,7 @@ import numpy as np
 
 from .._validation import check_dtype, check_int, check_random_state
 from ..init import Initializer, get_initializer
-from .base import Layer, check_real, check_upstream
+from .base import Layer
 
 
 class Dense(Layer):
@@ -58,14 +58,12 @@ class Dense(Layer):
         self._x: np.ndarray | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        check_real(self, x)
-        if x.ndim != 2 or x.shape[1] != self.in_features:
-            raise ValueError(f"{self!r}: x must have shape (N, {self.in_features}), got {x.shape}")
-        self._x = x
+        self._x = x  # (N, in)
         y = x @ self.params["W"].T  # (N, out)
         y += self.params["b"]
         return y
 
+    @np.errstate(invalid="ignore")  # a NaN/Inf in dy propagates, silently (docs/01)
     def backward(self, dy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         """Set ``grads`` from ``dy`` (N, out) and return ``dx`` (N, in).
 
@@ -73,9 +71,6 @@ class Dense(Layer):
         network needs no gradient for the data (PyTorch skips it too), and that product is a
         sixth of a dense autoencoder's training FLOPs.
         """
-        if self._x is None:
-            raise RuntimeError(f"{self!r}: backward called before forward")
-        check_upstream(self, dy, (len(self._x), self.out_features))
         self.grads = {"W": dy.T @ self._x,  # (out, N) @ (N, in) -> (out, in)
                       "b": dy.sum(axis=0)}  # (out,)
         if not input_grad:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .._validation import check_int
-from .base import Layer, check_upstream
+from .base import Layer
 
 
 class Flatten(Layer):
@@ -34,7 +34,6 @@ class Flatten(Layer):
     def backward(self, dy: np.ndarray) -> np.ndarray:
         if self._shape is None:
             raise RuntimeError(f"{self!r}: backward called before forward")
-        check_upstream(self, dy, (self._shape[0], int(np.prod(self._shape[1:]))))
         return dy.reshape(self._shape)  # (N, C, H, W)
 
     def __repr__(self) -> str:
@@ -70,7 +69,6 @@ class Reshape(Layer):
     def backward(self, dy: np.ndarray) -> np.ndarray:
         if self._shape is None:
             raise RuntimeError(f"{self!r}: backward called before forward")
-        check_upstream(self, dy, (self._shape[0], *self.shape))
         return dy.reshape(self._shape)  # (N, ...) as the input
 
     def __repr__(self) -> str:

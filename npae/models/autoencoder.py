@@ -9,6 +9,7 @@ import numpy as np
 from .._validation import check_choice, check_float, check_int
 from ..init import init_for_activation
 from ..layers import ACTIVATIONS, Dense, Sequential, get_activation
+from ..losses import RECONSTRUCTION_LOSSES
 from ..penalties import kl_sparsity, l1_activity
 from .base import BaseAutoencoder
 
@@ -27,8 +28,8 @@ def check_network_args(activation: str, code_activation: str | None, output_acti
     """The activation and loss arguments of the (non-variational) autoencoders, checked.
 
     Returns ``(activation, code_activation, output_activation, loss)``; ``code_activation`` stays
-    None when not given. ``loss="bce"`` needs ``output_activation="sigmoid"``: the loss is computed
-    from the logits before that sigmoid.
+    None when not given. ``loss="bce"`` needs ``output_activation="sigmoid"``: the decoder then
+    outputs the logits, the loss is ``bce_with_logits`` and ``reconstruct`` applies the sigmoid.
     """
     check_choice(activation, "activation", tuple(ACTIVATIONS))
     if code_activation is not None:
@@ -40,19 +41,25 @@ def check_network_args(activation: str, code_activation: str | None, output_acti
     return activation, code_activation, output_activation, loss
 
 
-def mlp(sizes: Sequence[int], activation: str, last_activation: str, rng: np.random.Generator,
+def mlp(sizes: Sequence[int], activation: str, last_activation: str | None, rng: np.random.Generator,
         dtype) -> Sequential:
     """Dense layers ``sizes[0] -> ... -> sizes[-1]``, ``activation`` between, ``last_activation`` after.
 
-    Each Dense layer's initialiser suits the activation that follows it (He for ReLU,
-    Glorot otherwise).
+    ``last_activation=None`` ends on the last Dense layer (its output: logits). Each Dense
+    layer's initialiser suits the activation that follows it (He for ReLU, Glorot otherwise).
     """
     layers = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         act = last_activation if i == len(sizes) - 2 else activation
-        layers.append(Dense(n_in, n_out, init=init_for_activation(act), rng=rng, dtype=dtype))
-        layers.append(get_activation(act))
+        layers.append(Dense(n_in, n_out, init=init_for_activation(act or "identity"), rng=rng, dtype=dtype))
+        if act is not None:
+            layers.append(get_activation(act))
     return Sequential(*layers)
+
+
+def decoder_output(output_activation: str, loss: str) -> str | None:
+    """The decoder's last activation: none for ``loss="bce"`` (it outputs logits), else ``output_activation``."""
+    return None if loss == "bce" else output_activation
 
 
 class Autoencoder(BaseAutoencoder):
@@ -62,11 +69,12 @@ class Autoencoder(BaseAutoencoder):
         h = f_{enc}(x), \qquad \hat x = f_{dec}(h), \qquad
         J = \mathrm{loss}(\hat x, x) + \frac{\lambda}{2}\sum_W \lVert W \rVert_F^2
 
-    Backward (``BaseAutoencoder._forward_backward``): the loss gives ``d x_hat``, the decoder's
-    backward turns it into ``dh`` (N, code), the encoder's backward sets the encoder's
+    Backward (the step, ``BaseAutoencoder._forward_backward``): the loss gives ``d x_hat``, the
+    decoder's backward turns it into ``dh`` (N, code), the encoder's backward sets the encoder's
     gradients, and weight decay adds ``lambda * W`` to each weight's gradient. ``x`` is
-    (N, sizes[0]), ``h`` is (N, sizes[-1]). The chain rule: ``docs/01-dense-and-activations.md``;
-    the losses and the fused sigmoid + BCE: ``docs/02-losses.md``.
+    (N, sizes[0]), ``h`` is (N, sizes[-1]). With ``loss="bce"`` the decoder ends on its last
+    Dense layer (logits), ``x_hat = sigmoid(logits)`` is applied by ``reconstruct``. The chain
+    rule: ``docs/01-dense-and-activations.md``; the losses and BCE from logits: ``docs/02-losses.md``.
 
     Parameters
     ----------
@@ -100,7 +108,8 @@ class Autoencoder(BaseAutoencoder):
         self.n_features = self.sizes[0]
         code_activation = self.code_activation or self.activation
         self.encoder = mlp(self.sizes, self.activation, code_activation, rng, self.dtype)
-        self.decoder = mlp(self.sizes[::-1], self.activation, self.output_activation, rng, self.dtype)
+        self.decoder = mlp(self.sizes[::-1], self.activation, decoder_output(self.output_activation, self.loss),
+                           rng, self.dtype)
 
     def __repr__(self) -> str:
         widths = "-".join(str(s) for s in self.sizes + self.sizes[-2::-1])
@@ -145,12 +154,20 @@ class SparseAutoencoder(Autoencoder):
         super().__init__(sizes, activation, code_activation, output_activation, loss, weight_decay,
                          random_state, dtype)
 
-    def _code_penalties(self, h):
+    def _forward_backward(self, X: np.ndarray, rng: np.random.Generator) -> dict[str, float]:
+        # 1. forward: the code and the decoder's output
+        h = self.encoder.forward(X)  # (N, code)
+        out = self.decoder.forward(h)  # (N, D)
+        # 2. the reconstruction loss and the sparsity penalty Omega(h) on the code
+        rec, dout = RECONSTRUCTION_LOSSES[self.loss](out, X)
         if self.sparsity == "kl":
-            value, dh = kl_sparsity(h, self.rho)
+            omega, domega_dh = kl_sparsity.math(h, self.rho)  # dOmega/dh: (N, code)
         else:
-            value, dh = l1_activity(h)
-        return {"sparsity": (self.beta * value, h.dtype.type(self.beta) * dh)}
+            omega, domega_dh = l1_activity.math(h)
+        # 3. backward: dL/dh is the decoder's gradient plus beta * dOmega/dh, then the encoder
+        dh = self.decoder.backward(dout) + h.dtype.type(self.beta) * domega_dh  # (N, code)
+        self.encoder.backward(dh, input_grad=False)
+        return {"reconstruction": rec, "sparsity": self.beta * omega}
 
 
-__all__ = ["Autoencoder", "SparseAutoencoder", "check_network_args", "check_sizes", "mlp"]
+__all__ = ["Autoencoder", "SparseAutoencoder", "check_network_args", "check_sizes", "decoder_output", "mlp"]

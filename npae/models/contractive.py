@@ -7,7 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from .._validation import check_float
-from ..penalties.contractive import contractive
+from ..losses import RECONSTRUCTION_LOSSES
+from ..penalties.contractive import contractive_chain_rule, contractive_closed_form, is_one_layer, layer_inputs
 from .autoencoder import Autoencoder
 
 
@@ -20,9 +21,12 @@ class ContractiveAutoencoder(Autoencoder):
             \Big\lVert \frac{\partial h^{(n)}}{\partial x^{(n)}} \Big\rVert_F^2
             + \frac{\lambda}{2}\sum_W \lVert W \rVert_F^2
 
-    The gradient of the reconstruction term is the plain autoencoder's; the penalty's comes
-    from :func:`npae.penalties.contractive` (explicit Jacobian, chain rule with the
-    activations' second derivatives) and is added to the encoder's gradients.
+    The gradient of the reconstruction term is the plain autoencoder's; the penalty's is added
+    to the encoder's gradients. It is computed from the activations the forward pass cached:
+    by Rifai et al.'s closed form for one hidden layer
+    (:func:`~npae.penalties.contractive.contractive_closed_form`), else by the chain rule through
+    the explicit Jacobian with the activations' second derivatives
+    (:func:`~npae.penalties.contractive.contractive_chain_rule`).
 
     Parameters
     ----------
@@ -43,15 +47,25 @@ class ContractiveAutoencoder(Autoencoder):
                          random_state, dtype)
 
     def _forward_backward(self, X: np.ndarray, rng: np.random.Generator) -> dict[str, float]:
-        terms = super()._forward_backward(X, rng)  # reconstruction; encoder grads set
-        if self.lam:
-            value, pen_grads = contractive(self.encoder, X)
-            terms["contractive"] = self.lam * value
-            grads = self.encoder.grads  # the layers' own arrays: add in place
-            lam = X.dtype.type(self.lam)
-            for key, g in pen_grads.items():
-                grads[key] += lam * g
-        return terms
+        # 1. forward (every layer caches its input: the penalty reuses them)
+        h = self.encoder.forward(X)
+        out = self.decoder.forward(h)
+        # 2. the reconstruction loss; 3. backward through the decoder and the encoder
+        rec, dout = RECONSTRUCTION_LOSSES[self.loss](out, X)
+        self.encoder.backward(self.decoder.backward(dout), input_grad=False)
+        if not self.lam:
+            return {"reconstruction": rec}
+        # 4. the penalty Omega = mean_n ||dh/dx||_F^2 from the cached activations u = [x, ..., h]
+        layers, u = self.encoder.layers, layer_inputs(self.encoder)
+        if is_one_layer(layers):
+            omega, domega = contractive_closed_form(layers[0], layers[1], *u)
+        else:
+            omega, domega = contractive_chain_rule(layers, u)
+        # 5. lam * dOmega/dtheta joins the encoder's gradients (the layers' own arrays, in place)
+        grads = self.encoder.grads
+        for key, g in domega.items():
+            grads[key] += X.dtype.type(self.lam) * g
+        return {"reconstruction": rec, "contractive": self.lam * omega}
 
     def __repr__(self) -> str:
         widths = "-".join(str(s) for s in self.sizes + self.sizes[-2::-1])

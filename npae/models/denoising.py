@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .._validation import check_choice
+from .._validation import check_choice, check_generator
+from ..losses import RECONSTRUCTION_LOSSES
 from ..noise import NOISES, _check_clip, check_noise_level, corrupt
 from .autoencoder import Autoencoder
 
@@ -14,10 +15,9 @@ from .autoencoder import Autoencoder
 class DenoisingMixin:
     r"""The denoising objective, for any autoencoder: put it before the model class in the bases.
 
-    Holds the noise arguments and the corruption hook, and feeds the corruption to the
-    training step of :class:`~npae.models.base.BaseAutoencoder` (``_encoder_input``); the networks and
-    the input checks come from the other base (:class:`DenoisingAutoencoder` mixes it into the
-    dense :class:`~npae.models.Autoencoder`, ``ConvDenoisingAutoencoder`` into
+    Holds the noise arguments, the corruption and the denoising training step; the networks
+    and the input checks come from the other base (:class:`DenoisingAutoencoder` mixes it into
+    the dense :class:`~npae.models.Autoencoder`, ``ConvDenoisingAutoencoder`` into
     ``ConvAutoencoder``). The step is the plain autoencoder's with the encoder's input replaced
     by ``x_tilde``: the noise is a constant of the backward pass (nothing flows into it), and the
     target stays the clean ``x``.
@@ -31,7 +31,7 @@ class DenoisingMixin:
 
     def corrupt(self, X, rng: np.random.Generator) -> np.ndarray:
         """A corrupted copy of ``X`` drawn from the model's noise with ``rng`` (``X`` is checked first)."""
-        return self._corrupt(self._check_X(X), rng)
+        return self._corrupt(self._check_X(X), check_generator(rng))
 
     def _corrupt(self, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Draw ``x_tilde ~ q(x_tilde | x)`` for a checked batch ``X``: same shape and dtype.
@@ -40,12 +40,20 @@ class DenoisingMixin:
         the colour, ...): :meth:`corrupt` and the training objective both go through it, and the
         gradient does not change, since nothing flows back into the corruption.
         """
-        return corrupt(X, self.noise, self.noise_level, rng, self.clip)
+        return corrupt.math(X, self.noise, self.noise_level, rng, self.clip)
 
-    def _encoder_input(self, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """The encoder sees ``x_tilde`` (fresh noise every batch); the base class's step keeps
-        the clean ``X`` as the target."""
-        return self._corrupt(X, rng)  # X's shape
+    def _forward_backward(self, X: np.ndarray, rng: np.random.Generator) -> dict[str, float]:
+        # 1. corrupt: x_tilde ~ q(x_tilde | x), fresh noise for every batch from rng
+        X_tilde = self._corrupt(X, rng)  # X's shape
+        # 2. forward from the corrupted input
+        h = self.encoder.forward(X_tilde)
+        out = self.decoder.forward(h)
+        # 3. the loss against the clean X
+        rec, dout = RECONSTRUCTION_LOSSES[self.loss](out, X)
+        # 4. backward: decoder, then encoder (nothing flows into the noise)
+        dh = self.decoder.backward(dout)
+        self.encoder.backward(dh, input_grad=False)
+        return {"reconstruction": rec}
 
 
 class DenoisingAutoencoder(DenoisingMixin, Autoencoder):

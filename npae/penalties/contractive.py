@@ -115,6 +115,20 @@ def jacobian(encoder: Sequential, x) -> np.ndarray:
     return np.ascontiguousarray(_suffixes(layers, us)[0])
 
 
+def is_one_layer(layers: list) -> bool:
+    """True for an encoder ``[Dense, activation]``, where the closed form applies."""
+    return len(layers) == 2 and isinstance(layers[0], Dense) and isinstance(layers[1], Activation)
+
+
+def layer_inputs(encoder: Sequential) -> list[np.ndarray]:
+    """``[u_0, ..., u_K]``: the input of every layer as its last forward cached it, then the output.
+
+    ``u_0 = x`` and ``u_K = h``; for ``[Dense, activation]`` that is ``[x, a, h]``. Lets a model's
+    step reuse the activations of its forward pass instead of running the encoder again.
+    """
+    return [layer._x for layer in encoder.layers] + [encoder.layers[-1]._y]
+
+
 def contractive(encoder: Sequential, x, method: str = "auto") -> tuple[float, dict[str, np.ndarray]]:
     r"""The contractive penalty and its gradient with respect to every encoder parameter.
 
@@ -122,21 +136,10 @@ def contractive(encoder: Sequential, x, method: str = "auto") -> tuple[float, di
         \Omega = \frac{1}{N} \sum_n \lVert J^{(n)} \rVert_F^2
                = \frac{1}{N} \sum_n \sum_{i,j} \Big(\frac{\partial h^{(n)}_i}{\partial x^{(n)}_j}\Big)^2
 
-    Backward (``docs/07-contractive.md``), with ``G = (2/N) J``, ``R_0 = G``,
-    ``R_k = R_{k-1} J_k^T`` and the suffixes ``Q_k``; ``delta`` is the ordinary backward
-    signal (zero at the output: ``Omega`` does not depend on ``h`` itself):
-
-    .. math::
-        \text{activation } k:\quad c = \mathrm{diag}(Q_k^T R_{k-1}), \qquad
-            \delta \leftarrow \delta \odot f'(a) + c \odot f''(a)
-
-        \text{Dense } k:\quad \frac{\partial\Omega}{\partial W_k} = \sum_n Q_k^T R_{k-1}
-            + \delta^T u_{k-1}, \qquad \frac{\partial\Omega}{\partial b_k} = \sum_n \delta,
-            \qquad \delta \leftarrow \delta W_k
-
-    For one layer ``h = f(x W^T + b)`` the Jacobian is ``diag(f'(a)) W`` and everything
-    collapses to Rifai et al.'s closed form (for the sigmoid, ``f'(a) = h (1 - h)``), see
-    :func:`contractive_one_layer`; ``method="auto"`` uses it for such encoders.
+    The public entry point: checks ``encoder`` and ``x``, runs the encoder's forward map (without
+    touching its caches) and calls :func:`contractive_chain_rule` or, for one Dense layer and one
+    activation, :func:`contractive_closed_form` (``method="auto"``, which costs
+    O(N * hidden * input) instead of O(N * hidden^2 * input)).
 
     Parameters
     ----------
@@ -144,9 +147,6 @@ def contractive(encoder: Sequential, x, method: str = "auto") -> tuple[float, di
         Dense layers and element-wise activations.
     x : array_like, shape (N, input)
     method : {"auto", "chain", "closed_form"}
-        ``"chain"``: the general chain-rule computation above; ``"closed_form"``: the one-layer
-        formula (only for a ``Dense`` followed by one activation); ``"auto"``: the closed form
-        when it applies (it costs O(N * hidden * input) instead of O(N * hidden^2 * input)).
 
     Returns
     -------
@@ -156,16 +156,37 @@ def contractive(encoder: Sequential, x, method: str = "auto") -> tuple[float, di
     """
     layers, x = _check_input(encoder, x)
     check_choice(method, "method", ("auto", "chain", "closed_form"))
-    one_layer = len(layers) == 2 and isinstance(layers[0], Dense) and isinstance(layers[1], Activation)
+    one_layer = is_one_layer(layers)
     if method == "closed_form" and not one_layer:
         raise ValueError(f"method='closed_form' needs one Dense and one activation, got layers {layers}")
-    if method != "chain" and one_layer:
-        return _one_layer(layers[0], layers[1], x)  # x is checked: not again
-    n = x.shape[0]
     us = _forward(layers, x)  # us[k]: input of layers[k]; us[K] = h
+    if method != "chain" and one_layer:
+        return contractive_closed_form(layers[0], layers[1], *us)
+    return contractive_chain_rule(layers, us)
+
+
+def contractive_chain_rule(layers: list, us: list[np.ndarray]) -> tuple[float, dict[str, np.ndarray]]:
+    r"""The contractive penalty of any chain of Dense layers and activations, by the chain rule.
+
+    ``us[k]`` is the input of ``layers[k]`` (N, dim_k) and ``us[-1] = h``. Backward
+    (``docs/07-contractive.md``), with ``G = (2/N) J``, ``R_0 = G``, ``R_k = R_{k-1} J_k^T``
+    and the suffixes ``Q_k``; ``delta`` is the ordinary backward signal (zero at the output:
+    ``Omega`` does not depend on ``h`` itself):
+
+    .. math::
+        \text{activation } k:\quad c = \mathrm{diag}(Q_k^T R_{k-1}), \qquad
+            \delta \leftarrow \delta \odot f'(a) + c \odot f''(a)
+
+        \text{Dense } k:\quad \frac{\partial\Omega}{\partial W_k} = \sum_n Q_k^T R_{k-1}
+            + \delta^T u_{k-1}, \qquad \frac{\partial\Omega}{\partial b_k} = \sum_n \delta,
+            \qquad \delta \leftarrow \delta W_k
+
+    Returns ``(value, grads)``, ``grads`` keyed ``"{k}.W"``, ``"{k}.b"`` like ``Sequential.params``.
+    """
+    n = us[0].shape[0]
     Q = _suffixes(layers, us)  # Q[k]: (N, latent, dim of us[k]); Q[0] = J
     J = Q[0]  # (N, latent, input)
-    value = float(np.vdot(J, J)) / n
+    value = float(np.sum(np.square(J), dtype=np.float64)) / n
 
     # 1. Jacobian path, from the input up: R_0 = G = (2/N) J, R_k = R_{k-1} J_k^T.
     #    Here k counts from 0 (layers[k] is the docstring's layer k + 1): Dense k collects
@@ -197,12 +218,19 @@ def contractive(encoder: Sequential, x, method: str = "auto") -> tuple[float, di
             delta = delta @ layer.params["W"]  # (N, in)
         else:
             delta = delta * layer.derivative(a, y) + c[k] * layer.second_derivative(a, y)
-    grads = {key: grads[key].astype(x.dtype, copy=False) for key in encoder.params}
-    return value, grads
+    return value, {key: g.astype(us[0].dtype, copy=False) for key, g in grads.items()}
 
 
 def contractive_one_layer(dense: Dense, activation: Activation, x
                           ) -> tuple[float, dict[str, np.ndarray]]:
+    """:func:`contractive_closed_form` for ``h = f(x W^T + b)`` at ``x`` (checked, forward run here)."""
+    _, x = _check_input(Sequential(dense, activation), x)
+    a = x @ dense.params["W"].T + dense.params["b"]  # (N, J)
+    return contractive_closed_form(dense, activation, x, a, activation.function(a))
+
+
+def contractive_closed_form(dense: Dense, activation: Activation, x: np.ndarray, a: np.ndarray,
+                            h: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
     r"""Closed form for a one-layer encoder ``h = f(a)``, ``a = x W^T + b`` (Rifai et al. 2011).
 
     With ``s = f'(a)`` (N, J), ``t = f''(a)`` and the squared row norms ``w_i = sum_j W_ij^2``:
@@ -215,21 +243,14 @@ def contractive_one_layer(dense: Dense, activation: Activation, x
         \qquad \frac{\partial \Omega}{\partial b_i} = \sum_n r_{ni}
 
     For the sigmoid ``s = h (1 - h)`` and ``t = s (1 - 2h)``: the penalty is
-    ``(1/N) sum_n sum_i (h_i (1 - h_i))^2 sum_j W_ij^2``. Cost O(N * J * input); no Jacobian
-    is formed. Returns ``(value, {"0.W": ..., "0.b": ...})``.
+    ``(1/N) sum_n sum_i (h_i (1 - h_i))^2 sum_j W_ij^2``. ``x`` (N, D), ``a`` and ``h`` (N, J)
+    are the forward pass's values. Cost O(N * J * D); no Jacobian is formed. Returns
+    ``(value, {"0.W": (J, D), "0.b": (J,)})``.
     """
-    _, x = _check_input(Sequential(dense, activation), x)
-    return _one_layer(dense, activation, x)
-
-
-def _one_layer(dense: Dense, activation: Activation, x: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
-    """The closed form of :func:`contractive_one_layer` for an ``x`` already checked."""
     n = x.shape[0]
     W = dense.params["W"]  # (J, D)
-    a = x @ W.T + dense.params["b"]  # (N, J)
-    y = activation.function(a)
-    s = activation.derivative(a, y)  # f'(a), (N, J)
-    t = activation.second_derivative(a, y)  # f''(a), (N, J)
+    s = activation.derivative(a, h)  # f'(a), (N, J)
+    t = activation.second_derivative(a, h)  # f''(a), (N, J)
     w = np.sum(W * W, axis=1)  # (J,)
     s2_mean = np.mean(s * s, axis=0)  # (J,): (1/N) sum_n s_ni^2
     value = float(s2_mean @ w)
@@ -239,4 +260,5 @@ def _one_layer(dense: Dense, activation: Activation, x: np.ndarray) -> tuple[flo
     return value, {k: g.astype(x.dtype, copy=False) for k, g in grads.items()}
 
 
-__all__ = ["contractive", "contractive_one_layer", "jacobian"]
+__all__ = ["contractive", "contractive_chain_rule", "contractive_closed_form", "contractive_one_layer",
+           "is_one_layer", "jacobian", "layer_inputs"]

@@ -4,9 +4,25 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_array, check_float
+from .._validation import check_array, check_float, checked_by
 
 
+def _check_codes(h, value_range: tuple[float, float] | None = None) -> np.ndarray:
+    """``h`` as a finite float array of shape (N, J) (integers become float64), inside ``value_range``."""
+    h = check_array(h, "h", ndim=2, value_range=value_range)
+    return h if h.dtype.kind == "f" else h.astype(np.float64)
+
+
+def _check_l1(h) -> tuple[np.ndarray]:
+    return (_check_codes(h),)
+
+
+def _check_kl(h, rho: float) -> tuple[np.ndarray, float]:
+    rho = check_float(rho, "rho", 0.0, 1.0, low_inclusive=False, high_inclusive=False)
+    return _check_codes(h, (0.0, 1.0)), rho
+
+
+@checked_by(_check_l1)
 def l1_activity(h) -> tuple[float, np.ndarray]:
     r"""L1 activity penalty: the batch mean of each example's summed absolute activation.
 
@@ -19,13 +35,11 @@ def l1_activity(h) -> tuple[float, np.ndarray]:
     Returns ``(value, dh)``; ``dh`` has ``h``'s shape (N, J) and dtype. The subgradient 0 is
     taken at ``h == 0``. Derivation: ``docs/03-sparsity.md``.
     """
-    h = check_array(h, "h", ndim=2)
-    if h.dtype.kind != "f":
-        h = h.astype(np.float64)
     s = h.dtype.type(1.0 / h.shape[0])
-    return float(np.abs(h).sum()) * float(s), s * np.sign(h)
+    return float(np.sum(np.abs(h), dtype=np.float64)) * float(s), s * np.sign(h)
 
 
+@checked_by(_check_kl)
 def kl_sparsity(h, rho: float) -> tuple[float, np.ndarray]:
     r"""KL sparsity penalty of Ng's sparse autoencoder.
 
@@ -45,10 +59,6 @@ def kl_sparsity(h, rho: float) -> tuple[float, np.ndarray]:
     stay finite. Returns ``(value, dh)``; ``dh`` has ``h``'s shape (N, J) and dtype.
     Derivation: ``docs/03-sparsity.md``.
     """
-    rho = check_float(rho, "rho", 0.0, 1.0, low_inclusive=False, high_inclusive=False)
-    h = check_array(h, "h", ndim=2, value_range=(0.0, 1.0))
-    if h.dtype.kind != "f":
-        h = h.astype(np.float64)
     eps = np.finfo(h.dtype).eps
     rho_hat = np.clip(h.mean(axis=0), eps, 1 - eps)  # (J,)
     value = np.sum(rho * np.log(rho / rho_hat) + (1 - rho) * np.log((1 - rho) / (1 - rho_hat)))
@@ -57,6 +67,13 @@ def kl_sparsity(h, rho: float) -> tuple[float, np.ndarray]:
     return float(value), dh
 
 
+def _check_decay(params: dict[str, np.ndarray], lam: float) -> tuple[dict[str, np.ndarray], float]:
+    if not isinstance(params, dict):
+        raise TypeError(f"params must be a dict of arrays, got {type(params).__name__}")
+    return params, check_float(lam, "lam", 0.0)
+
+
+@checked_by(_check_decay)
 def l2_weight_decay(params: dict[str, np.ndarray], lam: float) -> tuple[float, dict[str, np.ndarray]]:
     r"""L2 weight decay on the weight matrices (keys ending in ``"W"``), biases excluded.
 
@@ -68,7 +85,6 @@ def l2_weight_decay(params: dict[str, np.ndarray], lam: float) -> tuple[float, d
     is ``lambda``. Returns ``(value, grads)`` where ``grads`` has one entry per weight matrix,
     of that matrix's shape. Derivation: ``docs/03-sparsity.md``.
     """
-    lam = check_float(lam, "lam", 0.0)
     weights = {k: v for k, v in params.items() if k.split(".")[-1] == "W"}
-    value = 0.5 * lam * sum(float(np.vdot(w, w)) for w in weights.values())
+    value = 0.5 * lam * sum(float(np.sum(np.square(w), dtype=np.float64)) for w in weights.values())
     return value, {k: w.dtype.type(lam) * w for k, w in weights.items()}
