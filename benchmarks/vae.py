@@ -30,7 +30,7 @@ HIDDEN, LATENT = 400, 20
 
 def npae_step_fn(batches: list[np.ndarray], seed: int):
     """A closure running one npae training step on the next batch (cycling through ``batches``)."""
-    model = npae.VAE(sizes=(784, HIDDEN), latent_dim=LATENT, activation="relu", decoder="bernoulli",
+    model = npae.VAE(sizes=(784, HIDDEN), latent_dim=LATENT, activation="relu", likelihood="bernoulli",
                      random_state=seed, dtype=np.float32)
     return npae_adam_step(model, batches, seed)
 

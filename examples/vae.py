@@ -31,7 +31,7 @@ import time
 import numpy as np
 
 import npae
-from npae import plotting
+from npae import latent, plotting
 from npae.optim import Adam
 from npae.scripts import example_parser, load_mnist_or_exit
 
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     # 2. The model and its training: minimise the negative ELBO, reconstruction + beta * KL.
     model = npae.VAE(sizes=(784, args.hidden), latent_dim=args.latent_dim, activation="relu",
-                     decoder="bernoulli", beta=args.beta, random_state=args.seed)
+                     likelihood="bernoulli", beta=args.beta, random_state=args.seed)
     print(f"model: {model}, {model.n_parameters():,} parameters; Adam lr {args.lr}, batch {args.batch_size}")
     start = time.perf_counter()
     model.fit(X_train, epochs=args.epochs, batch_size=args.batch_size, optimizer=Adam(lr=args.lr),
@@ -80,22 +80,22 @@ def main(argv: list[str] | None = None) -> dict:
                           title="64 samples: z ~ N(0, I), decoded (pixel probabilities)")
     pairs = [(0, 1), (2, 3), (4, 5), (6, 7)]
     firsts = [np.flatnonzero(y_test == d)[0] for d in range(10)]
-    plotting.image_grid({f"{a} -> {b}": model.interpolate(X_test[firsts[a]], X_test[firsts[b]], steps=10)
+    plotting.image_grid({f"{a} -> {b}": latent.interpolate(model, X_test[firsts[a]], X_test[firsts[b]])
                          for a, b in pairs}, os.path.join(out, "interpolation.png"),
                         title="straight lines between the codes of two test digits")
     # attribute vectors: mean code of one class minus another, added to codes of the second class
     amounts = [0.0, 0.25, 0.5, 0.75, 1.0, 1.25]
     rows = {}
     for a, b in [(1, 7), (4, 9), (3, 8)]:
-        vec = model.attribute_vector(X_train, y_train, to_label=b, from_label=a)
+        vec = latent.attribute_vector(model, X_train, y_train, to_label=b, from_label=a)
         x_a = X_test[np.flatnonzero(y_test == a)[:2]]
-        moved = model.add_attribute(x_a, vec, amounts)  # (amounts, 2, 784)
+        moved = latent.add_attribute(model, x_a, vec, amounts)  # (amounts, 2, 784)
         for i in range(len(x_a)):
             rows[f"{a} + t({b} - {a}) #{i + 1}"] = moved[:, i]
     plotting.image_grid(rows, os.path.join(out, "attribute_vectors.png"),
                         title=f"mu(x) + t * (mean code of b - mean code of a), t = {amounts}")
     if args.latent_dim == 2:
-        plotting.image_mosaic(model.manifold(n=20), os.path.join(out, "manifold.png"), n_cols=20,
+        plotting.image_mosaic(latent.manifold(model, n=20), os.path.join(out, "manifold.png"), n_cols=20,
                               extent=(0.05, 0.95, 0.05, 0.95),
                               axis_labels=("prior quantile of z[0]", "prior quantile of z[1]"),
                               title="decoded 20 x 20 grid over the prior's quantiles")

@@ -5,6 +5,7 @@ from . import (
     gradcheck,
     init,
     io,
+    latent,
     layers,
     losses,
     metrics,
@@ -38,6 +39,6 @@ __all__ = [
     "ConvVAE", "DenoisingAutoencoder", "SparseAutoencoder",
     "load",
     # modules
-    "datasets", "gradcheck", "init", "io", "layers", "losses", "metrics", "models", "noise", "optim", "pca",
-    "penalties", "schedules", "training", "watermark",
+    "datasets", "gradcheck", "init", "io", "latent", "layers", "losses", "metrics", "models", "noise",
+    "optim", "pca", "penalties", "schedules", "training", "watermark",
 ]

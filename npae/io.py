@@ -15,9 +15,10 @@ It is read with ``allow_pickle=False``, so a file carrying object arrays or pick
 refused before anything in it is executed. ``load`` rebuilds the class named in the file by
 looking it up among the registered models (every subclass of ``BaseAutoencoder`` registers
 itself when it is defined: :func:`register_model`), so models added later, a user's own
-included, load without edits here; this module imports nothing from ``npae.models``. Writes go to a temporary file in the same folder that is
-then renamed over the target (``os.replace`` is atomic), so an interrupted save leaves the
-previous file intact. Format notes: ``docs/11-training-and-saving.md``.
+included, load without edits here; this module imports nothing from ``npae.models``. Writes go
+to a temporary file in the same folder that is then renamed over the target (``os.replace`` is
+atomic), so an interrupted save leaves the previous file intact. Format notes:
+``docs/11-training-and-saving.md``.
 """
 
 from __future__ import annotations
@@ -109,6 +110,10 @@ def rng_from_state(state: dict) -> np.random.Generator:
 
 # ---------------------------------------------------------------------------- classes by name
 _MODELS: list[type] = []  # every model class defined so far, in definition order
+
+# What npae 0.1 wrote under names this version changed: read under the new names.
+_RENAMED_ARGUMENTS = {"decoder": "likelihood"}  # the VAEs' constructor argument
+_RENAMED_WEIGHTS = {"likelihood.0.log_var": "likelihood.log_var"}  # the learned decoder variance
 
 
 def _all_subclasses(cls: type) -> list[type]:
@@ -316,7 +321,7 @@ def _build(path: Path, meta: dict, expected: type | None):
                              f"classes: {known}; import the module that defines it before loading")
     if expected is not None and not issubclass(cls, expected):
         raise ModelFileError(f"{path}: holds a {name}, not a {expected.__name__}")
-    params = from_json(meta.get("params") or {})
+    params = {_RENAMED_ARGUMENTS.get(k, k): v for k, v in from_json(meta.get("params") or {}).items()}
     try:
         return cls(**params)
     except (TypeError, ValueError) as exc:
@@ -332,7 +337,8 @@ def restore(model, meta: dict, arrays: dict[str, np.ndarray], path: str | os.Pat
     otherwise the file is for another model and :class:`ModelFileError` says what differs.
     """
     live = model.params
-    stored = {k[len("param/"):]: v for k, v in arrays.items() if k.startswith("param/")}
+    stored = {_RENAMED_WEIGHTS.get(k[len("param/"):], k[len("param/"):]): v
+              for k, v in arrays.items() if k.startswith("param/")}
     if stored.keys() != live.keys():
         only_file = sorted(set(stored) - set(live))[:4]
         only_model = sorted(set(live) - set(stored))[:4]

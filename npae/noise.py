@@ -166,7 +166,8 @@ def block_mask(n: int, image_shape: tuple[int, int], block: int, rng: np.random.
 
 
 def _check_corrupt(x, noise: str, level: float, rng, clip=None) -> tuple:
-    return _check_x(x), noise, check_noise_level(noise, level, "level"), check_generator(rng), _check_clip(clip)
+    level = check_noise_level(noise, level, "level")
+    return _check_x(x), noise, level, check_generator(rng), _check_clip(clip)
 
 
 @checked_by(_check_corrupt)

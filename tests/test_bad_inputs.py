@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from profiles import examples
 
 import npae
-from npae import gradcheck, layers, losses, optim, penalties
+from npae import gradcheck, latent, layers, losses, optim, penalties
 from npae.cli import example_input, small_model
 from npae.io import model_classes
 
@@ -90,7 +90,7 @@ BAD_DTYPES = ("int32", np.int64, "float16", "banana", 3, object)
 # forward is not tested here. What is tested is the one contract for non-finite values: a NaN or
 # Inf in x or dy propagates by IEEE arithmetic, with the right shape and without a RuntimeWarning
 # (pytest turns those into errors).
-ACTIVATION_LAYERS = (layers.Identity, layers.ReLU, layers.LeakyReLU, layers.Sigmoid, layers.Tanh, layers.Softplus)
+ACTIVATION_LAYERS = tuple(layers.ACTIVATIONS.values())
 
 
 @EXAMPLES
@@ -109,7 +109,8 @@ def test_dense_propagates_non_finite(kind, seed):
 
 
 @EXAMPLES
-@given(kind=st.sampled_from(("nan", "inf")), seed=st.integers(0, 2**16), cls=st.sampled_from(ACTIVATION_LAYERS))
+@given(kind=st.sampled_from(("nan", "inf")), seed=st.integers(0, 2**16),
+       cls=st.sampled_from(ACTIVATION_LAYERS))
 def test_activation_backward_propagates_non_finite(kind, seed, cls):
     rng = np.random.default_rng(seed)
     act = cls()
@@ -262,7 +263,7 @@ def test_model_methods(fitted, name, kind, seed, method):
     model, X = fitted[name]
     rng = np.random.default_rng(seed)
     bad = X + 3.0 if kind == "out_of_range" else bad_array(kind, X.shape, rng)
-    bounded = model.loss == "bce" or getattr(model, "decoder_type", None) == "bernoulli"
+    bounded = model.loss == "bce" or getattr(model, "likelihood", None) == "bernoulli"
     no_loss = method in ("encode", "reconstruct")  # out-of-range values only matter to a bounded loss
     acceptable = (kind == "int" or (kind == "out_of_range" and (not bounded or no_loss))
                   or (kind == "none" and method == "validation_data"))  # None: no validation data
@@ -482,7 +483,7 @@ def _entries():
         vae = VAE(sizes=(6, 4), latent_dim=2, random_state=0)
         add("VAE.elbo", lambda v: vae.elbo(v, rng=gen()), "X", (4, 6))
         add("VAE.log_likelihood", lambda v: vae.log_likelihood(v, k=3, rng=gen()), "X", (4, 6))
-        add("VAE.interpolate", lambda v: vae.interpolate(v, np.full(6, 0.5)), "x_a", (6,))
+        add("VAE.interpolate", lambda v: latent.interpolate(vae, v, np.full(6, 0.5)), "x_a", (6,))
     return out
 
 
@@ -529,7 +530,7 @@ def test_other_modules_scalar_arguments(value, which):
             vae = npae.VAE(sizes=(4, 3), latent_dim=2, random_state=0)
             call = {"k": lambda: vae.log_likelihood(x, k=value, rng=rng),
                     "n": lambda: vae.sample(value, rng=rng),
-                    "steps": lambda: vae.interpolate(x[0], x[1], steps=value)}[arg]
+                    "steps": lambda: latent.interpolate(vae, x[0], x[1], steps=value)}[arg]
         elif module == "pca":
             call = lambda: npae.PCA(value)  # noqa: E731
         else:

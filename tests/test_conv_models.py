@@ -49,11 +49,11 @@ def test_conv_denoising_gradients_and_clean_target():
     assert noisy.shape == X.shape and 0 <= noisy.min() and noisy.max() <= 1 and not np.allclose(noisy, X)
 
 
-@pytest.mark.parametrize("decoder", ["bernoulli", "gaussian"])
-def test_conv_vae_gradients(decoder):
+@pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian"])
+def test_conv_vae_gradients(likelihood):
     rng = np.random.default_rng(1)
-    model = ConvVAE((1, 8, 8), channels=(2, 3), latent_dim=2, activation="tanh", decoder=decoder,
-                    learn_decoder_sigma=decoder == "gaussian", random_state=0, dtype=np.float64)
+    model = ConvVAE((1, 8, 8), channels=(2, 3), latent_dim=2, activation="tanh", likelihood=likelihood,
+                    learn_decoder_sigma=likelihood == "gaussian", random_state=0, dtype=np.float64)
     errors = check_model(model, blobs(3, rng))
     assert len(errors) == len(model.params)
     assert max(errors.values()) < 1e-7, errors

@@ -58,7 +58,7 @@ def mlp(sizes: Sequence[int], activation: str, last_activation: str | None, rng:
 
 
 def decoder_output(output_activation: str, loss: str) -> str | None:
-    """The decoder's last activation: none for ``loss="bce"`` (it outputs logits), else ``output_activation``."""
+    """The decoder's last activation: none for ``loss="bce"`` (logits out), else ``output_activation``."""
     return None if loss == "bce" else output_activation
 
 
@@ -108,8 +108,8 @@ class Autoencoder(BaseAutoencoder):
         self.n_features = self.sizes[0]
         code_activation = self.code_activation or self.activation
         self.encoder = mlp(self.sizes, self.activation, code_activation, rng, self.dtype)
-        self.decoder = mlp(self.sizes[::-1], self.activation, decoder_output(self.output_activation, self.loss),
-                           rng, self.dtype)
+        last = decoder_output(self.output_activation, self.loss)
+        self.decoder = mlp(self.sizes[::-1], self.activation, last, rng, self.dtype)
 
     def __repr__(self) -> str:
         widths = "-".join(str(s) for s in self.sizes + self.sizes[-2::-1])

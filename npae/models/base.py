@@ -14,6 +14,7 @@ chain rule of ``docs/01-dense-and-activations.md`` one level up; BCE from logits
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 
 import numpy as np
@@ -92,6 +93,21 @@ class BaseAutoencoder:
             net.eval()
         return self
 
+    @contextlib.contextmanager
+    def mode(self, training: bool):
+        """Training (``True``) or eval mode inside a ``with`` block; each network's mode is put back after.
+
+        ``fit`` trains in training mode; ``encode``, ``decode``, ``reconstruct`` and ``score`` run
+        in eval mode (dropout off, for instance). Neither changes the mode the model was in.
+        """
+        before = {net: net.training for net in self._networks().values()}
+        self.train() if training else self.eval()
+        try:
+            yield self
+        finally:
+            for net, was_training in before.items():
+                net.train() if was_training else net.eval()
+
     # ------------------------------------------------------------------ inference
     def _check_X(self, X, name: str = "X") -> np.ndarray:
         """``X`` as an array of shape (N, n_features) in the model's dtype."""
@@ -101,14 +117,9 @@ class BaseAutoencoder:
         return X
 
     def _batched(self, net: Sequential, X: np.ndarray, batch_size: int = 4096) -> np.ndarray:
-        """Forward ``X`` through ``net`` in eval mode, in chunks to bound memory; the mode is restored."""
-        was_training = net.training
-        net.eval()
-        try:
+        """Forward ``X`` through ``net`` in eval mode, in chunks to bound memory; the mode is put back."""
+        with self.mode(training=False):
             return np.concatenate([net.forward(X[i:i + batch_size]) for i in range(0, len(X), batch_size)])
-        finally:
-            if was_training:
-                net.train()
 
     def _output(self, out: np.ndarray) -> np.ndarray:
         """The decoder's output as a reconstruction: the sigmoid of the logits for ``loss="bce"``."""
@@ -187,9 +198,11 @@ class BaseAutoencoder:
         ``X`` is an array (N, n_features) or a ``np.memmap`` / array-like read one batch at a
         time. The options (``epochs``, ``batch_size``, ``optimizer``, ``validation_data``,
         ``patience``, ``schedule``, ``checkpoint``, ``resume``, ...) are those of
-        :func:`npae.training.fit_model`, which documents them and runs the loop.
+        :func:`npae.training.fit_model`, which documents them and runs the loop. The model trains
+        in training mode and is put back in the mode it was in.
         """
-        return fit_model(self, X, **options)
+        with self.mode(training=True):
+            return fit_model(self, X, **options)
 
     def save(self, path, optimizer: bool = True):
         """Write the model to one ``.npz`` (weights, arguments, optimiser state); see :mod:`npae.io`."""

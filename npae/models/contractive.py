@@ -8,7 +8,12 @@ import numpy as np
 
 from .._validation import check_float
 from ..losses import RECONSTRUCTION_LOSSES
-from ..penalties.contractive import contractive_chain_rule, contractive_closed_form, is_one_layer, layer_inputs
+from ..penalties.contractive import (
+    contractive_chain_rule,
+    contractive_closed_form,
+    is_one_layer,
+    layer_inputs,
+)
 from .autoencoder import Autoencoder
 
 

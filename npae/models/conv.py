@@ -300,7 +300,7 @@ class ConvVAE(_ImageInput, VAE):
         Channels of each strided stage (each halves the height and width).
     kernel_size : int
         Odd kernel size ("same" padding).
-    latent_dim, activation, decoder, decoder_sigma, learn_decoder_sigma, beta, weight_decay
+    latent_dim, activation, likelihood, decoder_sigma, learn_decoder_sigma, beta, weight_decay
         As in :class:`~npae.models.vae.VAE`.
     random_state, dtype
         As in :class:`~npae.models.vae.VAE`.
@@ -308,14 +308,14 @@ class ConvVAE(_ImageInput, VAE):
 
     def __init__(self, input_shape: Sequence[int] = (1, 28, 28), channels: Sequence[int] = (32, 64),
                  kernel_size: int = 3, latent_dim: int = 16, activation: str = "relu",
-                 decoder: str = "bernoulli", decoder_sigma: float = 1.0, learn_decoder_sigma: bool = False,
+                 likelihood: str = "bernoulli", decoder_sigma: float = 1.0, learn_decoder_sigma: bool = False,
                  beta: float = 1.0, weight_decay: float = 0.0, random_state=None, dtype=np.float32) -> None:
         self.input_shape = check_input_shape(input_shape)
         self.channels = check_channels(channels)
         self.kernel_size = check_kernel_size(kernel_size)
         self.activation = check_choice(activation, "activation", tuple(ACTIVATIONS))
         self.n_features = int(np.prod(self.input_shape))
-        self._setup(latent_dim, decoder, decoder_sigma, learn_decoder_sigma, beta, weight_decay,
+        self._setup(latent_dim, likelihood, decoder_sigma, learn_decoder_sigma, beta, weight_decay,
                     random_state, dtype)
 
     def _build_networks(self, rng: np.random.Generator) -> tuple[Sequential, Sequential]:
@@ -328,7 +328,7 @@ class ConvVAE(_ImageInput, VAE):
 
     def __repr__(self) -> str:
         return (f"ConvVAE(input_shape={self.input_shape}, channels={self.channels}, "
-                f"latent_dim={self.latent_dim}, decoder={self.decoder_type!r}, beta={self.beta:g})")
+                f"latent_dim={self.latent_dim}, likelihood={self.likelihood!r}, beta={self.beta:g})")
 
 
 __all__ = ["ARCHITECTURES", "ConvAutoencoder", "ConvDenoisingAutoencoder", "ConvVAE", "conv_networks"]

@@ -19,22 +19,15 @@ from collections.abc import Sequence
 
 import numpy as np
 from scipy.special import logsumexp
-from scipy.stats import norm
 
-from .._validation import (
-    check_array,
-    check_choice,
-    check_float,
-    check_int,
-    check_random_state,
-)
-from ..layers import ACTIVATIONS, Layer, Sequential
-from ..layers.activations import exp_neg_abs, sigmoid
+from .._validation import check_array, check_choice, check_float, check_int, check_random_state
+from ..layers import ACTIVATIONS, Sequential
+from ..losses import bce_with_logits_elementwise
 from .autoencoder import check_sizes, mlp
 from .base import BaseAutoencoder
 
 LOG_2PI = float(np.log(2.0 * np.pi))
-DECODERS = ("bernoulli", "gaussian")
+LIKELIHOODS = ("bernoulli", "gaussian")
 
 
 def gaussian_kl(mu: np.ndarray, log_var: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -60,28 +53,6 @@ def gaussian_kl(mu: np.ndarray, log_var: np.ndarray) -> tuple[np.ndarray, np.nda
     var = np.exp(log_var)
     kl = -0.5 * np.sum(1.0 + log_var - mu * mu - var, axis=1)
     return kl, mu, 0.5 * (var - 1.0)
-
-
-class LogVariance(Layer):
-    r"""Holds one learned scalar ``log_var`` (the Gaussian decoder's ``log sigma^2``); no forward map.
-
-    It is a Layer only so that its parameter sits in ``params``/``grads`` and is trained, saved
-    and gradient-checked like every other; :class:`VAE` writes ``grads["log_var"]`` itself.
-    """
-
-    def __init__(self, log_var: float, dtype=np.float32) -> None:
-        super().__init__()
-        self.params = {"log_var": np.full(1, log_var, dtype=dtype)}
-        self.zero_grads()
-
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        return x
-
-    def backward(self, dy: np.ndarray) -> np.ndarray:
-        return dy
-
-    def __repr__(self) -> str:
-        return f"LogVariance({float(self.params['log_var'][0]):.4g})"
 
 
 class VAE(BaseAutoencoder):
@@ -119,14 +90,14 @@ class VAE(BaseAutoencoder):
         Dimension of ``z``.
     activation : str
         Hidden activation (``"relu"``, ``"tanh"``, ``"softplus"``, ...).
-    decoder : {"bernoulli", "gaussian"}
+    likelihood : {"bernoulli", "gaussian"}
         ``p(x | z)``: Bernoulli with logits (data in [0, 1], loss computed with the stable
         BCE-with-logits form) or Gaussian ``N(mean, sigma^2 I)`` with a linear mean.
     decoder_sigma : float
-        Gaussian decoder only: the fixed ``sigma``, or the initial one if learned.
+        Gaussian likelihood only: the fixed ``sigma``, or the initial one if learned.
     learn_decoder_sigma : bool
-        Gaussian decoder only: learn one scalar ``log sigma^2`` (the parameter
-        ``"likelihood.0.log_var"``).
+        Gaussian likelihood only: learn one scalar ``log sigma^2`` (the parameter
+        ``"likelihood.log_var"``, the array ``decoder_log_var``).
     beta : float
         Weight of the KL term (beta-VAE; 1 is the ELBO).
     weight_decay : float
@@ -142,37 +113,39 @@ class VAE(BaseAutoencoder):
     (N, C, H, W)) to ``(N, 2 * latent_dim)`` = ``[mu, log_var]``; the decoder maps
     ``(N, latent_dim)`` to logits/means of the input's shape. A subclass sets its own
     attributes, then calls ``VAE.__init__`` (or :meth:`_setup`). Sampling, the KL, the ELBO, the
-    importance-weighted bound, ``sample``/``interpolate``/attribute vectors work unchanged,
+    importance-weighted bound and the latent-space tools of :mod:`npae.latent` work unchanged,
     because every per-example sum runs over all the non-batch axes. A subclass taking images
     overrides ``_check_X`` (call :meth:`_check_values` from it) and :attr:`example_shape`.
     """
 
     def __init__(self, sizes: Sequence[int] = (784, 400), latent_dim: int = 20, activation: str = "relu",
-                 decoder: str = "bernoulli", decoder_sigma: float = 1.0, learn_decoder_sigma: bool = False,
+                 likelihood: str = "bernoulli", decoder_sigma: float = 1.0, learn_decoder_sigma: bool = False,
                  beta: float = 1.0, weight_decay: float = 0.0, random_state=None, dtype=np.float32) -> None:
         self.sizes = check_sizes(sizes)
         self.activation = check_choice(activation, "activation", tuple(ACTIVATIONS))
         self.n_features = self.sizes[0]
-        self._setup(latent_dim, decoder, decoder_sigma, learn_decoder_sigma, beta, weight_decay,
+        self._setup(latent_dim, likelihood, decoder_sigma, learn_decoder_sigma, beta, weight_decay,
                     random_state, dtype)
 
-    def _setup(self, latent_dim, decoder, decoder_sigma, learn_decoder_sigma, beta, weight_decay,
+    def _setup(self, latent_dim, likelihood, decoder_sigma, learn_decoder_sigma, beta, weight_decay,
                random_state, dtype) -> None:
         """Check and store the VAE's own arguments, then build the networks."""
         self.latent_dim = check_int(latent_dim, "latent_dim", 1)
-        self.decoder_type = check_choice(decoder, "decoder", DECODERS)
+        self.likelihood = check_choice(likelihood, "likelihood", LIKELIHOODS)
         self.decoder_sigma = check_float(decoder_sigma, "decoder_sigma", 0.0, low_inclusive=False)
         if not isinstance(learn_decoder_sigma, bool):
             raise TypeError(f"learn_decoder_sigma must be a bool, got {type(learn_decoder_sigma).__name__}")
-        if learn_decoder_sigma and self.decoder_type != "gaussian":
-            raise ValueError("learn_decoder_sigma=True needs decoder='gaussian', got decoder='bernoulli'")
+        if learn_decoder_sigma and self.likelihood != "gaussian":
+            raise ValueError("learn_decoder_sigma=True needs likelihood='gaussian', got 'bernoulli'")
         self.learn_decoder_sigma = learn_decoder_sigma
         self.beta = check_float(beta, "beta", 0.0)
         self.weight_decay = check_float(weight_decay, "weight_decay", 0.0)
-        self.loss = "bce" if self.decoder_type == "bernoulli" else "gaussian_nll"
+        self.loss = "bce" if self.likelihood == "bernoulli" else "gaussian_nll"
         rng = self._init_common(random_state, dtype)
         self.encoder, self.decoder = self._build_networks(rng)
-        self.likelihood = Sequential(LogVariance(2.0 * np.log(self.decoder_sigma), self.dtype))
+        # log sigma_x^2 of the Gaussian likelihood (1,): a parameter when learned, else a constant
+        self.decoder_log_var = np.full(1, 2.0 * np.log(self.decoder_sigma), dtype=self.dtype)
+        self.decoder_log_var_grad = np.zeros(1, dtype=self.dtype)
 
     def _build_networks(self, rng: np.random.Generator) -> tuple[Sequential, Sequential]:
         """The encoder (input -> 2*latent_dim: ``[mu, log_var]``) and the decoder (latent -> logits/mean).
@@ -183,25 +156,26 @@ class VAE(BaseAutoencoder):
         dec = mlp((self.latent_dim,) + self.sizes[::-1], self.activation, "identity", rng, self.dtype)
         return enc, dec
 
-    # `decoder` is the contract's network attribute, so the argument is stored as `decoder_type`;
-    # get_params (used by save/load) maps it back to the constructor's name.
-    def get_params(self) -> dict:
-        params = super().get_params()
-        if "decoder" in params:
-            params["decoder"] = self.decoder_type
-        return params
-
     def __repr__(self) -> str:
         widths = "-".join(str(s) for s in self.sizes)
         return (f"{type(self).__name__}({widths}-{self.latent_dim}, activation={self.activation!r}, "
-                f"decoder={self.decoder_type!r}, beta={self.beta:g})")
+                f"likelihood={self.likelihood!r}, beta={self.beta:g})")
 
     # ------------------------------------------------------------------ parameters
-    def _networks(self) -> dict[str, Sequential]:
-        nets = {"encoder": self.encoder, "decoder": self.decoder}
+    @property
+    def params(self) -> dict[str, np.ndarray]:
+        """The networks' parameters, and ``"likelihood.log_var"`` when sigma_x is learned."""
+        params = super().params
         if self.learn_decoder_sigma:
-            nets["likelihood"] = self.likelihood
-        return nets
+            params["likelihood.log_var"] = self.decoder_log_var
+        return params
+
+    @property
+    def grads(self) -> dict[str, np.ndarray]:
+        grads = super().grads
+        if self.learn_decoder_sigma:
+            grads["likelihood.log_var"] = self.decoder_log_var_grad
+        return grads
 
     @property
     def example_shape(self) -> tuple[int, ...]:
@@ -211,11 +185,12 @@ class VAE(BaseAutoencoder):
     # ------------------------------------------------------------------ checks
     def _check_values(self, X: np.ndarray, name: str = "X") -> np.ndarray:
         """Refuse values outside [0, 1] for the Bernoulli decoder (its likelihood needs them)."""
-        if self.decoder_type == "bernoulli" and X.size:
+        if self.likelihood == "bernoulli" and X.size:
             lo, hi = X.min(), X.max()
             if lo < 0 or hi > 1:
-                raise ValueError(f"{name} must lie in [0, 1] for decoder='bernoulli', got values in "
-                                 f"[{float(lo):g}, {float(hi):g}]; scale the data or use decoder='gaussian'")
+                raise ValueError(f"{name} must lie in [0, 1] for likelihood='bernoulli', got values in "
+                                 f"[{float(lo):g}, {float(hi):g}]; scale the data or use "
+                                 f"likelihood='gaussian'")
         return X
 
     def _check_X(self, X, name: str = "X") -> np.ndarray:
@@ -258,15 +233,10 @@ class VAE(BaseAutoencoder):
         eps = self._rng(rng).standard_normal((n_samples,) + mu.shape, dtype=self.dtype)  # (S, N, L)
         return self.reparameterize(mu, log_var, eps)
 
-    def _decoder_log_var(self) -> np.ndarray:
-        """The Gaussian decoder's ``log sigma^2`` (shape (1,))."""
-        return self.likelihood.layers[0].params["log_var"]
-
-    def _nll(self, out: np.ndarray, X: np.ndarray, grad: bool = True
-             ) -> tuple[np.ndarray, np.ndarray | None, float]:
+    def _nll(self, out: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
         r"""``-log p(x_n | z_n)`` per example and its gradient with respect to ``out``.
 
-        Bernoulli (``out`` = logits ``l``, the stable BCE-with-logits form):
+        Bernoulli (``out`` = logits ``l``: :func:`~npae.losses.bce_with_logits_elementwise`):
 
         .. math::
             -\log p(x \mid z) = \sum_i \big[\max(l_i, 0) - l_i x_i + \log(1 + e^{-|l_i|})\big],
@@ -279,23 +249,19 @@ class VAE(BaseAutoencoder):
             \qquad \frac{\partial}{\partial m_i} = (m_i - x_i) e^{-s}, \qquad
             \frac{\partial}{\partial s} = \tfrac12 \sum_i \big[1 - (x_i - m_i)^2 e^{-s}\big]
 
-        Returns ``nll`` (N,), ``dout`` (shape of ``out``, gradient of ``sum(nll)``; None if
-        ``grad`` is False) and ``ds`` (gradient of ``sum(nll)`` with respect to ``s``, Gaussian).
+        Returns ``nll`` (N,), ``dout`` (shape of ``out``, gradient of ``sum(nll)``) and ``ds``
+        (gradient of ``sum(nll)`` with respect to ``s``; 0 for Bernoulli).
         """
         n = out.shape[0]
-        if self.decoder_type == "bernoulli":
-            e = exp_neg_abs(out)  # exp(-|l|): for the log term and, reused, for sigma(l)
-            elem = np.maximum(out, 0) - out * X + np.log1p(e)
-            nll = elem.reshape(n, -1).sum(axis=1)  # (N,)
-            return nll, (sigmoid(out, e) - X) if grad else None, 0.0
-        s = self._decoder_log_var()
+        if self.likelihood == "bernoulli":
+            ell, dout = bce_with_logits_elementwise(out, X)  # out's shape each
+            return ell.reshape(n, -1).sum(axis=1), dout, 0.0  # nll: (N,)
+        s = self.decoder_log_var
         inv_var = np.exp(-s)
         diff = out - X
         sq = (diff * diff).reshape(n, -1)  # (N, D)
         d = sq.shape[1]
         nll = 0.5 * (d * (LOG_2PI + s) + sq.sum(axis=1) * inv_var)
-        if not grad:
-            return nll, None, 0.0
         ds = 0.5 * (n * d - float(sq.sum() * inv_var[0]))
         return nll, diff * inv_var, ds
 
@@ -320,8 +286,7 @@ class VAE(BaseAutoencoder):
         dlog_var = (0.5 * dz) * (std * eps) + (beta * inv_n) * dkl_dlog_var
         dout_enc = np.concatenate([dmu, dlog_var], axis=1)  # (N, 2L)
         self.encoder.backward(dout_enc, input_grad=False)  # dL/dX is not needed: skip it
-        if self.learn_decoder_sigma:
-            self.likelihood.layers[0].grads = {"log_var": np.array([ds / n], dtype=self.dtype)}
+        self.decoder_log_var_grad[0] = ds / n  # d loss / d log sigma_x^2 (a parameter if learned)
         return {"reconstruction": float(nll.mean()), "kl": self.beta * float(kl.mean())}
 
     # ------------------------------------------------------------------ inference
@@ -339,13 +304,9 @@ class VAE(BaseAutoencoder):
         """The posterior mean ``mu`` of ``q(z | x)``, shape (N, latent_dim)."""
         return self.encode_distribution(X)[0]
 
-    def _mean_output(self, out: np.ndarray) -> np.ndarray:
-        """Decoder output -> the mean of ``p(x | z)`` (a sigmoid for the Bernoulli logits)."""
-        return sigmoid(out) if self.decoder_type == "bernoulli" else out
-
     def decode(self, Z) -> np.ndarray:
         """The mean of ``p(x | z)`` (pixel probabilities for Bernoulli), shape (N, ...) like the input."""
-        return self._mean_output(self._batched(self.decoder, self._check_Z(Z)))
+        return self._output(self._batched(self.decoder, self._check_Z(Z)))  # sigmoid of Bernoulli logits
 
     def reconstruct(self, X) -> np.ndarray:
         """``decode(encode(X))``: decodes the posterior mean (no sampling)."""
@@ -354,16 +315,13 @@ class VAE(BaseAutoencoder):
     def _terms_per_example(self, X: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """One-sample reconstruction ``-log p(x | z)`` and closed-form KL, each (N,)."""
         rec, kls = [], []
-        self.eval()
-        try:
+        with self.mode(training=False):
             for xb in self._chunks(X, 2048):
                 mu, log_var = self._split(self.encoder.forward(xb))
                 eps = rng.standard_normal(mu.shape, dtype=self.dtype)
                 z = self.reparameterize(mu, log_var, eps)
-                rec.append(self._nll(self.decoder.forward(z), xb, grad=False)[0])
+                rec.append(self._nll(self.decoder.forward(z), xb)[0])
                 kls.append(gaussian_kl(mu, log_var)[0])
-        finally:
-            self.train()
         return np.concatenate(rec).astype(np.float64), np.concatenate(kls).astype(np.float64)
 
     def elbo(self, X, rng=None, reduction: str = "mean") -> float | np.ndarray:
@@ -424,8 +382,7 @@ class VAE(BaseAutoencoder):
         rng = self._rng(rng)
         per_chunk = max(1, 8192 // k)  # examples per chunk: about 8192 decoded rows at once
         results = []
-        self.eval()
-        try:
+        with self.mode(training=False):
             for xb in self._chunks(X, per_chunk):
                 n = xb.shape[0]
                 mu, log_var = self._split(self.encoder.forward(xb))  # (n, L)
@@ -433,21 +390,19 @@ class VAE(BaseAutoencoder):
                 z = self.reparameterize(mu, log_var, eps)  # (k, n, L)
                 out = self.decoder.forward(z.reshape(k * n, -1))  # (k*n, ...)
                 x_rep = np.broadcast_to(xb, (k,) + xb.shape).reshape((k * n,) + xb.shape[1:])  # (k*n, ...)
-                log_px = -self._nll(out, x_rep, grad=False)[0].astype(np.float64).reshape(k, n)  # (k, n)
+                log_px = -self._nll(out, x_rep)[0].astype(np.float64).reshape(k, n)  # (k, n)
                 log_pz = -0.5 * np.sum(LOG_2PI + z.astype(np.float64) ** 2, axis=2)  # (k, n)
                 log_qz = -0.5 * np.sum(LOG_2PI + log_var.astype(np.float64) + eps.astype(np.float64) ** 2,
                                        axis=2)  # (k, n)
                 log_w = log_px + log_pz - log_qz
                 results.append(logsumexp(log_w, axis=0) - np.log(k))  # (n,)
-        finally:
-            self.train()
         values = np.concatenate(results)
         return float(values.mean()) if reduction == "mean" else values
 
     def _rng(self, rng) -> np.random.Generator:
         return self.rng_ if rng is None else check_random_state(rng, "rng")
 
-    # ------------------------------------------------------------------ generation and the latent space
+    # ------------------------------------------------------------------ generation
     def sample(self, n: int, rng=None, return_latent: bool = False):
         """Decode ``n`` draws ``z ~ N(0, I)`` from the prior: the mean of ``p(x | z)``, shape (n, ...).
 
@@ -458,72 +413,5 @@ class VAE(BaseAutoencoder):
         x = self.decode(z)
         return (x, z) if return_latent else x
 
-    def interpolate(self, x_a, x_b, steps: int = 10) -> np.ndarray:
-        r"""Decode the straight line between the codes (``mu``) of two inputs.
 
-        ``z_t = (1 - t) mu_a + t mu_b`` for ``t`` in ``linspace(0, 1, steps)``; returns
-        (steps, ...) decoded means. ``x_a``, ``x_b`` are single examples (with or without the
-        batch axis).
-        """
-        steps = check_int(steps, "steps", 2)
-        pair = []
-        for name, x in (("x_a", x_a), ("x_b", x_b)):
-            x = check_array(x, name, finite=False, min_samples=0)  # a clean error for non-arrays
-            if x.shape == self.example_shape:
-                x = x[None]
-            pair.append(self._check_X(x, name))
-            if len(pair[-1]) != 1:
-                raise ValueError(f"{name} must be one example, got shape {x.shape}")
-        mu = self.encode(np.concatenate(pair))  # (2, L)
-        t = np.linspace(0.0, 1.0, steps, dtype=self.dtype)[:, None]  # (steps, 1)
-        return self.decode((1 - t) * mu[0] + t * mu[1])
-
-    def attribute_vector(self, X, labels, to_label, from_label) -> np.ndarray:
-        """Mean code of the examples labelled ``to_label`` minus that of ``from_label``, shape (latent_dim,).
-
-        The "smile vector" idea: adding it to a code moves the decoded example towards the
-        ``to_label`` group (on MNIST, for instance, from one digit class to another).
-        """
-        labels = check_array(labels, "labels", ndim=1)
-        mu = self.encode(X)
-        if len(labels) != len(mu):
-            raise ValueError(f"labels must have one entry per row of X ({len(mu)}), got {len(labels)}")
-        groups = {}
-        for name, lab in (("to_label", to_label), ("from_label", from_label)):
-            mask = labels == lab
-            if not mask.any():
-                raise ValueError(f"{name}={lab!r} matches no entry of labels")
-            groups[name] = mu[mask].mean(axis=0)
-        return groups["to_label"] - groups["from_label"]
-
-    def add_attribute(self, X, vector, amounts: Sequence[float] = (0.0, 0.5, 1.0, 1.5)) -> np.ndarray:
-        """Decode ``mu(x) + a * vector`` for every ``a`` in ``amounts``: shape (len(amounts), N, ...)."""
-        vector = check_array(vector, "vector", ndim=1, dtype=self.dtype)
-        if vector.shape[0] != self.latent_dim:
-            raise ValueError(f"vector must have shape ({self.latent_dim},), got {vector.shape}")
-        a = check_array(amounts, "amounts", ndim=1, dtype=self.dtype)
-        mu = self.encode(X)  # (N, L)
-        z = mu[None] + a[:, None, None] * vector  # (A, N, L)
-        out = self.decode(z.reshape(-1, self.latent_dim))  # (A*N, ...)
-        return out.reshape((len(a), len(mu)) + out.shape[1:])  # (A, N, ...)
-
-    def manifold(self, n: int = 20, quantiles: tuple[float, float] = (0.05, 0.95)) -> np.ndarray:
-        """Decode a grid over a 2-D latent: ``n x n`` codes at the prior's quantiles.
-
-        The grid points are ``norm.ppf(linspace(q_lo, q_hi, n))`` on each axis (equal prior
-        mass between neighbours, as in Kingma & Welling's figure 4). Rows go from high
-        ``z[1]`` (top) to low, columns from low ``z[0]`` to high. Returns (n*n, ...) images in
-        row-major order, ready for a mosaic of ``n`` columns.
-        """
-        if self.latent_dim != 2:
-            raise ValueError(f"manifold needs latent_dim=2, got latent_dim={self.latent_dim}")
-        n = check_int(n, "n", 2)
-        lo = check_float(quantiles[0], "quantiles[0]", 0.0, 1.0, low_inclusive=False, high_inclusive=False)
-        hi = check_float(quantiles[1], "quantiles[1]", lo, 1.0, low_inclusive=False, high_inclusive=False)
-        grid = norm.ppf(np.linspace(lo, hi, n))
-        z0, z1 = np.meshgrid(grid, grid[::-1])  # (n, n) each: columns vary z[0], rows z[1]
-        Z = np.stack([z0.ravel(), z1.ravel()], axis=1).astype(self.dtype)  # (n*n, 2)
-        return self.decode(Z)
-
-
-__all__ = ["VAE", "LogVariance", "gaussian_kl"]
+__all__ = ["LIKELIHOODS", "VAE", "gaussian_kl"]
