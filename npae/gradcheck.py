@@ -31,7 +31,7 @@ def _check_params_float64(params: dict[str, np.ndarray], owner: str) -> None:
 
 
 def _require_deterministic(first: float, second: float, advice: str) -> None:
-    """Two evaluations of the loss at the same point must agree to the bit, or the differences measure noise."""
+    """Two evaluations of the loss at the same point must agree to the bit, else differences measure noise."""
     if not np.array_equal(first, second, equal_nan=True):
         raise RuntimeError(f"the loss is not deterministic: two evaluations at the same point gave {first!r} "
                            f"and {second!r}, so central differences would measure the noise. {advice}")
@@ -137,8 +137,8 @@ def check_layer(layer, x: np.ndarray, rng=None, h: float = 1e-6, rng_seed: int =
         return float(np.sum(forward() * dy))
 
     _require_deterministic(float(np.sum(y * dy)), loss(),
-                           "A layer that draws random numbers must set stochastic = True and draw from the rng "
-                           "its forward(x, rng) is given (check_layer passes the same seed every time).")
+                           "A layer that draws random numbers must set stochastic = True and draw from the "
+                           "rng its forward(x, rng) is given (check_layer passes the same seed every time).")
     analytic = {"x": dx, **{k: g.copy() for k, g in layer.grads.items()}}
     errors = {"x": rel_error(analytic["x"], numerical_gradient(loss, x, h))}
     for name, p in layer.params.items():

@@ -137,7 +137,8 @@ def test_backward_without_input_grad():
     ({"normalized_shape": "4"}, "normalized_shape"), ({"normalized_shape": True}, "normalized_shape"),
     ({"normalized_shape": 4, "eps": 0.0}, "eps"), ({"normalized_shape": 4, "eps": -1e-5}, "eps"),
     ({"normalized_shape": 4, "eps": float("nan")}, "eps"), ({"normalized_shape": 4, "eps": "1e-5"}, "eps"),
-    ({"normalized_shape": 4, "dtype": np.int32}, "dtype"), ({"normalized_shape": 4, "dtype": "banana"}, "dtype"),
+    ({"normalized_shape": 4, "dtype": np.int32}, "dtype"),
+    ({"normalized_shape": 4, "dtype": "banana"}, "dtype"),
 ])
 def test_layernorm_bad_arguments(kwargs, name):
     with pytest.raises((ValueError, TypeError), match=rf"\b{name}\b"):
