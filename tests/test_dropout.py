@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+from profiles import examples
 
 from npae.gradcheck import assert_gradients, check_layer
 from npae.layers import Dense, Dropout, LayerNorm, ReLU, Sequential, Tanh
 
 
 # ---------------------------------------------------------------- gradient checks (float64)
-@settings(max_examples=15, deadline=None)
+@examples(15)
 @given(rate=st.floats(0.0, 0.9), seed=st.integers(0, 2**16),
        shape=st.sampled_from([(4, 6), (3, 2, 5), (2, 3, 4, 4)]))
 def test_dropout_gradient(rate, seed, shape):

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+from profiles import examples
 
 from npae.gradcheck import assert_gradients, check_layer
 from npae.layers import Dense, LayerNorm, Sequential, Tanh
@@ -28,7 +29,7 @@ def randomised(D: int, rng: np.random.Generator, **kwargs) -> LayerNorm:
 
 
 # ---------------------------------------------------------------- gradient checks (float64)
-@settings(max_examples=15, deadline=None)
+@examples(15)
 @given(shape=st.sampled_from([(4, 6), (1, 3), (3, 2, 5), (2, 3, 2, 4)]), seed=st.integers(0, 2**16),
        scale=st.sampled_from([0.1, 1.0, 30.0]))
 def test_layernorm_gradient(shape, seed, scale):
