@@ -11,7 +11,30 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ._validation import check_array, check_random_state
+from ._validation import check_array, check_float, check_random_state
+
+#: npae's verdict: a correct float64 backward scores 1e-9 or less, a wrong one 0.1 to 1.
+TOL = 1e-7
+
+
+def _check_float64(x, name: str, hint: str = "") -> None:
+    """Refuse anything but a float64 ndarray: float32 rounding would drown a small bug."""
+    if not isinstance(x, np.ndarray) or x.dtype != np.float64:
+        got = x.dtype if isinstance(x, np.ndarray) else f"a {type(x).__name__}"
+        raise TypeError(f"{name} must be float64 for a gradient check{hint}, got {got}")
+
+
+def _check_params_float64(params: dict[str, np.ndarray], owner: str) -> None:
+    """Every parameter of ``owner`` ("layer" or "model") float64, or an error naming the first that is not."""
+    for name, p in params.items():
+        _check_float64(p, f"parameter {name!r}", f" (build the {owner} with dtype=np.float64)")
+
+
+def _require_deterministic(first: float, second: float, advice: str) -> None:
+    """Two evaluations of the loss at the same point must agree to the bit, else differences measure noise."""
+    if not np.array_equal(first, second, equal_nan=True):
+        raise RuntimeError(f"the loss is not deterministic: two evaluations at the same point gave {first!r} "
+                           f"and {second!r}, so central differences would measure the noise. {advice}")
 
 
 def rel_error(a: np.ndarray, b: np.ndarray) -> float:
@@ -30,7 +53,7 @@ def rel_error(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def numerical_gradient(f: Callable[[], float], x: np.ndarray, h: float = 1e-6,
-                       indices: np.ndarray | None = None) -> np.ndarray:
+                       indices: np.ndarray | None = None, name: str = "x") -> np.ndarray:
     r"""Central differences of a scalar function with respect to the array ``x``.
 
     .. math:: \frac{\partial f}{\partial x_i} \approx \frac{f(x + h e_i) - f(x - h e_i)}{2h}
@@ -42,13 +65,12 @@ def numerical_gradient(f: Callable[[], float], x: np.ndarray, h: float = 1e-6,
 
     Returns an array of ``x``'s shape; with ``indices`` (flat, C-order indices into ``x``), only
     those entries are perturbed and a 1-D array of their partial derivatives is returned (a
-    spot check of a large parameter array).
+    spot check of a large parameter array). ``name`` is how an error message calls ``x``
+    (``check_layer`` passes ``"parameter 'gamma'"``).
     """
-    if not isinstance(x, np.ndarray) or x.dtype != np.float64:
-        got = getattr(x, "dtype", type(x).__name__)
-        raise TypeError(f"x must be a float64 ndarray for a gradient check, got {got}")
+    _check_float64(x, name)
     if not x.flags.writeable:
-        raise ValueError("x must be writeable: the check perturbs it in place")
+        raise ValueError(f"{name} must be writeable: the check perturbs it in place")
     if indices is None:
         entries = list(np.ndindex(x.shape))
     else:
@@ -68,39 +90,59 @@ def numerical_gradient(f: Callable[[], float], x: np.ndarray, h: float = 1e-6,
     return partials.reshape(x.shape) if indices is None else partials
 
 
-def check_layer(layer, x: np.ndarray, rng=None, h: float = 1e-6) -> dict[str, float]:
+def check_layer(layer, x: np.ndarray, rng=None, h: float = 1e-6, rng_seed: int = 0) -> dict[str, float]:
     r"""Relative error of a layer's backward for its input and every parameter.
 
     The scalar checked is ``L = sum(forward(x) * dy)`` for a fixed random upstream gradient
-    ``dy``, so ``dL/dy = dy`` and ``backward(dy)`` must return ``dL/dx``.
+    ``dy``, so ``dL/dy = dy`` and ``backward(dy)`` must return ``dL/dx``. A stochastic layer
+    (``layer.stochastic``, e.g. Dropout) is given a fresh ``np.random.default_rng(rng_seed)`` on
+    every forward, so every evaluation (the analytic one and both sides of each difference)
+    sees the same mask.
 
     Parameters
     ----------
     layer : Layer
-        Built with ``dtype=np.float64``.
+        Built with ``dtype=np.float64``. Parameters that start at 0 or 1 (biases, a gain
+        ``gamma``) should be randomised first: at ``gamma = 1`` a backward that forgets the
+        factor ``gamma`` is right by accident.
     x : array_like
         The input, of the shape the layer expects (e.g. (N, in_features)); copied to float64.
     rng : int, Generator or None
         Draws ``dy`` (shape of ``forward(x)``, standard normal).
     h : float
         Step of the central differences.
+    rng_seed : int
+        Seed of the generator passed to a stochastic layer's every forward.
 
     Returns ``{"x": err, "W": err, ...}``: :func:`rel_error` for the input and for every key
-    of ``layer.params``. A correct backward gives about 1e-9 or less, a wrong one about 0.1-1.
-    See ``docs/05-gradient-checking.md``.
+    of ``layer.params``. A correct backward gives about 1e-9 or less, a wrong one about 0.1-1;
+    :func:`assert_gradients` turns that into a verdict. Raises ``TypeError`` naming a parameter
+    that is not float64, and ``RuntimeError`` ("the loss is not deterministic") when two
+    forwards at the same point differ. See ``docs/05-gradient-checking.md``.
     """
     rng = check_random_state(rng, "rng")
+    _check_params_float64(layer.params, "layer")
     x = np.array(x, dtype=np.float64)
-    dy = rng.standard_normal(layer.forward(x).shape)  # the forward also caches what backward needs
+
+    def forward() -> np.ndarray:
+        if layer.stochastic:  # the same seed on every call: the same mask
+            return layer.forward(x, np.random.default_rng(rng_seed))
+        return layer.forward(x)
+
+    y = forward()  # also caches what backward needs
+    dy = rng.standard_normal(y.shape)
     dx = layer.backward(dy)
 
     def loss() -> float:
-        return float(np.sum(layer.forward(x) * dy))
+        return float(np.sum(forward() * dy))
 
+    _require_deterministic(float(np.sum(y * dy)), loss(),
+                           "A layer that draws random numbers must set stochastic = True and draw from the "
+                           "rng its forward(x, rng) is given (check_layer passes the same seed every time).")
     analytic = {"x": dx, **{k: g.copy() for k, g in layer.grads.items()}}
     errors = {"x": rel_error(analytic["x"], numerical_gradient(loss, x, h))}
     for name, p in layer.params.items():
-        errors[name] = rel_error(analytic[name], numerical_gradient(loss, p, h))
+        errors[name] = rel_error(analytic[name], numerical_gradient(loss, p, h, name=f"parameter {name!r}"))
     return errors
 
 
@@ -128,15 +170,39 @@ def check_model(model, X: np.ndarray, rng_seed: int = 0, h: float = 1e-5) -> dic
     whole loss (its value is O(1), so rounding error eps * L / h stays near 1e-11).
 
     ``X`` has shape (N, n_features) (or what the model's ``loss_and_grads`` accepts). Returns
-    ``{param_name: rel_error}`` with the keys of ``model.params``. See
-    ``docs/05-gradient-checking.md``.
+    ``{param_name: rel_error}`` with the keys of ``model.params``. Raises ``TypeError`` naming a
+    parameter that is not float64, and ``RuntimeError`` ("the loss is not deterministic") when
+    two evaluations with the same seed differ. See ``docs/05-gradient-checking.md``.
     """
+    _check_params_float64(model.params, "model")
     X = model.check_batch(np.asarray(X, dtype=np.float64))
 
     def loss() -> float:
         return model.loss_and_grads(X, np.random.default_rng(rng_seed))[0]
 
-    _, _, grads = model.loss_and_grads(X, np.random.default_rng(rng_seed))
+    value, _, grads = model.loss_and_grads(X, np.random.default_rng(rng_seed))
     grads = {k: g.copy() for k, g in grads.items()}
-    return {name: rel_error(grads[name], numerical_gradient(loss, p, h))
+    _require_deterministic(value, loss(),
+                           "Every random draw of loss_and_grads(X, rng) must come from its rng (check_model "
+                           "passes the same seed every time); a layer drawing from its own generator "
+                           "advances it on every call.")
+    return {name: rel_error(grads[name], numerical_gradient(loss, p, h, name=f"parameter {name!r}"))
             for name, p in model.params.items()}
+
+
+def assert_gradients(errors: dict[str, float], tol: float = TOL) -> None:
+    """Pass silently if every relative error is below ``tol``; else raise AssertionError naming the worst.
+
+    ``errors`` is what :func:`check_layer` or :func:`check_model` returns. The message names the
+    array with the largest error (a NaN counts as the worst) and lists all of them, e.g.
+    ``gradient check failed: 'x' has relative error 3.3e-01 > tol 1e-07 (x 3.3e-01, gamma 8.1e-11)``.
+    Raised explicitly, so it also works under ``python -O``. See ``docs/05-gradient-checking.md``.
+    """
+    tol = check_float(tol, "tol", 0.0, low_inclusive=False)
+    if not errors:
+        raise ValueError("errors must name at least one checked array, got an empty dict")
+    worst = max(errors, key=lambda k: np.inf if np.isnan(errors[k]) else errors[k])
+    if not errors[worst] < tol:
+        every = ", ".join(f"{k} {e:.1e}" for k, e in errors.items())
+        raise AssertionError(f"gradient check failed: {worst!r} has relative error {errors[worst]:.1e} > tol "
+                             f"{tol:g} ({every})")

@@ -3,7 +3,10 @@
 A checker that always says "fine" would make every other gradient test worthless, so here each
 checker entry point (``check_layer``, ``check_function``, ``check_model``) is shown a backward
 with a typical bug (a forgotten transpose, a missing factor, a dropped term) and must report a
-large error, while the correct version passes below 1e-7.
+large error, while the correct version passes below 1e-7. A LayerNorm whose ``dx`` forgets
+``gamma`` shows why parameters that start at 1 are randomised first; layers that draw random
+numbers show that the checker holds a stochastic layer's mask fixed and refuses a loss that
+changes between two evaluations at the same point.
 """
 
 from __future__ import annotations
@@ -15,13 +18,20 @@ from hypothesis import strategies as st
 from profiles import examples
 
 from npae import Autoencoder, SparseAutoencoder
-from npae.gradcheck import check_function, check_layer, check_model, numerical_gradient, rel_error
-from npae.layers import Dense, Sigmoid
+from npae.gradcheck import (
+    TOL,
+    assert_gradients,
+    check_function,
+    check_layer,
+    check_model,
+    numerical_gradient,
+    rel_error,
+)
+from npae.layers import Dense, Dropout, Layer, LayerNorm, Sequential, Sigmoid, Tanh
 from npae.losses import mse
 from npae.models import BaseAutoencoder
 from npae.penalties import kl_sparsity
 
-TOL = 1e-7
 WRONG = 1e-3  # a buggy backward is off by O(1); anything above this is unmistakably wrong
 
 
@@ -60,6 +70,37 @@ class SigmoidForgetsFactor(Sigmoid):
         return y
 
 
+class LayerNormForgetsGamma(LayerNorm):
+    """dx from g = dy instead of g = dy * gamma: right by accident wherever gamma = 1."""
+
+    def backward(self, dy, input_grad=True):
+        super().backward(dy, input_grad=False)  # dgamma and dbeta are right
+        g, xhat = dy, self._xhat  # the bug: g = dy * gamma
+        gx_mean = (g * xhat).mean(axis=-1, keepdims=True)
+        return (g - g.mean(axis=-1, keepdims=True) - xhat * gx_mean) / self._sigma
+
+
+class DropoutIgnoresRng(Dropout):
+    """Draws its mask from its own generator even when given one: every forward a new mask."""
+
+    def forward(self, x, rng=None):
+        return super().forward(x, self.rng)
+
+
+class OwnNoise(Layer):
+    """Not marked stochastic, yet adds noise from a generator it holds: y = x + 0.1 * e."""
+
+    def __init__(self):
+        super().__init__()
+        self.rng = np.random.default_rng(0)
+
+    def forward(self, x):
+        return x + 0.1 * self.rng.standard_normal(x.shape)
+
+    def backward(self, dy):
+        return dy
+
+
 def _square_dense(cls, rng):
     layer = cls(4, 4, rng=rng, dtype=np.float64)
     layer.params["b"][:] = rng.standard_normal(4)
@@ -76,6 +117,32 @@ def test_check_layer_fails_on_wrong_dense_backward(cls, bad_key):
     # and the same check passes the correct layer
     right = check_layer(_square_dense(Dense, np.random.default_rng(0)), x, rng=np.random.default_rng(1))
     assert max(right.values()) < TOL, right
+
+
+def test_assert_gradients_names_the_wrong_array_of_a_wrong_backward():
+    rng = np.random.default_rng(0)
+    errors = check_layer(_square_dense(DenseMeanBias, rng), rng.standard_normal((3, 4)), rng=1)
+    with pytest.raises(AssertionError, match=r"check failed: 'b' has relative error 5\.0e-01 > tol 1e-07"):
+        assert_gradients(errors)  # db = mean instead of sum over N = 3: (N - 1) / (N + 1) = 1/2
+
+
+def test_a_bug_hidden_by_gamma_1_is_found_once_gamma_is_randomised():
+    """docs/05: randomise parameters that start at 0 or 1 before checking."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((4, 6))
+    wrong = LayerNormForgetsGamma(6, dtype=np.float64)
+    assert_gradients(check_layer(wrong, x, rng=1))  # gamma = 1: g = dy is right by accident
+    wrong.params["gamma"][:] = rng.uniform(0.5, 2.0, 6)
+    wrong.params["beta"][:] = rng.standard_normal(6)
+    errors = check_layer(wrong, x, rng=1)
+    assert errors["x"] > WRONG and errors["gamma"] < TOL and errors["beta"] < TOL, errors
+    with pytest.raises(AssertionError, match="'x'"):
+        assert_gradients(errors)
+    # the right layer passes at the same randomised point
+    right = LayerNorm(6, dtype=np.float64)
+    for k in right.params:
+        right.params[k][:] = wrong.params[k]
+    assert_gradients(check_layer(right, x, rng=1))
 
 
 def test_check_layer_fails_on_wrong_activation_derivative():
@@ -136,8 +203,69 @@ def test_numerical_gradient_of_known_functions(shape, seed):
 
 
 def test_numerical_gradient_refuses_float32():
-    with pytest.raises(TypeError, match="float64"):
+    with pytest.raises(TypeError, match="^x must be float64 for a gradient check, got float32$"):
         numerical_gradient(lambda: 0.0, np.zeros(3, dtype=np.float32))
+    with pytest.raises(TypeError, match="^w must be float64 for a gradient check, got a list$"):
+        numerical_gradient(lambda: 0.0, [0.0], name="w")
+
+
+def test_check_layer_names_the_parameter_that_is_not_float64():
+    # x is always copied to float64: a float32 layer used to be reported as "x must be float64"
+    message = (r"^parameter 'gamma' must be float64 for a gradient check \(build the layer with "
+               r"dtype=np\.float64\), got float32$")
+    with pytest.raises(TypeError, match=message):
+        check_layer(LayerNorm(4), np.ones((2, 4)))
+    with pytest.raises(TypeError, match=r"parameter '1\.gamma'.*build the layer"):
+        check_layer(Sequential(Dense(3, 4, dtype=np.float64), LayerNorm(4)), np.ones((2, 3)))
+
+
+def test_check_model_names_the_parameter_that_is_not_float64():
+    model = Autoencoder(sizes=(4, 2), random_state=0)  # float32
+    with pytest.raises(TypeError, match=r"^parameter 'encoder\.0\.W' must be float64 .*build the model"):
+        check_model(model, np.ones((2, 4)))
+
+
+# ---------------------------------------------------------------- stochastic layers and determinism
+def test_check_layer_holds_a_dropout_mask_fixed():
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((5, 6))
+    assert_gradients(check_layer(Dropout(0.5), x, rng=1, rng_seed=3))
+    # the same layer drawing from its own generator: every evaluation has another mask
+    with pytest.raises(RuntimeError, match="the loss is not deterministic"):
+        check_layer(DropoutIgnoresRng(0.5, rng=np.random.default_rng(0)), x, rng=1)
+
+
+def test_check_layer_refuses_a_layer_with_hidden_noise():
+    with pytest.raises(RuntimeError, match=r"the loss is not deterministic.*stochastic = True"):
+        check_layer(Sequential(Tanh(), OwnNoise()), np.ones((2, 3)))
+
+
+def test_check_model_refuses_a_loss_that_changes_between_evaluations():
+    X = np.random.default_rng(5).random((4, 5))
+    model = Autoencoder(sizes=(5, 3), activation="tanh", random_state=0, dtype=np.float64)
+    model.encoder = Sequential(OwnNoise(), *model.encoder.layers)
+    with pytest.raises(RuntimeError, match=r"the loss is not deterministic.*its own generator"):
+        check_model(model, X)
+
+
+# ---------------------------------------------------------------- the verdict
+def test_assert_gradients_passes_below_tol_and_names_the_worst_above():
+    assert_gradients({"x": 1e-10, "W": 3e-9})
+    assert_gradients({"x": 1e-6}, tol=1e-5)
+    message = r"'W' has relative error 2\.0e-03 > tol 1e-07 \(x 1\.0e-10, W 2\.0e-03, b 5\.0e-06\)"
+    with pytest.raises(AssertionError, match=message):
+        assert_gradients({"x": 1e-10, "W": 2e-3, "b": 5e-6})
+    with pytest.raises(AssertionError, match="'b' has relative error nan"):  # NaN is the worst there is
+        assert_gradients({"x": 0.9, "b": float("nan")})
+    with pytest.raises(AssertionError, match="'x'"):  # tol itself fails: "below", strictly
+        assert_gradients({"x": 1e-7})
+
+
+@pytest.mark.parametrize(("errors", "tol", "name"), [({}, TOL, "errors"), ({"x": 0.0}, 0.0, "tol"),
+                                                     ({"x": 0.0}, "1e-7", "tol"), ({"x": 0.0}, -1.0, "tol")])
+def test_assert_gradients_bad_arguments(errors, tol, name):
+    with pytest.raises((ValueError, TypeError), match=rf"^{name}\b"):
+        assert_gradients(errors, tol)
 
 
 def test_check_model_passes_a_right_model_and_restores_weights():

@@ -14,6 +14,8 @@ from .activations import (
 from .base import Layer, Sequential
 from .conv import Conv2D, Conv2DTranspose
 from .dense import Dense
+from .dropout import Dropout
+from .normalization import LayerNorm
 from .pooling import MaxPool2D, UpSampling2D
 from .reshape import Flatten, Reshape
 
@@ -21,4 +23,5 @@ __all__ = [
     "ACTIVATIONS", "Activation", "Dense", "Identity", "Layer", "LeakyReLU", "ReLU", "Sequential",
     "Sigmoid", "Softplus", "Tanh", "get_activation",
     "Conv2D", "Conv2DTranspose", "Flatten", "MaxPool2D", "Reshape", "UpSampling2D",
+    "Dropout", "LayerNorm",
 ]

@@ -25,8 +25,15 @@ class Layer:
     ``dy = dL/dy`` has ``y``'s shape and ``dx = dL/dx`` has ``x``'s shape; ``backward`` also
     *assigns* ``grads[name] = dL/dparams[name]`` (same shape as the parameter). ``training``
     is True after ``train()`` and False after ``eval()``; layers whose behaviour differs
-    between the two read it. See ``docs/01-dense-and-activations.md``.
+    between the two read it. A layer that draws random numbers sets ``stochastic = True`` and
+    its forward is ``forward(x, rng=None)``: it draws from the Generator ``rng``, or from its own
+    ``self.rng`` when ``rng`` is None. See ``docs/01-dense-and-activations.md`` and
+    ``docs/14-extending.md``.
     """
+
+    #: True for a layer whose ``forward(x, rng=None)`` draws random numbers (Dropout);
+    #: ``Sequential.forward(x, rng)`` passes its ``rng`` to such layers only.
+    stochastic = False
 
     #: True when ``backward(dy, input_grad=False)`` is accepted: it sets ``grads`` and skips
     #: ``dx`` (returns None). ``Sequential.backward`` uses it for the first layer of a network.
@@ -99,9 +106,19 @@ class Sequential(Layer):
         if value:
             raise AttributeError("Sequential.grads is derived from its layers")
 
-    def forward(self, x: np.ndarray) -> np.ndarray:
+    @property
+    def stochastic(self) -> bool:  # type: ignore[override]
+        """True when any of the layers draws random numbers (then ``forward`` needs an ``rng``)."""
+        return any(layer.stochastic for layer in self.layers)
+
+    def forward(self, x: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+        """Run the layers in order; ``rng`` goes to every stochastic layer (``layer.forward(x, rng)``).
+
+        With ``rng`` None a stochastic layer draws from its own generator. A training step passes
+        its own Generator, so one seed fixes every dropout mask of the step.
+        """
         for layer in self.layers:
-            x = layer.forward(x)
+            x = layer.forward(x, rng) if layer.stochastic else layer.forward(x)
         return x
 
     def backward(self, dy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
