@@ -146,9 +146,6 @@ def test_sequential_eval_turns_dropout_off():
     assert net[2].training
 
 
-@pytest.mark.xfail(strict=True, raises=RuntimeError,
-                   reason="until the models' step passes its rng to encoder.forward(x, rng) (issue 17, "
-                          "models side); strict: when that lands this passes and the marker must go")
 def test_a_model_with_dropout_in_its_encoder_passes_check_model():
     model = Autoencoder((8, 6, 3), activation="tanh", random_state=0, dtype=np.float64)
     dense, act, *rest = model.encoder.layers

@@ -156,8 +156,8 @@ class SparseAutoencoder(Autoencoder):
 
     def _forward_backward(self, X: np.ndarray, rng: np.random.Generator) -> dict[str, float]:
         # 1. forward: the code and the decoder's output
-        h = self.encoder.forward(X)  # (N, code)
-        out = self.decoder.forward(h)  # (N, D)
+        h = self.encoder.forward(X, rng)  # (N, code); rng reaches any dropout layer
+        out = self.decoder.forward(h, rng)  # (N, D)
         # 2. the reconstruction loss and the sparsity penalty Omega(h) on the code
         rec, dout = RECONSTRUCTION_LOSSES[self.loss](out, X)
         if self.sparsity == "kl":

@@ -161,12 +161,12 @@ class BaseAutoencoder:
     def _forward_backward(self, X: np.ndarray, rng: np.random.Generator) -> dict[str, float]:
         """The plain autoencoder's step on a batch; leaves the gradients in the layers.
 
-        Returns the loss terms (their sum is the loss). ``rng`` is unused here (the denoising
-        and variational steps draw from it).
+        Returns the loss terms (their sum is the loss). ``rng`` reaches every stochastic layer
+        (dropout); the denoising and variational steps also draw their noise from it.
         """
         # 1. forward: the code and the decoder's output (logits for loss="bce")
-        h = self.encoder.forward(X)  # (N, code)
-        out = self.decoder.forward(h)  # X's shape
+        h = self.encoder.forward(X, rng)  # (N, code); rng reaches any dropout layer
+        out = self.decoder.forward(h, rng)  # X's shape
         # 2. the reconstruction loss and its gradient with respect to the output
         rec, dout = RECONSTRUCTION_LOSSES[self.loss](out, X)
         # 3. backward: decoder, then encoder (dL/dX is not needed: skipped)

@@ -53,8 +53,8 @@ class ContractiveAutoencoder(Autoencoder):
 
     def _forward_backward(self, X: np.ndarray, rng: np.random.Generator) -> dict[str, float]:
         # 1. forward (every layer caches its input: the penalty reuses them)
-        h = self.encoder.forward(X)
-        out = self.decoder.forward(h)
+        h = self.encoder.forward(X, rng)
+        out = self.decoder.forward(h, rng)
         # 2. the reconstruction loss; 3. backward through the decoder and the encoder
         rec, dout = RECONSTRUCTION_LOSSES[self.loss](out, X)
         self.encoder.backward(self.decoder.backward(dout), input_grad=False)

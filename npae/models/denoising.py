@@ -46,8 +46,8 @@ class DenoisingMixin:
         # 1. corrupt: x_tilde ~ q(x_tilde | x), fresh noise for every batch from rng
         X_tilde = self._corrupt(X, rng)  # X's shape
         # 2. forward from the corrupted input
-        h = self.encoder.forward(X_tilde)
-        out = self.decoder.forward(h)
+        h = self.encoder.forward(X_tilde, rng)
+        out = self.decoder.forward(h, rng)
         # 3. the loss against the clean X
         rec, dout = RECONSTRUCTION_LOSSES[self.loss](out, X)
         # 4. backward: decoder, then encoder (nothing flows into the noise)

@@ -270,13 +270,13 @@ class VAE(BaseAutoencoder):
         inv_n = self.dtype.type(1.0 / n)
         beta = self.dtype.type(self.beta)
         # 1. Encode: q(z | x) = N(mu, diag(exp(log_var))).
-        mu, log_var = self._split(self.encoder.forward(X))  # (N, L) each
+        mu, log_var = self._split(self.encoder.forward(X, rng))  # (N, L) each
         # 2. Reparameterise: z = mu + std * eps, with eps drawn from the rng passed in.
         eps = rng.standard_normal(mu.shape, dtype=self.dtype)  # (N, L)
         z = self.reparameterize(mu, log_var, eps)  # (N, L)
         std = np.exp(0.5 * log_var)  # for the backward
         # 3. Decode and score: reconstruction = mean over the batch of -log p(x | z).
-        out = self.decoder.forward(z)
+        out = self.decoder.forward(z, rng)
         nll, dout, ds = self._nll(out, X)
         # 4. KL(q(z | x) || N(0, I)) in closed form.
         kl, dkl_dmu, dkl_dlog_var = gaussian_kl(mu, log_var)
