@@ -186,7 +186,7 @@ def optimizer_meta(optimizer) -> dict:
     """The optimiser's class and constructor arguments (read back from its attributes)."""
     names = [p for p in inspect.signature(type(optimizer).__init__).parameters if p != "self"]
     args = {n: to_json(getattr(optimizer, n), f"optimizer.{n}") for n in names if hasattr(optimizer, n)}
-    return {"class": type(optimizer).__name__, "args": args}
+    return {"class": type(optimizer).__name__, "args": args, "initial_lr": optimizer.initial_lr}
 
 
 def save(model, path: str | os.PathLike, optimizer: bool = True, training: dict | None = None,
@@ -365,6 +365,7 @@ def restore(model, meta: dict, arrays: dict[str, np.ndarray], path: str | os.Pat
         try:
             opt = cls(**from_json(opt_meta.get("args") or {}))
             opt.load_state_dict({k[len("optim/"):]: v for k, v in arrays.items() if k.startswith("optim/")})
+            opt.initial_lr = float(opt_meta.get("initial_lr", opt.lr))  # files of npae 0.1 lack it
         except (TypeError, ValueError, KeyError) as exc:
             raise ModelFileError(f"{path}: cannot rebuild the optimiser {opt_meta.get('class')}: "
                                  f"{exc}") from exc

@@ -37,9 +37,12 @@ def _check_pair(pred_range: tuple[float, float] | None = None,
     return check
 
 
-def _scale(pred: np.ndarray, reduction: str) -> np.floating:
-    """``s = 1/size`` for ``"mean"`` (an average over every element), ``1`` for ``"sum"``, in pred's dtype."""
-    return pred.dtype.type(1.0 / pred.size if reduction == "mean" else 1.0)
+def _scale(pred: np.ndarray, reduction: str) -> float:
+    """``s = 1/size`` for ``"mean"`` (an average over every element), ``1`` for ``"sum"``.
+
+    A Python float: NumPy 2 keeps a float32 array float32 when multiplied by it.
+    """
+    return 1.0 / pred.size if reduction == "mean" else 1.0
 
 
 def _sum64(a: np.ndarray) -> float:
@@ -73,7 +76,7 @@ def mse(pred, target, reduction: str = "mean") -> tuple[float, np.ndarray]:
     """
     s = _scale(pred, reduction)
     diff = pred - target
-    return _sum64(np.square(diff)) * float(s), (2 * s) * diff
+    return _sum64(np.square(diff)) * s, (2 * s) * diff
 
 
 @checked_by(_check_pair())
@@ -102,7 +105,7 @@ def mae(pred, target, reduction: str = "mean") -> tuple[float, np.ndarray]:
     """
     s = _scale(pred, reduction)
     diff = pred - target
-    return _sum64(np.abs(diff)) * float(s), s * np.sign(diff)
+    return _sum64(np.abs(diff)) * s, s * np.sign(diff)
 
 
 @checked_by(_check_pair())
@@ -131,9 +134,9 @@ def sse(pred, target, reduction: str = "mean") -> tuple[float, np.ndarray]:
 
     Derivation: ``docs/02-losses.md`` (SSE).
     """
-    s = pred.dtype.type(1.0 / pred.shape[0] if reduction == "mean" and pred.ndim else 1.0)
+    s = 1.0 / pred.shape[0] if reduction == "mean" and pred.ndim else 1.0
     diff = pred - target
-    return 0.5 * _sum64(np.square(diff)) * float(s), s * diff
+    return 0.5 * _sum64(np.square(diff)) * s, s * diff
 
 
 @checked_by(_check_pair((0.0, 1.0), (0.0, 1.0)))
@@ -166,7 +169,7 @@ def bce(pred, target, reduction: str = "mean") -> tuple[float, np.ndarray]:
     eps = np.finfo(pred.dtype).eps
     p = np.clip(pred, eps, 1 - eps)
     value = -_sum64(target * np.log(p) + (1 - target) * np.log1p(-p))
-    return value * float(s), s * (p - target) / (p * (1 - p))
+    return value * s, s * (p - target) / (p * (1 - p))
 
 
 def bce_with_logits_elementwise(logits: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -217,7 +220,7 @@ def bce_with_logits(logits, target, reduction: str = "mean") -> tuple[float, np.
     s = _scale(logits, reduction)
     ell, dlogits = bce_with_logits_elementwise(logits, target)
     dlogits *= s
-    return _sum64(ell) * float(s), dlogits
+    return _sum64(ell) * s, dlogits
 
 
 LOSSES = {"mse": mse, "mae": mae, "sse": sse, "bce": bce}

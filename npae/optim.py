@@ -19,6 +19,7 @@ class Optimizer:
 
     def __init__(self, lr: float) -> None:
         self.lr = check_float(lr, "lr", 0.0, low_inclusive=False)
+        self.initial_lr = self.lr  # what a schedule starts from, whatever lr a previous fit left
         self.state: dict[str, dict[str, np.ndarray]] = {}
         self.t = 0
 

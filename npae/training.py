@@ -1,22 +1,24 @@
-"""The training loop behind ``model.fit``: batches, early stopping, checkpoints, the guard.
+"""The training loop behind ``model.fit``: one epoch, and the helpers around it.
 
-One epoch, in order:
+:func:`train_epoch` is the loop a learner reads: for each mini-batch, the model's step
+(``loss, terms, grads = model.loss_and_grads(batch, rng)``: forward, loss, backward), the
+divergence guard, and the optimiser's update. :func:`fit_model` runs it for every epoch and
+adds, each in a small named helper:
 
-1. the learning rate of this epoch is set from the schedule (``npae.schedules``);
-2. the examples are shuffled with the run's generator ``rng`` (one permutation per epoch);
-3. for each mini-batch: read the rows (an in-memory array, a ``np.memmap`` or any array-like
-   with ``__len__`` and ``__getitem__``), compute ``loss, terms, grads = model.loss_and_grads``,
-   check that the loss and every gradient are finite (the *divergence guard*: otherwise stop with
-   a :class:`DivergenceError` naming the term or parameter, the epoch and the batch, and keep the
-   weights from before this batch), then ``optimizer.step``; the weights themselves are checked
-   when the guard fires and at the end of the epoch (an overflowing update puts back the
-   epoch's starting weights);
-4. record the epoch's means in ``model.history_``, score the validation data, print a line;
-5. early stopping: stop when the monitored loss has not improved for ``patience`` epochs and put
-   back the best weights;
-6. every ``every`` epochs, write a checkpoint (the model file of ``npae.io`` plus the run's
-   state: epochs done, the generator's state, the base learning rate, early-stopping counters
-   and best weights), from which ``fit(..., resume=path)`` continues bit for bit.
+1. the learning rate of the epoch, from the schedule (``npae.schedules``), always computed from
+   the optimiser's *initial* rate, so a second ``fit`` starts the schedule again (PyTorch keeps
+   ``initial_lr`` the same way);
+2. the *divergence guard* (:func:`check_step`, :func:`weights_error`): a NaN or Inf loss or
+   gradient stops training with a :class:`DivergenceError` naming the term or parameter, the
+   epoch and the batch, and the model keeps the weights from before that batch; an update that
+   overflows a weight puts back the epoch's starting weights;
+3. the epoch's means in ``model.history_``, the validation score, a printed line (and a
+   :class:`~npae.progress.ProgressBar` with ``verbose=1``);
+4. early stopping (:class:`EarlyStopping`): stop when the monitored loss has not improved for
+   ``patience`` epochs and put back the best weights;
+5. checkpoints: every ``every`` epochs, the model file of ``npae.io`` plus the run's state
+   (epochs done, the generator's state, the base learning rate, early-stopping state), from
+   which ``fit(..., resume=path)`` continues bit for bit.
 
 See ``docs/11-training-and-saving.md``.
 """
@@ -31,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from . import io as npae_io
-from ._validation import NonFiniteError, check_float, check_int, check_random_state
+from ._validation import check_float, check_int, check_random_state
 from .optim import Adam, Optimizer
 from .progress import ProgressBar
 from .schedules import get_schedule
@@ -125,11 +127,7 @@ def score_source(model, source: BatchSource) -> float:
 
 # ---------------------------------------------------------------------------- the guard
 def _not_finite(arrays: dict[str, np.ndarray]) -> list[str]:
-    """Names of the gradients or weights holding NaN or Inf.
-
-    ``np.isfinite(a).all()`` is one pass; it is as fast as a sum in float64 and twice as fast in
-    float32 (NumPy's pairwise summation), so no sum is tried first.
-    """
+    """Names of the gradients or weights holding NaN or Inf (``np.isfinite(a).all()``: one pass each)."""
     return [name for name, a in arrays.items() if not np.isfinite(a).all()]
 
 
@@ -149,9 +147,8 @@ def check_step(loss: float, terms: dict[str, float], grads: dict[str, np.ndarray
                               epoch, batch, bad)
 
 
-# ---------------------------------------------------------------------------- the loop
-def _overflow_error(params: dict[str, np.ndarray], start: dict[str, np.ndarray], epoch: int,
-                    batch: int) -> DivergenceError | None:
+def weights_error(params: dict[str, np.ndarray], start: dict[str, np.ndarray], epoch: int,
+                  batch: int) -> DivergenceError | None:
     """None if every weight is finite; else put back the epoch's starting weights and say so.
 
     A finite but huge gradient times the learning rate can overflow a weight to Inf. The weights
@@ -177,8 +174,75 @@ def _put_params(params: dict[str, np.ndarray], values: dict[str, np.ndarray]) ->
         np.copyto(p, values[k])
 
 
+# ---------------------------------------------------------------------------- one epoch
+def train_epoch(model, data: BatchSource, optimizer: Optimizer, rng: np.random.Generator, batch_size: int,
+                shuffle: bool, epoch: int, bar: ProgressBar | None = None) -> dict[str, float]:
+    """One pass over the data in mini-batches; returns the epoch's mean loss and terms.
+
+    ``epoch`` counts from 1 (for the messages). The model's weights change in place.
+    """
+    params = model.params
+    n = len(data)
+    order = rng.permutation(n) if shuffle else np.arange(n)  # one permutation per epoch
+    start = _copy_params(params)  # put back if an update overflows
+    sums: dict[str, float] = {"loss": 0.0}
+    n_batches = -(-n // batch_size)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # the guard reports NaN/Inf
+        for b in range(n_batches):
+            rows = np.sort(order[b * batch_size:(b + 1) * batch_size])  # sorted: a file is read forwards
+            xb = data.take(rows, not shuffle, f"(batch {b + 1}, rows {rows[0]}..{rows[-1]})")
+            # 1. the step: forward, loss, backward
+            loss, terms, grads = model.loss_and_grads(xb, rng)
+            # 2. the guard: a NaN/Inf loss or gradient stops here, before the update
+            try:
+                check_step(loss, terms, grads, epoch, b + 1)
+            except DivergenceError as exc:
+                raise (weights_error(params, start, epoch, b + 1) or exc) from None
+            # 3. the update
+            optimizer.step(params, grads)
+            for k, v in {"loss": loss, **terms}.items():
+                sums[k] = sums.get(k, 0.0) + float(v) * len(xb)
+            if bar is not None:
+                bar.update(b + 1, min((b + 1) * batch_size, n), sums["loss"] / min((b + 1) * batch_size, n))
+        error = weights_error(params, start, epoch, n_batches + 1)  # the last update, unchecked so far
+        if error is not None:
+            raise error
+    return {k: v / n for k, v in sums.items()}
+
+
+# ---------------------------------------------------------------------------- early stopping
+class EarlyStopping:
+    """Watch the monitored loss: the best value and epoch, the epochs without improvement, the best weights.
+
+    ``update(value, epoch, params)`` after each epoch; ``stopped`` becomes True when ``value`` has
+    not improved by more than ``min_delta`` for ``patience`` epochs (never with ``patience=None``,
+    which still records the best epoch). The state is saved in checkpoints (:meth:`state`).
+    """
+
+    def __init__(self, patience: int | None, min_delta: float, best_value: float = math.inf,
+                 best_epoch: int = 0, wait: int = 0, stopped: bool = False,
+                 best_weights: dict[str, np.ndarray] | None = None) -> None:
+        self.patience, self.min_delta = patience, min_delta
+        self.best_value, self.best_epoch, self.wait, self.stopped = best_value, best_epoch, wait, stopped
+        self.best_weights = best_weights
+
+    def update(self, value: float, epoch: int, params: dict[str, np.ndarray]) -> None:
+        if value < self.best_value - self.min_delta:
+            self.best_value, self.best_epoch, self.wait = value, epoch, 0
+            if self.patience is not None:
+                self.best_weights = _copy_params(params)
+        else:
+            self.wait += 1
+            self.stopped = self.patience is not None and self.wait >= self.patience
+
+    def state(self) -> dict:
+        return {"best_value": self.best_value, "best_epoch": self.best_epoch, "wait": self.wait,
+                "stopped": self.stopped}
+
+
+# ---------------------------------------------------------------------------- checkpoints
 def _resume(model, path, optimizer, random_state, batch_size, shuffle):
-    """Load a checkpoint into ``model``; return the run's state."""
+    """Load a checkpoint into ``model``; return the run's state, its generator and its best weights."""
     meta, arrays = npae_io.read(path)
     if meta.get("class") != type(model).__name__:
         raise npae_io.ModelFileError(f"{path}: checkpoint of a {meta.get('class')}, cannot resume a "
@@ -213,13 +277,20 @@ def _resume(model, path, optimizer, random_state, batch_size, shuffle):
     return tr, rng, best
 
 
-def fit_model(model, X, epochs: int = 10, batch_size: int = 128, optimizer: Optimizer | None = None,
-              shuffle: bool = True, random_state=None, validation_data=None, verbose: int | bool = False,
-              patience: int | None = None, min_delta: float = 0.0, restore_best: bool = True, schedule=None,
-              checkpoint: str | os.PathLike | None = None, every: int = 1,
-              resume: str | os.PathLike | None = None):
-    """The loop of :meth:`BaseAutoencoder.fit` (its docstring describes the arguments)."""
-    # 1. arguments
+def _save_checkpoint(model, path, epoch: int, epochs: int, batch_size: int, shuffle: bool, base_lr: float,
+                     rng: np.random.Generator, monitor: str, stopping: EarlyStopping, schedule) -> None:
+    state = {"epoch": epoch, "epochs": epochs, "batch_size": batch_size, "shuffle": bool(shuffle),
+             "base_lr": base_lr, "rng": npae_io.rng_state(rng), "monitor": monitor, **stopping.state(),
+             "schedule": repr(schedule)}
+    best = stopping.best_weights
+    npae_io.save(model, path, training=state, extra_arrays={f"best/{k}": v for k, v in best.items()} if best
+                 else None)
+
+
+# ---------------------------------------------------------------------------- the loop
+def _check_options(epochs, batch_size, every, patience, min_delta, verbose, shuffle, checkpoint, resume,
+                   optimizer) -> tuple[int, int, int, int | None, float]:
+    """The options of :func:`fit_model`, checked before any data is read."""
     epochs = check_int(epochs, "epochs", 0)
     batch_size = check_int(batch_size, "batch_size", 1)
     every = check_int(every, "every", 1)
@@ -234,125 +305,128 @@ def fit_model(model, X, epochs: int = 10, batch_size: int = 128, optimizer: Opti
     for arg, name in ((checkpoint, "checkpoint"), (resume, "resume")):
         if arg is not None and not isinstance(arg, (str, os.PathLike)):
             raise TypeError(f"{name} must be a path (str or os.PathLike), got {type(arg).__name__}")
-    schedule = get_schedule(schedule)
-
-    def check(A, name):  # the model's own checks: shape, dtype, finite, and the loss's range (BCE targets)
-        return model._check_targets(model._check_X(A, name), name)
-
-    data = BatchSource(X, "X", check)
-    val = None if validation_data is None else BatchSource(validation_data, "validation_data", check)
     if optimizer is not None and not isinstance(optimizer, Optimizer):
         raise TypeError(f"optimizer must be an npae.optim.Optimizer, got {type(optimizer).__name__}")
+    return epochs, batch_size, every, patience, min_delta
+
+
+def fit_model(model, X, epochs: int = 10, batch_size: int = 128, optimizer: Optimizer | None = None,
+              shuffle: bool = True, random_state=None, validation_data=None, verbose: int | bool = False,
+              patience: int | None = None, min_delta: float = 0.0, restore_best: bool = True, schedule=None,
+              checkpoint: str | os.PathLike | None = None, every: int = 1,
+              resume: str | os.PathLike | None = None):
+    """Train ``model`` with mini-batches (``model.fit(X, **options)`` calls this); return ``model``.
+
+    Parameters
+    ----------
+    X : array_like, shape (N, n_features)
+        An array, or a ``np.memmap`` / any array-like with ``__len__`` and ``__getitem__``
+        over index arrays (and slices), read one batch at a time (data larger than memory).
+    epochs : int
+        Passes over the data (0 is allowed and does nothing). With ``resume``, the total
+        of the run: training continues from the checkpoint's epoch up to ``epochs``.
+    batch_size : int
+    optimizer : Optimizer, optional
+        Default ``Adam(lr=1e-3)``. Its state persists across calls to ``fit``
+        (``model.optimizer_``) and is saved with the model.
+    shuffle : bool
+        Reshuffle the examples every epoch.
+    random_state : int, Generator or None
+        Overrides the model's generator for shuffling and noise in this call.
+    validation_data : array_like, optional
+        Scored with ``model.score`` after every epoch (``history_["val_loss"]``).
+    verbose : bool or {0, 1, 2}
+        1 (True): a progress bar on stderr (batches, samples/s, running loss, time left) and
+        one line per epoch on stdout with every loss term; 2: the lines only.
+    patience : int, optional
+        Early stopping: stop when ``val_loss`` (``loss`` without validation data) has not
+        improved by more than ``min_delta`` for ``patience`` epochs; with ``restore_best``
+        the best epoch's weights are put back (``best_epoch_``, ``stopped_epoch_``).
+    schedule : callable, "step" or "cosine", optional
+        ``lr = schedule(epoch, initial_lr, epochs)`` set at the start of each epoch
+        (:mod:`npae.schedules`), from the optimiser's initial rate (``optimizer.initial_lr``).
+    checkpoint : path, optional
+        Write a checkpoint every ``every`` epochs (and at the end): the model file plus the
+        run's state (optimiser, random stream, epochs done, early-stopping state).
+    resume : path, optional
+        Continue the run saved in this checkpoint; the result is bit-identical to a run
+        that was never interrupted.
+
+    ``model.history_`` gets per-epoch lists: ``loss`` and each term (means over batches),
+    ``val_loss`` with validation data, ``lr`` and ``time`` (seconds). A NaN or Inf loss or
+    gradient raises :class:`DivergenceError` naming the term, epoch and batch; the model keeps
+    the weights from before that batch.
+    """
+    # 1. the options and the data, checked once (the step trusts them)
+    epochs, batch_size, every, patience, min_delta = _check_options(
+        epochs, batch_size, every, patience, min_delta, verbose, shuffle, checkpoint, resume, optimizer)
+    schedule = get_schedule(schedule)
+    data = BatchSource(X, "X", model.check_batch)
+    val = validation_data if validation_data is None else BatchSource(validation_data, "validation_data",
+                                                                      model.check_batch)
     # without random_state the run draws from model.rng_ itself (so it advances; _resume puts the
     # checkpoint's generator there), else from its own generator, leaving model.rng_ untouched
     rng = model.rng_ if random_state is None else check_random_state(random_state)
-
-    # 2. a fresh run, or the state of an interrupted one
-    start_epoch, best_value, best_epoch, wait, best_weights, stopped = 0, math.inf, 0, 0, None, False
-    if resume is not None:
-        tr, rng, best_weights = _resume(model, resume, optimizer, random_state, batch_size, bool(shuffle))
-        optimizer = model.optimizer_
-        start_epoch, base_lr, stopped = int(tr["epoch"]), float(tr["base_lr"]), bool(tr.get("stopped", False))
-        best_value, best_epoch, wait = float(tr["best_value"]), int(tr["best_epoch"]), int(tr["wait"])
-    else:
-        optimizer = optimizer or getattr(model, "optimizer_", None) or Adam(lr=1e-3)
-        base_lr = optimizer.lr
-    model.optimizer_ = optimizer
-    params = model.params
-    history = model.history_
-    n, n_batches = len(data), -(-len(data) // batch_size)
     monitor = "val_loss" if val is not None else "loss"
 
-    def save_checkpoint(done: int) -> None:
-        state = {"epoch": done, "epochs": epochs, "batch_size": batch_size, "shuffle": bool(shuffle),
-                 "base_lr": base_lr, "rng": npae_io.rng_state(rng), "monitor": monitor,
-                 "best_value": best_value, "best_epoch": best_epoch, "wait": wait, "stopped": stopped,
-                 "schedule": repr(schedule)}
-        extra = {f"best/{k}": v for k, v in best_weights.items()} if best_weights else None
-        npae_io.save(model, checkpoint, training=state, extra_arrays=extra)
+    # 2. a fresh run, or the state of an interrupted one
+    if resume is not None:
+        tr, rng, best_weights = _resume(model, resume, optimizer, random_state, batch_size, bool(shuffle))
+        optimizer, start_epoch, base_lr = model.optimizer_, int(tr["epoch"]), float(tr["base_lr"])
+        stopping = EarlyStopping(patience, min_delta, float(tr["best_value"]), int(tr["best_epoch"]),
+                                 int(tr["wait"]), bool(tr.get("stopped", False)), best_weights)
+    else:
+        optimizer = optimizer or getattr(model, "optimizer_", None) or Adam(lr=1e-3)
+        start_epoch, base_lr = 0, optimizer.initial_lr
+        stopping = EarlyStopping(patience, min_delta)
+    model.optimizer_ = optimizer
 
     # 3. the epochs
     epoch = start_epoch
-    while epoch < epochs and not stopped:
+    while epoch < epochs and not stopping.stopped:
         tic = time.perf_counter()
         if schedule is not None:
             optimizer.lr = float(schedule(epoch, base_lr, epochs))
-        order = rng.permutation(n) if shuffle else np.arange(n)
+        n_batches = -(-len(data) // batch_size)
         bar = ProgressBar(n_batches, f"epoch {epoch + 1}/{epochs} ") if verbose == 1 else None
-        sums: dict[str, float] = {}
-        seen = 0
-        epoch_start_weights = _copy_params(params)
         try:
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                for b in range(n_batches):
-                    rows = np.sort(order[b * batch_size:(b + 1) * batch_size])
-                    xb = data.take(rows, not shuffle, f"(batch {b + 1}, rows {rows[0]}..{rows[-1]})")
-                    try:
-                        loss, terms, grads = model.loss_and_grads(xb, rng)
-                    except NonFiniteError as exc:  # the batch was valid: a NaN/Inf made inside the model
-                        inside = DivergenceError(
-                            f"training diverged at epoch {epoch + 1}, batch {b + 1}: a NaN/Inf appeared "
-                            f"inside the model ({exc}); the model keeps the weights from before this batch; "
-                            f"try a smaller learning rate", epoch + 1, b + 1, ["forward"])
-                        overflow = _overflow_error(params, epoch_start_weights, epoch + 1, b + 1)
-                        raise (overflow or inside) from exc
-                    try:
-                        check_step(loss, terms, grads, epoch + 1, b + 1)
-                    except DivergenceError as exc:
-                        overflow = _overflow_error(params, epoch_start_weights, epoch + 1, b + 1)
-                        raise (overflow or exc) from None
-                    optimizer.step(params, grads)
-                    m = len(xb)
-                    seen += m
-                    for k, v in terms.items():
-                        sums[k] = sums.get(k, 0.0) + float(v) * m
-                    sums["loss"] = sums.get("loss", 0.0) + loss * m
-                    if bar is not None:
-                        bar.update(b + 1, seen, sums["loss"] / seen)
-                # the epoch's last update, which no later loss has checked
-                error = _overflow_error(params, epoch_start_weights, epoch + 1, n_batches + 1)
-                if error is not None:
-                    raise error
+            record = train_epoch(model, data, optimizer, rng, batch_size, bool(shuffle), epoch + 1, bar)
         finally:
             if bar is not None:
                 bar.close()
         elapsed = time.perf_counter() - tic
-        record = {"loss": sums.pop("loss", 0.0) / n, **{k: v / n for k, v in sums.items()}}
         if val is not None:
             record["val_loss"] = score_source(model, val)
-        record["lr"] = float(optimizer.lr)
-        record["time"] = elapsed
+        record["lr"], record["time"] = float(optimizer.lr), elapsed
         for k, v in record.items():
-            history.setdefault(k, []).append(v)
+            model.history_.setdefault(k, []).append(v)
         epoch += 1
-
-        # 4. early stopping
-        value = record[monitor]
-        if value < best_value - min_delta:
-            best_value, best_epoch, wait = value, epoch, 0
-            if patience is not None:
-                best_weights = _copy_params(params)
-        else:
-            wait += 1
-            stopped = patience is not None and wait >= patience
+        stopping.update(record[monitor], epoch, model.params)  # 4. early stopping
         if verbose:
-            shown = "  ".join(f"{k} {v:.5g}" for k, v in record.items() if k not in ("time", "lr"))
-            note = f"  (stopping: no improvement of {monitor} for {wait} epochs)" if stopped else ""
-            print(f"epoch {epoch}/{epochs}  {shown}  lr {record['lr']:.3g}  {elapsed:.1f}s "
-                  f"({n / max(elapsed, 1e-9):,.0f} samples/s){note}", flush=True)
-        if checkpoint is not None and (epoch % every == 0 or epoch == epochs or stopped):
-            save_checkpoint(epoch)
+            _print_epoch(record, epoch, epochs, len(data), monitor, stopping)
+        if checkpoint is not None and (epoch % every == 0 or epoch == epochs or stopping.stopped):
+            _save_checkpoint(model, checkpoint, epoch, epochs, batch_size, shuffle, base_lr, rng, monitor,
+                             stopping, schedule)
 
     # 5. the best weights back
     if patience is not None:
-        model.best_epoch_ = best_epoch
-        model.stopped_epoch_ = epoch if stopped else None
-        if restore_best and best_weights is not None:
-            _put_params(params, best_weights)
+        model.best_epoch_ = stopping.best_epoch
+        model.stopped_epoch_ = epoch if stopping.stopped else None
+        if restore_best and stopping.best_weights is not None:
+            _put_params(model.params, stopping.best_weights)
             if verbose:
-                print(f"restored the weights of epoch {best_epoch} ({monitor} {best_value:.5g})", flush=True)
+                print(f"restored the weights of epoch {stopping.best_epoch} ({monitor} "
+                      f"{stopping.best_value:.5g})", flush=True)
     return model
 
 
-__all__ = ["BatchSource", "DivergenceError", "check_step", "fit_model",
-           "score_source"]
+def _print_epoch(record: dict[str, float], epoch: int, epochs: int, n: int, monitor: str,
+                 stopping: EarlyStopping) -> None:
+    shown = "  ".join(f"{k} {v:.5g}" for k, v in record.items() if k not in ("time", "lr"))
+    note = f"  (stopping: no improvement of {monitor} for {stopping.wait} epochs)" if stopping.stopped else ""
+    print(f"epoch {epoch}/{epochs}  {shown}  lr {record['lr']:.3g}  {record['time']:.1f}s "
+          f"({n / max(record['time'], 1e-9):,.0f} samples/s){note}", flush=True)
+
+
+__all__ = ["BatchSource", "DivergenceError", "EarlyStopping", "check_step", "fit_model", "score_source",
+           "train_epoch", "weights_error"]

@@ -137,6 +137,46 @@ def test_schedule_sets_the_learning_rate_of_each_epoch():
     np.testing.assert_allclose(model.history_["lr"], [0.1, 0.05, 0.1 / 3])
 
 
+def test_a_schedule_restarts_from_the_initial_rate_on_every_fit(tmp_path):
+    """StepLR(1, 0.5) over two fits of two epochs: 0.01, 0.005, then 0.01, 0.005 again (not 0.005, 0.0025)."""
+    opt = Adam(lr=0.01)
+    model = small()
+    model.fit(data(), epochs=2, optimizer=opt, schedule=npae.schedules.StepLR(1, 0.5))
+    model.fit(data(), epochs=2, schedule=npae.schedules.StepLR(1, 0.5))  # the same optimiser, kept
+    np.testing.assert_allclose(model.history_["lr"], [0.01, 0.005, 0.01, 0.005], rtol=1e-12)
+    model.save(tmp_path / "m.npz")  # the initial rate survives a save, as the decayed one does
+    again = npae.load(tmp_path / "m.npz")
+    assert again.optimizer_.initial_lr == 0.01 and again.optimizer_.lr == 0.005
+
+
+def test_fit_trains_in_training_mode_and_keeps_the_mode(tmp_path):
+    """fit switches the networks to training mode (dropout on) and puts back the mode it found;
+    encode, decode, reconstruct and score run in eval mode without changing it."""
+    seen = []
+
+    class Recording(npae.layers.Identity):
+        def forward(self, x):
+            seen.append(self.training)
+            return super().forward(x)
+
+    model = small()
+    model.encoder.layers.append(Recording())
+    model.eval()
+    model.fit(data(), epochs=1, batch_size=16)
+    assert all(seen) and seen  # trained in training mode although the model was in eval mode
+    assert not model.encoder.training and not model.encoder.layers[-1].training  # and it is put back
+    seen.clear()
+    model.train()
+    model.encode(data(8))
+    model.reconstruct(data(8))
+    model.score(data(8))
+    assert seen and not any(seen)  # inference in eval mode
+    assert model.encoder.training and model.decoder.training  # the mode it was in
+    model.eval()
+    model.encode(data(8))
+    assert not model.encoder.training  # one encode does not flip an eval model back to training
+
+
 class Interrupting:
     """An array-like that raises KeyboardInterrupt on its ``fail_at``-th batch read (a killed run)."""
 

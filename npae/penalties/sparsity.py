@@ -35,8 +35,8 @@ def l1_activity(h) -> tuple[float, np.ndarray]:
     Returns ``(value, dh)``; ``dh`` has ``h``'s shape (N, J) and dtype. The subgradient 0 is
     taken at ``h == 0``. Derivation: ``docs/03-sparsity.md``.
     """
-    s = h.dtype.type(1.0 / h.shape[0])
-    return float(np.sum(np.abs(h), dtype=np.float64)) * float(s), s * np.sign(h)
+    s = 1.0 / h.shape[0]  # a Python float: s * sign(h) keeps h's dtype
+    return float(np.sum(np.abs(h), dtype=np.float64)) * s, s * np.sign(h)
 
 
 @checked_by(_check_kl)
