@@ -189,6 +189,34 @@ def optimizer_meta(optimizer) -> dict:
     return {"class": type(optimizer).__name__, "args": args, "initial_lr": optimizer.initial_lr}
 
 
+def _layers(model) -> dict[str, list[str]]:
+    """Every network's layers as text (``repr`` of each: its type and configuration), by network name."""
+    return {name: [repr(layer) for layer in net.layers] for name, net in model._networks().items()}
+
+
+def check_rebuildable(model) -> None:
+    """Refuse to save a model that ``load`` could not rebuild exactly, saying what differs.
+
+    ``load`` calls the class with the stored constructor arguments and copies the weights in, so
+    the layers must be the ones the constructor builds: a layer added, removed or replaced after
+    construction (a Dropout put into ``model.encoder``) would be lost or misplaced. Such a model
+    needs a subclass whose ``__init__`` builds those layers (``docs/14-extending.md``).
+    """
+    rebuilt = type(model)(**{**model.get_params(), "random_state": 0})
+    mine, theirs = _layers(model), _layers(rebuilt)
+    for name in mine:
+        if mine[name] != theirs.get(name):
+            i = next((i for i, (a, b) in enumerate(zip(mine[name], theirs[name], strict=False)) if a != b),
+                     min(len(mine[name]), len(theirs[name])))
+            has = mine[name][i] if i < len(mine[name]) else "nothing"
+            built = theirs[name][i] if i < len(theirs[name]) else "nothing"
+            raise ValueError(
+                f"cannot save this {type(model).__name__}: its {name} has {len(mine[name])} layers and layer {i} "
+                f"is {has}, but {type(model).__name__}(**get_params()) builds {len(theirs[name])} layers with "
+                f"{built} there, so load could not rebuild it; build such layers in the __init__ of a "
+                f"subclass (docs/14-extending.md)")
+
+
 def save(model, path: str | os.PathLike, optimizer: bool = True, training: dict | None = None,
          extra_arrays: dict[str, np.ndarray] | None = None) -> Path:
     """Write ``model`` to ``path`` (one ``.npz``, atomically); return the path.
@@ -209,6 +237,7 @@ def save(model, path: str | os.PathLike, optimizer: bool = True, training: dict 
         raise TypeError(f"model must be an npae model (a BaseAutoencoder), got {type(model).__name__}")
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
+    check_rebuildable(model)
     arrays = {f"param/{k}": np.asarray(v) for k, v in model.params.items()}
     opt = getattr(model, "optimizer_", None) if optimizer else None
     if opt is not None:

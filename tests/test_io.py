@@ -262,3 +262,30 @@ def test_a_model_class_defined_later_loads_without_edits(tmp_path):
     loaded = npae.load(tmp_path / "mine.npz")
     assert type(loaded) is MyAutoencoder and loaded.scale == 3.5 and loaded.sizes == (12, 6, 3)
     assert all(np.array_equal(loaded.params[k], p) for k, p in model.params.items())
+
+
+def test_save_refuses_a_model_whose_layers_the_constructor_does_not_build(tmp_path):
+    """A Dropout put into model.encoder after construction: load would lose it (appended) or fail on
+    the weight names (inserted). Save refuses both, naming the network, the layer and what differs."""
+    from npae.layers import Dropout, Sequential
+
+    model = npae.Autoencoder((8, 6, 3), activation="tanh", random_state=0)
+    model.encoder = Sequential(*model.encoder.layers, Dropout(0.2))
+    with pytest.raises(ValueError, match=r"encoder has 5 layers and layer 4 is Dropout.*builds 4 layers"):
+        model.save(tmp_path / "appended.npz")
+    model = npae.Autoencoder((8, 6, 3), activation="tanh", random_state=0)
+    dense, act, *rest = model.encoder.layers
+    model.encoder = Sequential(dense, act, Dropout(0.2), *rest)
+    with pytest.raises(ValueError, match=r"layer 2 is Dropout"):
+        model.save(tmp_path / "inserted.npz")
+    assert not (tmp_path / "appended.npz").exists() and not (tmp_path / "inserted.npz").exists()
+
+
+def test_a_subclass_that_does_not_store_an_argument_gets_a_clear_error(tmp_path):
+    class AE2(npae.Autoencoder):
+        def __init__(self, sizes=(8, 3), dropout=0.1, random_state=None):
+            super().__init__(sizes, random_state=random_state)  # dropout is never stored
+
+    with pytest.raises(AttributeError, match=r"AE2 stores no attribute for its constructor argument\(s\) "
+                                             r"\['dropout'\]"):
+        AE2(random_state=0).save(tmp_path / "ae2.npz")

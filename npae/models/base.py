@@ -75,8 +75,17 @@ class BaseAutoencoder:
         return {f"{prefix}.{k}": v for prefix, net in self._networks().items() for k, v in net.grads.items()}
 
     def get_params(self) -> dict:
-        """The constructor arguments (scikit-learn style), used by ``save``."""
+        """The constructor arguments (scikit-learn style), used by ``save``.
+
+        Each argument is read back from the attribute of the same name, so a subclass's
+        ``__init__`` must store every argument it takes under its own name (``docs/14-extending.md``).
+        """
         names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
+        missing = [name for name in names if not hasattr(self, name)]
+        if missing:
+            raise AttributeError(f"{type(self).__name__} stores no attribute for its constructor argument(s) "
+                                 f"{missing}: save rebuilds a model from its arguments, so __init__ must keep "
+                                 f"each one as self.<name> (docs/14-extending.md)")
         return {name: getattr(self, name) for name in names}
 
     def n_parameters(self) -> int:
