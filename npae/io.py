@@ -210,11 +210,12 @@ def check_rebuildable(model) -> None:
                      min(len(mine[name]), len(theirs[name])))
             has = mine[name][i] if i < len(mine[name]) else "nothing"
             built = theirs[name][i] if i < len(theirs[name]) else "nothing"
+            cls = type(model).__name__
             raise ValueError(
-                f"cannot save this {type(model).__name__}: its {name} has {len(mine[name])} layers and layer {i} "
-                f"is {has}, but {type(model).__name__}(**get_params()) builds {len(theirs[name])} layers with "
-                f"{built} there, so load could not rebuild it; build such layers in the __init__ of a "
-                f"subclass (docs/14-extending.md)")
+                f"cannot save this {cls}: its {name} has {len(mine[name])} layers and layer {i} is {has}, "
+                f"but {cls}(**get_params()) builds {len(theirs[name])} layers with {built} there, so load "
+                f"could not rebuild it; build such layers in the __init__ of a subclass "
+                f"(docs/14-extending.md)")
 
 
 def save(model, path: str | os.PathLike, optimizer: bool = True, training: dict | None = None,

@@ -83,8 +83,8 @@ class BaseAutoencoder:
         names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
         missing = [name for name in names if not hasattr(self, name)]
         if missing:
-            raise AttributeError(f"{type(self).__name__} stores no attribute for its constructor argument(s) "
-                                 f"{missing}: save rebuilds a model from its arguments, so __init__ must keep "
+            raise AttributeError(f"{type(self).__name__} stores no attribute for its constructor "
+                                 f"argument(s) {missing}: save rebuilds a model from its arguments, so __init__ must keep "
                                  f"each one as self.<name> (docs/14-extending.md)")
         return {name: getattr(self, name) for name in names}
 
