@@ -84,8 +84,8 @@ class BaseAutoencoder:
         missing = [name for name in names if not hasattr(self, name)]
         if missing:
             raise AttributeError(f"{type(self).__name__} stores no attribute for its constructor "
-                                 f"argument(s) {missing}: save rebuilds a model from its arguments, so __init__ must keep "
-                                 f"each one as self.<name> (docs/14-extending.md)")
+                                 f"argument(s) {missing}: save rebuilds a model from its arguments, so "
+                                 f"__init__ must keep each one as self.<name> (docs/14-extending.md)")
         return {name: getattr(self, name) for name in names}
 
     def n_parameters(self) -> int:
