@@ -41,14 +41,15 @@ from npae.metrics import (
     saturation_fraction,
 )
 from npae.optim import Adam
-from npae.scripts import example_parser, load_mnist_or_exit
+from npae.scripts import example_parser, load_mnist_or_exit, nonnegative_float, positive_int
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = example_parser(__doc__, "contractive", epochs=5, batch_size=128, lr=2e-3, n_train=8000)
-    parser.add_argument("--hidden", type=int, default=128, help="hidden (code) width (default 128)")
-    parser.add_argument("--lam", type=float, default=0.01, help="weight of the contractive penalty")
-    parser.add_argument("--sigma", type=float, default=0.3, help="Gaussian noise of the DAE")
+    parser = example_parser(__doc__, "contractive", epochs=5, batch_size=128, lr=2e-3)
+    parser.add_argument("--hidden", type=positive_int, default=128, help="hidden (code) width (default 128)")
+    parser.add_argument("--lam", type=nonnegative_float, default=0.01,
+                        help="weight of the contractive penalty")
+    parser.add_argument("--sigma", type=nonnegative_float, default=0.3, help="Gaussian noise of the DAE")
     args = parser.parse_args(argv)
 
     # 1. Data: pixels in [0, 1].

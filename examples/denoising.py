@@ -34,7 +34,7 @@ from npae import plotting
 from npae.metrics import psnr, ssim
 from npae.noise import corrupt
 from npae.optim import Adam
-from npae.scripts import example_parser, load_mnist_or_exit
+from npae.scripts import example_parser, load_mnist_or_exit, positive_int
 
 #: (noise, level) pairs: Gaussian sigma in pixel units, masking fraction of pixels zeroed.
 SETTINGS = [("gaussian", 0.3), ("gaussian", 0.5), ("masking", 0.25), ("masking", 0.5)]
@@ -47,9 +47,9 @@ def quality(clean: np.ndarray, images: np.ndarray) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = example_parser(__doc__, "denoising", epochs=5, batch_size=128, lr=2e-3, n_train=8000)
-    parser.add_argument("--hidden", type=int, default=256, help="hidden width (default 256)")
-    parser.add_argument("--code", type=int, default=64, help="code size (default 64)")
+    parser = example_parser(__doc__, "denoising", epochs=5, batch_size=128, lr=2e-3)
+    parser.add_argument("--hidden", type=positive_int, default=256, help="hidden width (default 256)")
+    parser.add_argument("--code", type=positive_int, default=64, help="code size (default 64)")
     args = parser.parse_args(argv)
 
     # 1. Data: pixels in [0, 1].

@@ -33,14 +33,14 @@ from npae import plotting
 from npae.metrics import mean_squared_error
 from npae.noise import block_mask, random_mask
 from npae.optim import Adam
-from npae.scripts import example_parser, load_mnist_or_exit
+from npae.scripts import example_parser, fraction, load_mnist_or_exit, positive_int
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = example_parser(__doc__, "inpainting", epochs=6, batch_size=128, lr=2e-3, n_train=8000)
-    parser.add_argument("--fraction", type=float, default=0.5, help="masking fraction used in training")
-    parser.add_argument("--hidden", type=int, default=256, help="hidden width (default 256)")
-    parser.add_argument("--code", type=int, default=64, help="code size (default 64)")
+    parser = example_parser(__doc__, "inpainting", epochs=6, batch_size=128, lr=2e-3)
+    parser.add_argument("--fraction", type=fraction, default=0.5, help="masking fraction used in training")
+    parser.add_argument("--hidden", type=positive_int, default=256, help="hidden width (default 256)")
+    parser.add_argument("--code", type=positive_int, default=64, help="code size (default 64)")
     args = parser.parse_args(argv)
 
     # 1. Data: pixels in [0, 1].

@@ -33,7 +33,7 @@ import numpy as np
 import npae
 from npae import plotting
 from npae.optim import Adam
-from npae.scripts import example_parser, load_mnist_or_exit
+from npae.scripts import example_parser, load_mnist_or_exit, nonnegative_float, positive_int
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -42,10 +42,13 @@ def main(argv: list[str] | None = None) -> dict:
 
     parser = example_parser(__doc__, "vae", epochs=30, batch_size=128, lr=1e-3,
                             formatter_class=Formatter)
-    parser.add_argument("--latent-dim", type=int, default=20, help="dimension of z (2 draws the maps)")
-    parser.add_argument("--hidden", type=int, default=400, help="hidden width")
-    parser.add_argument("--beta", type=float, default=1.0, help="weight of the KL term (1 = the ELBO)")
-    parser.add_argument("--k", type=int, default=100, help="importance samples for the likelihood bound")
+    parser.add_argument("--latent-dim", type=positive_int, default=20,
+                        help="dimension of z (2 draws the maps)")
+    parser.add_argument("--hidden", type=positive_int, default=400, help="hidden width")
+    parser.add_argument("--beta", type=nonnegative_float, default=1.0,
+                        help="weight of the KL term (1 = the ELBO)")
+    parser.add_argument("--k", type=positive_int, default=100,
+                        help="importance samples for the likelihood bound")
     args = parser.parse_args(argv)
 
     # 1. Data: pixels in [0, 1], treated as Bernoulli probabilities.
