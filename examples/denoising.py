@@ -10,9 +10,10 @@ one. On held-out digits corrupted with the same noise we compare, against the cl
 
 by PSNR (dB, higher is better) and SSIM (1 is a perfect match), for additive Gaussian noise
 (clipped to [0, 1]) and masking noise (a fraction of the pixels set to 0) at two levels each.
-It trains on the MNIST training set when --data-dir has it, otherwise on the first 8,000 test
-images (and evaluates on the last 2,000); it prints which. Either way --n-train (default 8,000) caps
-the training images, to stay near a minute.
+Like every MNIST example it trains on the first 8,000 training images and evaluates on the first
+2,000 test images (--n-train all, --n-test all: every one); a --data-dir holding only the test
+set gives its first 8,000 images to train and the last 2,000 to evaluate. It prints which data
+it read.
 
 Figures written to --out: one picture per noise setting with rows noisy / plain AE / DAE /
 clean, and the training curves; the table goes to metrics.json. Math: docs/06-denoising.md.

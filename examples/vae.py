@@ -2,9 +2,11 @@
 samples from the prior, interpolations, attribute vectors and (with --latent-dim 2) the latent space.
 
 The network is pytorch/examples' VAE: encoder 784-400 (ReLU) -> mu, log_var (20 each), decoder
-20-400 (ReLU) -> 784 Bernoulli logits, Adam (lr 1e-3), mini-batches of 128. It trains on the
-MNIST training set when --data-dir has it, otherwise on the first 8,000 test images (and then
-evaluates on the last 2,000): it prints which. Everything is in nats per image:
+20-400 (ReLU) -> 784 Bernoulli logits, Adam (lr 1e-3), mini-batches of 128. Like every MNIST
+example it trains on the first 8,000 training images and evaluates on the first 2,000 test
+images (--n-train all, --n-test all: every one); a --data-dir holding only the test set gives
+its first 8,000 images to train and the last 2,000 to evaluate. It prints which data it read.
+Everything is in nats per image:
 
 - the test ELBO (one sample of z per image) and its two terms, the reconstruction -log p(x | z)
   (BCE summed over the 784 pixels) and KL(q(z | x) || N(0, I));

@@ -45,6 +45,7 @@ BAD_ARGUMENTS = [
      "argument --noise-factor: expected a number >= 0, got 'nan'"),
     ("denoising", ("--n-train", "0"), "argument --n-train: expected an integer >= 1 or 'all', got '0'"),
     ("inpainting", ("--fraction", "2"), "argument --fraction: expected a number from 0 to 1, got '2'"),
+    ("inpainting", ("--n-test", "some"), "argument --n-test: expected an integer >= 1 or 'all', got 'some'"),
     ("pca_vs_autoencoder", ("--deep-ks", "8", "1000"),
      "argument --deep-ks: expected an integer from 1 to 784, got '1000'"),
     ("sparse_kl", ("--data", "mnist", "--n", "-5"),
@@ -81,7 +82,7 @@ def test_a_bad_argument_is_refused_before_any_data_is_read(monkeypatch, capsys, 
 def test_the_output_and_metrics_name_the_folder_and_the_counts(capsys, tmp_path, mnist_dir):
     out = tmp_path / "out"
     example("denoising").main(["--data-dir", str(mnist_dir), "--out", str(out), "--epochs", "1",
-                               "--hidden", "8", "--code", "4", "--n-train", "50"])
+                               "--hidden", "8", "--code", "4", "--n-train", "50", "--n-test", "all"])
     source = ("unidentified MNIST-format data (MD5s not those of the MNIST or Fashion-MNIST files npae "
               f"knows) in {mnist_dir}: training on the first 50 of 60 training images, evaluating on all "
               "30 test images")

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from npae.scripts import (
+    DEFAULT_N_TEST,
     DEFAULT_N_TRAIN,
     NO_DATA_MESSAGE,
     argument_type,
@@ -77,9 +78,10 @@ def test_parser_defaults_and_optional_options(monkeypatch):
     parser = example_parser("Title.\n\nMore.", "demo", epochs=7, batch_size=64, lr=3e-3)
     args = parser.parse_args([])
     assert vars(args) == {"data_dir": None, "out": "npae-out/demo", "epochs": 7, "batch_size": 64, "lr": 3e-3,
-                          "n_train": DEFAULT_N_TRAIN, "seed": 0}
-    bare = example_parser("Title.", "demo").parse_args(["--n-train", "all"])
-    assert vars(bare) == {"data_dir": None, "out": "npae-out/demo", "n_train": None, "seed": 0}
+                          "n_train": DEFAULT_N_TRAIN, "n_test": DEFAULT_N_TEST, "seed": 0}
+    bare = example_parser("Title.", "demo").parse_args(["--n-train", "all", "--n-test", "all"])
+    assert vars(bare) == {"data_dir": None, "out": "npae-out/demo", "n_train": None, "n_test": None,
+                          "seed": 0}
     parser = example_parser("Title.", "demo", epochs=3)
     parser.add_argument("--hidden", type=int, default=16)  # an example's own option
     args = parser.parse_args(["--epochs", "2", "--seed", "5", "--hidden", "8", "--out", "o"])
