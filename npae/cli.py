@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import argparse
 import ast
+import importlib
 import inspect
+import os
 import sys
 from collections.abc import Sequence
 
@@ -317,6 +319,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="npae", description="Autoencoders from scratch in NumPy: train, "
                                 "evaluate, reconstruct, sample, gradient-check.")
     p.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    p.add_argument("--import", dest="imports", action="append", default=[], metavar="MODULE",
+                   help="import MODULE first (repeatable): a module of your own model classes, so that their "
+                        "files can be opened and their names trained (docs/14-extending.md)")
     sub = p.add_subparsers(dest="command", required=True)
 
     def data_args(q, held_out: str):
@@ -378,6 +383,21 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def import_user_modules(names: list[str]) -> None:
+    """Import each module named with ``--import``: defining a model class registers it with npae.io.
+
+    The current folder is searched first, as ``python -m`` does (the ``npae`` script alone would not).
+    """
+    if names and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            raise ValueError(f"--import {name}: cannot import it ({exc}); give a module name importable "
+                             f"from the current folder or the Python path") from exc
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status (0 ok, 1 error, 130 interrupted)."""
     parser = build_parser()
@@ -389,6 +409,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if extra and args.command not in ("train", "gradcheck"):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
+        import_user_modules(args.imports)
         if args.command == "models":
             return cmd_models(args)
         if args.command == "train":

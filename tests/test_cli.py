@@ -188,3 +188,23 @@ def test_python_dash_m_help():
     done = subprocess.run([sys.executable, "-m", "npae", "--help"], capture_output=True, text=True, cwd=root,
                           timeout=120)
     assert done.returncode == 0 and "gradcheck" in done.stdout and "train" in done.stdout
+
+
+def test_a_model_class_of_the_users_own_module_opens_with_import(tmp_path, mnist_dir):
+    """A file holding a class from the user's module: refused without it, evaluated with --import."""
+    (tmp_path / "my_models.py").write_text(
+        "import npae\n\n\nclass WideAE(npae.Autoencoder):\n"
+        "    def __init__(self, sizes=(784, 8), random_state=None):\n"
+        "        super().__init__(sizes, activation='tanh', random_state=random_state)\n")
+    make = ("import my_models\nmy_models.WideAE(random_state=0).save('wide.npz')\n")
+    subprocess.run([sys.executable, "-c", make], cwd=tmp_path, check=True, timeout=120)
+    args = [sys.executable, "-m", "npae", "evaluate", "wide.npz", "--data-dir", str(mnist_dir)]
+    refused = subprocess.run(args, capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert refused.returncode == 1 and "unknown class 'WideAE'" in refused.stderr
+    opened = subprocess.run(args[:3] + ["--import", "my_models"] + args[3:], capture_output=True, text=True,
+                            cwd=tmp_path, timeout=120)
+    assert opened.returncode == 0, opened.stderr
+    assert "score" in opened.stdout
+    missing = subprocess.run(args[:3] + ["--import", "no_such_module"] + args[3:], capture_output=True,
+                             text=True, cwd=tmp_path, timeout=120)
+    assert missing.returncode == 1 and "--import no_such_module: cannot import it" in missing.stderr
