@@ -202,3 +202,17 @@ def test_bad_step_arguments(opt):
         opt.step(params, {"W": np.ones((2, 2))})
     with pytest.raises(ValueError, match="grads"):
         opt.step(params, {"W": np.ones((2, 3)), "b": np.ones(2)})
+
+
+@pytest.mark.parametrize("kind", ["sgd", "adam"])
+def test_later_step_checks_keys(kind):
+    # the full check runs on the first call; later calls still compare the keys, before any change
+    opt = SGD(0.1, momentum=0.9) if kind == "sgd" else Adam()
+    params = {"W": np.ones((2, 2)), "b": np.ones(2)}
+    opt.step(params, {"W": np.ones((2, 2)), "b": np.ones(2)})
+    before = {k: v.copy() for k, v in params.items()}
+    with pytest.raises(ValueError, match=r"same keys.*\['c'\]"):
+        opt.step(params, {"W": np.ones((2, 2)), "b": np.ones(2), "c": np.ones(1)})
+    assert opt.t == 1 and all(np.array_equal(params[k], before[k]) for k in params)
+    with pytest.raises(TypeError, match="dicts"):
+        Adam().step([np.ones(2)], [np.ones(2)])
