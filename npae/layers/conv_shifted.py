@@ -17,15 +17,16 @@ are kH*kW GEMMs each, on contiguous column slices of ``flat`` (views, no copy). 
 whose window runs off the right or bottom edge are computed and dropped (``dY`` is zero there).
 The input gradient is the stride-1 convolution of ``dy``, zero-padded by ``k-1-p``, with the
 flipped kernel ``W[o, c, kH-1-i, kW-1-j]`` read as (C, O, kH, kW) (for a stride of 1, this is
-the rule "the input gradient is a transposed convolution" of ``docs/10``); its shifted slices are
-stacked into a matrix of only O*kH*kW rows, then one GEMM.
+the rule "the input gradient is a transposed convolution" of ``docs/10-convolutions.md``); its
+shifted slices are stacked into a matrix of only O*kH*kW rows, then one GEMM.
 
 **When it runs.** ``Conv2D.forward`` takes this route when ``npae.layers.conv.FAST_STRIDE1`` is
 True (the default) and :func:`runs_for` the layer: stride 1, ``O < C``, padding smaller than
 the kernel; ``Conv2D.backward`` follows the route its forward pass took. Everything else,
 and every layer when ``FAST_STRIDE1 = False``, runs the taught route. It stays because it pays:
-it halves a training step of ``ConvDenoisingAutoencoder()`` (``docs/benchmarks.md``). For
-``O >= C`` it was measured too, and gained nothing, so it does not run there.
+it about halves a training step of ``ConvDenoisingAutoencoder()`` (``docs/benchmarks.md``,
+``benchmarks/conv_routes.py``). For ``O >= C`` it was measured too and does not pay (no gain at
+``O = C``; at ``O > C`` its kH*kW passes over the larger output lose to im2col's small copy).
 ``tests/test_conv.py`` asserts that both routes give the same ``y``, ``dx``, ``dW`` and ``db``.
 """
 
