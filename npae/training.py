@@ -203,7 +203,8 @@ def train_epoch(model, data: BatchSource, optimizer: Optimizer, rng: np.random.G
             for k, v in {"loss": loss, **terms}.items():
                 sums[k] = sums.get(k, 0.0) + float(v) * len(xb)
             if bar is not None:
-                bar.update(b + 1, min((b + 1) * batch_size, n), sums["loss"] / min((b + 1) * batch_size, n))
+                seen = min((b + 1) * batch_size, n)  # only the last batch can be short
+                bar.update(b + 1, seen, sums["loss"] / seen)
         error = weights_error(params, start, epoch, n_batches + 1)  # the last update, unchecked so far
         if error is not None:
             raise error
