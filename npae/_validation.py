@@ -190,10 +190,11 @@ def check_labels(y: Any, name: str, n_samples: int, n_classes: int) -> np.ndarra
     if arr.dtype.kind == "f":
         bad = np.flatnonzero(arr != np.round(arr))
         if bad.size:
-            raise ValueError(f"{name} must hold integer class ids, got {arr[bad[0]]!r} at index {bad[0]}")
+            raise ValueError(f"{name} must hold integer class ids, got {arr[bad[0]].item()} at index "
+                             f"{bad[0]}")
     bad = np.flatnonzero((arr < 0) | (arr >= n_classes))
     if bad.size:
-        raise ValueError(f"{name} must hold class ids in [0, {n_classes}), got {arr[bad[0]]!r} at index "
+        raise ValueError(f"{name} must hold class ids in [0, {n_classes}), got {arr[bad[0]].item()} at index "
                          f"{bad[0]}")
     return arr.astype(np.int64, copy=False)
 

@@ -154,6 +154,8 @@ class Classifier:
         The options (``epochs``, ``batch_size``, ``optimizer``, ``random_state``, ``verbose``,
         ``patience``, ``schedule``, ...) are those of :func:`npae.training.fit_model`.
         """
+        if y is None:  # fit_model would take the data as unlabelled
+            raise TypeError("y must be the class labels of X (a Classifier learns from labels), got None")
         with self.mode(training=True):
             return fit_model(self, X, y=y, **options)
 
