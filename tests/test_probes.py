@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from profiles import examples
 
 from npae.metrics import knn_accuracy, knn_predict, linear_probe_accuracy
-from npae.metrics.probes import standardize
+from npae.metrics.probes import center_and_scale
 
 
 def knn_loop(H_train, y_train, H_query, k):
@@ -78,8 +78,11 @@ def test_linear_probe_is_deterministic_and_checks_its_labels():
         linear_probe_accuracy(H, y, H[:, :2], y, steps=5)
 
 
-def test_standardize_uses_the_training_statistics_and_spares_constant_columns():
-    H_train = np.array([[0.0, 1.0, 5.0], [2.0, 1.0, 7.0]])
-    A, B = standardize(H_train, np.array([[1.0, 3.0, 6.0]]))
-    np.testing.assert_allclose(A, [[-1, 0, -1], [1, 0, 1]])
-    np.testing.assert_allclose(B, [[0, 2, 0]])  # the constant column is centred only
+def test_center_and_scale_uses_the_training_statistics_and_one_scale():
+    H_train = np.array([[0.0, 1.0, 5.0], [2.0, 1.0, 9.0]])  # column variances 1, 0, 4: mean 5/3
+    A, B = center_and_scale(H_train, np.array([[1.0, 3.0, 7.0]]))
+    s = np.sqrt(5 / 3)
+    np.testing.assert_allclose(A, [[-1 / s, 0, -2 / s], [1 / s, 0, 2 / s]], rtol=1e-6)
+    np.testing.assert_allclose(B, [[0, 2 / s, 0]], rtol=1e-6)
+    assert np.mean(A.var(axis=0)) == pytest.approx(1.0)
+    np.testing.assert_array_equal(center_and_scale(np.ones((3, 2)), np.ones((1, 2)))[1], 0.0)  # no 0/0

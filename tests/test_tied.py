@@ -115,7 +115,8 @@ def test_the_decoder_reads_the_encoders_array():
 def test_training_keeps_the_tie():
     rng = np.random.default_rng(3)
     X = rng.uniform(0, 1, (64, 8)).astype(np.float32)
-    model = npae.DenoisingAutoencoder(sizes=(8, 3), activation="sigmoid", loss="bce", tied=True, random_state=0)
+    model = npae.DenoisingAutoencoder(sizes=(8, 3), activation="sigmoid", loss="bce", tied=True,
+                                      random_state=0)
     model.fit(X, epochs=3, batch_size=16)
     assert model.decoder.layers[0].tied_to.params["W"] is model.encoder.layers[0].params["W"]
     assert model.history_["loss"][-1] < model.history_["loss"][0]

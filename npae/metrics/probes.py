@@ -5,7 +5,7 @@ labels, train on one set and report the accuracy on another; the encoder stays f
 
 * :func:`linear_probe_accuracy`: multinomial logistic regression (an npae
   :class:`~npae.models.Classifier` with no hidden layer, softmax cross-entropy + L2) on the
-  standardised codes. It measures what is *linearly* decodable from the code.
+  centred codes, all scaled by one number. It measures what is *linearly* decodable from the code.
 * :func:`knn_accuracy`: the majority label of the ``k`` nearest training codes in Euclidean
   distance. It measures whether the code's geometry puts examples of one class together. The
   distances are computed as one matrix product per chunk of test rows,
@@ -44,16 +44,17 @@ def _check_codes_and_labels(H_train, y_train, H_test, y_test, n_classes: int | N
     return H_train, y_train, H_test, y_test, n_classes
 
 
-def standardize(H_train: np.ndarray, H_test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Centre and scale each column by the training set's mean and standard deviation (float32).
+def center_and_scale(H_train: np.ndarray, H_test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Subtract the training codes' mean (d,) and divide every column by one number, the training
+    codes' root-mean-square deviation, so the columns' variances average 1 (float32 out).
 
-    A column that is constant on the training set (a pixel that is always 0, a dead unit) is
-    only centred: its standard deviation is taken as 1.
+    One scale for all columns keeps the code's geometry (what k-NN sees): scaling each column to
+    unit variance would whiten PCA codes and blow up a VAE's unused dimensions, noise that a probe
+    trained on 100 labels then fits.
     """
     mean = H_train.mean(axis=0, dtype=np.float64)  # (d,)
-    std = H_train.std(axis=0, dtype=np.float64)
-    std[std < 1e-8] = 1.0
-    return ((H_train - mean) / std).astype(np.float32), ((H_test - mean) / std).astype(np.float32)
+    rms = float(np.sqrt(np.mean(H_train.var(axis=0, dtype=np.float64)))) or 1.0  # a constant code: 1
+    return ((H_train - mean) / rms).astype(np.float32), ((H_test - mean) / rms).astype(np.float32)
 
 
 def linear_probe_accuracy(H_train, y_train, H_test, y_test, n_classes: int | None = None, steps: int = 500,
@@ -61,8 +62,8 @@ def linear_probe_accuracy(H_train, y_train, H_test, y_test, n_classes: int | Non
                           random_state=0) -> float:
     r"""Test accuracy of multinomial logistic regression trained on frozen codes.
 
-    The codes are standardised with the training set's statistics, then a
-    :class:`~npae.models.Classifier` ``(d, n_classes)`` (``logits = H W^T + b``) minimises
+    The codes are centred and scaled by the training set's statistics (:func:`center_and_scale`),
+    then a :class:`~npae.models.Classifier` ``(d, n_classes)`` (``logits = H W^T + b``) minimises
 
     .. math::
         J = -\frac{1}{N}\sum_n \log \mathrm{softmax}(H_n W^T + b)_{y_n}
@@ -95,7 +96,7 @@ def linear_probe_accuracy(H_train, y_train, H_test, y_test, n_classes: int | Non
     steps = check_int(steps, "steps", 1)
     batch_size = check_int(batch_size, "batch_size", 1)
     lr = check_float(lr, "lr", 0.0, low_inclusive=False)
-    A_train, A_test = standardize(H_train, H_test)
+    A_train, A_test = center_and_scale(H_train, H_test)
     probe = Classifier((A_train.shape[1], n_classes), weight_decay=weight_decay, random_state=random_state)
     epochs = math.ceil(steps / math.ceil(len(A_train) / batch_size))
     probe.fit(A_train, y_train, epochs=epochs, batch_size=batch_size, optimizer=Adam(lr=lr))
@@ -163,4 +164,4 @@ def knn_accuracy(H_train, y_train, H_test, y_test, k: int = 5, max_bytes: int = 
     return float(np.mean(knn_predict(H_train, y_train, H_test, k, max_bytes) == y_test))
 
 
-__all__ = ["knn_accuracy", "knn_predict", "linear_probe_accuracy", "standardize"]
+__all__ = ["center_and_scale", "knn_accuracy", "knn_predict", "linear_probe_accuracy"]
