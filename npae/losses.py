@@ -267,21 +267,9 @@ def softmax_cross_entropy(logits, y, reduction: str = "mean") -> tuple[float, np
     ``dlogits = s * (softmax(logits) - onehot(y))``. The log-probabilities come from
     :func:`log_softmax`, so no ``exp`` overflows and no ``log(0)`` is taken.
 
-    Parameters
-    ----------
-    logits : array_like, shape (N, C)
-        Unnormalised class scores (any real values), C >= 2.
-    y : array_like of int, shape (N,)
-        Class ids in ``[0, C)``.
-    reduction : {"mean", "sum"}
-
-    Returns
-    -------
-    value : float
-    dlogits : ndarray, ``logits``'s shape and dtype
-        ``d value / d logits``.
-
-    Derivation: ``docs/15-feature-learning.md`` (softmax cross-entropy).
+    ``logits`` (N, C) are unnormalised class scores (any real values, C >= 2), ``y`` (N,) integer
+    class ids in ``[0, C)``. Returns ``(value, dlogits)``: the loss (float) and ``d value / d logits``
+    (``logits``'s shape and dtype). Derivation: ``docs/15-feature-learning.md`` (softmax cross-entropy).
     """
     n = len(logits)
     s = 1.0 / n if reduction == "mean" else 1.0

@@ -25,7 +25,7 @@ from .._validation import (
 )
 from ..layers import ACTIVATIONS, Sequential
 from ..losses import softmax, softmax_cross_entropy
-from ..penalties import l2_weight_decay
+from ..penalties import add_weight_decay
 from ..training import fit_model
 from .autoencoder import check_sizes, mlp
 
@@ -142,9 +142,7 @@ class Classifier:
         terms = self._forward_backward(X, y, self.rng_ if rng is None else rng)
         grads = self.grads
         if self.weight_decay:  # (lambda / 2) sum ||W||^2 adds lambda W to each weight's gradient
-            terms["weight_decay"], decay = l2_weight_decay.math(self.params, self.weight_decay)
-            for k, g in decay.items():
-                grads[k] = grads[k] + g
+            terms["weight_decay"] = add_weight_decay(grads, self.params, self.weight_decay)
         return float(sum(terms.values())), terms, grads
 
     # ------------------------------------------------------------------ training and inference
