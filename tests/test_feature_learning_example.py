@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from npae.datasets import mnist as mnist_module
+
 from idx_files import write_mnist
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,7 +33,7 @@ def test_tiny_run_writes_the_table_the_plot_and_every_accuracy(tmp_path, capsys)
     metrics = load_example().main(["--data-dir", str(tmp_path), "--out", str(out), *TINY])
     assert (out / "accuracy_vs_labels.png").stat().st_size > 0
     saved = json.loads((out / "metrics.json").read_text())
-    assert saved["n_train"] == 40 and "training set" in saved["data"]  # the full training set is used
+    assert saved["n_train"] == 40 and "40 training images" in saved["data"]  # all of them (fewer than 8,000)
     accuracies = saved["accuracy"]
     assert list(accuracies) == ["20", "40"]
     for n, results in accuracies.items():
@@ -47,9 +49,24 @@ def test_tiny_run_writes_the_table_the_plot_and_every_accuracy(tmp_path, capsys)
     assert "gain from pretraining (points)" in table and "raw pixels, 5-NN" in table
 
 
-@pytest.mark.parametrize("args, message", [(["--labels", "5"], "--labels"), (["--stack", "8,x"], "--stack"),
-                                           (["--repeats", "0"], "--repeats must be >= 1")])
-def test_bad_arguments_are_refused_before_the_data(args, message, capsys):
+@pytest.mark.parametrize("args, message", [
+    (["--labels", "5"], "argument --labels: expected numbers >= 10 or 'all', like 100,1000,all, got '5'"),
+    (["--stack", "8,x"], "argument --stack: expected widths >= 1 like 256,128, got '8,x'"),
+    (["--repeats", "0"], "argument --repeats: expected an integer >= 1, got '0'"),
+    (["--probe-steps", "-3"], "argument --probe-steps: expected an integer >= 1, got '-3'")])
+def test_bad_arguments_are_refused_before_the_data(monkeypatch, tmp_path, capsys, args, message):
+    def refuse(*args, **kwargs):
+        raise AssertionError("data read before the arguments were checked")
+
+    monkeypatch.setattr(mnist_module, "load_mnist", refuse)
     with pytest.raises(SystemExit) as info:
-        load_example().main(["--data-dir", "/does/not/exist", *args])
-    assert info.value.code == 2 and message in capsys.readouterr().err
+        load_example().main(["--data-dir", str(tmp_path), *args])
+    assert info.value.code == 2 and f"error: {message}" in capsys.readouterr().err
+
+
+def test_more_labels_than_images_is_a_usage_error(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    write_mnist(tmp_path, "t10k", (rng.uniform(size=(30, 28, 28)) < 0.2) * 255, np.arange(30) % 10)
+    with pytest.raises(SystemExit) as info:
+        load_example().main(["--data-dir", str(tmp_path), "--labels", "20,100", *TINY[:-4]])
+    assert info.value.code == 2 and "argument --labels: more than the" in capsys.readouterr().err
