@@ -1,10 +1,11 @@
 """What the codes are for: classify with few labels, from raw pixels, PCA and five autoencoders' codes,
 and a stacked denoising autoencoder fine-tuned against the same network from random weights.
 
-1. Without labels, on the training images: PCA and five autoencoders with one hidden layer of
-   --code sigmoid units (plain, sparse, denoising, contractive; the VAE's code is its posterior
-   mean mu, --code dimensions), and the greedy layer-wise pretraining of a stacked denoising
-   autoencoder (--stack hidden widths, masking noise 0.1, 0.2, 0.3 as in the Theano tutorial).
+1. Without labels, on the training images: PCA (--code components), four autoencoders with one
+   hidden layer of --code sigmoid units (plain, sparse, denoising, contractive), a VAE 784-256-code
+   (its code: the posterior mean mu), and the greedy layer-wise pretraining of a stacked denoising
+   autoencoder (--stack hidden widths; masking noise 0.1, 0.2, ... layer by layer, as in the
+   Theano tutorial).
 2. With 100, 1,000 and all the training labels (--labels; the small sets are class-balanced,
    drawn with --seed): for each representation, the test accuracy of a linear probe (softmax
    regression on the frozen codes, centred and scaled) and of a 5-nearest-neighbour vote; then the
