@@ -129,6 +129,8 @@ def test_labels_reach_only_a_model_that_learns_from_them():
         npae.Autoencoder((5, 2), random_state=0).fit(X, y=y, epochs=1)
     with pytest.raises(ValueError, match="validation_data is not supported with labels y"):
         Classifier((5, 3), random_state=0).fit(X, y, epochs=1, validation_data=X)
+    with pytest.raises(TypeError, match="checkpoint: a Classifier is not saved by npae.io"):
+        Classifier((5, 3), random_state=0).fit(X, y, epochs=1, checkpoint="c.npz")
 
 
 @examples(20)

@@ -154,6 +154,9 @@ class Classifier:
         """
         if y is None:  # fit_model would take the data as unlabelled
             raise TypeError("y must be the class labels of X (a Classifier learns from labels), got None")
+        for name in ("checkpoint", "resume"):  # npae.io's model files are for the autoencoders
+            if options.get(name) is not None:
+                raise TypeError(f"{name}: a Classifier is not saved by npae.io, so it cannot be checkpointed")
         with self.mode(training=True):
             return fit_model(self, X, y=y, **options)
 
