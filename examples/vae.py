@@ -34,6 +34,7 @@ import numpy as np
 
 import npae
 from npae import latent, plotting
+from npae.metrics import classifier_frechet_distance, train_feature_classifier
 from npae.optim import Adam
 from npae.scripts import example_parser, load_mnist_or_exit, nonnegative_float, positive_int
 
@@ -73,6 +74,16 @@ def main(argv: list[str] | None = None) -> dict:
           f"+ KL {terms['kl']:.2f})  [negative ELBO {-terms['elbo']:.2f}]")
     print(f"importance-weighted bound, k={args.k}: log p(x) >= {iw:.2f} nats/image "
           f"({iw - terms['elbo']:.2f} tighter than the ELBO)")
+    # Frechet distance in the features of an npae classifier trained on the training images (not FID:
+    # docs/15), always between sets of half the test set: samples, reconstructions of the first half, and
+    # the first half itself (the floor: two sets of real images) against the second half
+    clf, half = train_feature_classifier(X_train, y_train, random_state=args.seed), len(X_test) // 2
+    samples = model.sample(half, rng=np.random.default_rng(args.seed + 2))  # rng above left as it was
+    frechet = {name: classifier_frechet_distance(clf, images, X_test[half:]) for name, images in
+               (("samples", samples), ("reconstructions", model.reconstruct(X_test[:half])),
+                ("test_half_vs_half", X_test[:half]))}
+    print(f"Frechet distance to {len(X_test) - half} test images in an npae classifier's features: "
+          + ", ".join(f"{k.replace('_', ' ')} {v:.2f}" for k, v in frechet.items()))
 
     # 4. Pictures.
     out = args.out
@@ -112,7 +123,8 @@ def main(argv: list[str] | None = None) -> dict:
                "test_elbo": terms["elbo"], "test_reconstruction": terms["reconstruction"],
                "test_kl": terms["kl"], "test_negative_elbo": -terms["elbo"],
                f"test_iw_bound_k{args.k}": iw, "train_seconds": train_time,
-               "final_train_loss": model.history_["loss"][-1]}
+               "final_train_loss": model.history_["loss"][-1],
+               **{f"frechet_{k}": v for k, v in frechet.items()}}
     path = plotting.write_metrics(out, metrics)
     print(f"figures and {path} written to {out}/")
     return metrics

@@ -22,12 +22,14 @@ from .io import load
 from .models import (
     VAE,
     Autoencoder,
+    Classifier,
     ContractiveAutoencoder,
     ConvAutoencoder,
     ConvDenoisingAutoencoder,
     ConvVAE,
     DenoisingAutoencoder,
     SparseAutoencoder,
+    StackedAutoencoder,
 )
 from .pca import PCA
 
@@ -37,6 +39,7 @@ __all__ = [
     # models
     "PCA", "VAE", "Autoencoder", "ContractiveAutoencoder", "ConvAutoencoder", "ConvDenoisingAutoencoder",
     "ConvVAE", "DenoisingAutoencoder", "SparseAutoencoder",
+    "Classifier", "StackedAutoencoder",
     "load",
     # modules
     "datasets", "gradcheck", "init", "io", "latent", "layers", "losses", "metrics", "models", "noise",

@@ -168,6 +168,37 @@ def check_same_shape(a: np.ndarray, b: np.ndarray, name_a: str, name_b: str) -> 
         raise ValueError(f"{name_a} and {name_b} must have the same shape, got {a.shape} and {b.shape}")
 
 
+def check_bool(value: Any, name: str) -> bool:
+    """Check that ``value`` is a bool (NumPy's too); 0 and 1 are refused, to catch a misplaced argument."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__} ({value!r})")
+    return bool(value)
+
+
+def check_labels(y: Any, name: str, n_samples: int, n_classes: int) -> np.ndarray:
+    """Class labels ``y`` as an int64 array of shape (n_samples,), every entry in ``[0, n_classes)``.
+
+    Integer arrays are accepted, and float arrays whose entries are whole numbers (labels read as
+    floats); a label such as 2.5, NaN, a negative id or one ``>= n_classes`` is refused with its
+    index and value.
+    """
+    arr = check_array(y, name, ndim=1, finite=True, min_samples=0)
+    if arr.dtype.kind == "b":
+        raise TypeError(f"{name} must hold integer class ids, got a bool array")
+    if len(arr) != n_samples:
+        raise ValueError(f"{name} must have one label per sample: length {n_samples}, got length {len(arr)}")
+    if arr.dtype.kind == "f":
+        bad = np.flatnonzero(arr != np.round(arr))
+        if bad.size:
+            raise ValueError(f"{name} must hold integer class ids, got {arr[bad[0]].item()} at index "
+                             f"{bad[0]}")
+    bad = np.flatnonzero((arr < 0) | (arr >= n_classes))
+    if bad.size:
+        raise ValueError(f"{name} must hold class ids in [0, {n_classes}), got {arr[bad[0]].item()} at index "
+                         f"{bad[0]}")
+    return arr.astype(np.int64, copy=False)
+
+
 def checked_by(check):
     """Decorator: the public function checks its arguments with ``check``, then runs the math below it.
 

@@ -161,7 +161,7 @@ def check_function(f: Callable[..., tuple[float, np.ndarray]], *args: np.ndarray
     return rel_error(analytic, numeric)
 
 
-def check_model(model, X: np.ndarray, rng_seed: int = 0, h: float = 1e-5) -> dict[str, float]:
+def check_model(model, X: np.ndarray, rng_seed: int = 0, h: float = 1e-5, y=None) -> dict[str, float]:
     """Relative error of a model's whole-loss gradient for every parameter.
 
     ``model.loss_and_grads(X, rng)`` must be deterministic given ``rng``; a fresh generator
@@ -169,18 +169,21 @@ def check_model(model, X: np.ndarray, rng_seed: int = 0, h: float = 1e-5) -> dic
     fixed. The model must have been built with ``dtype=np.float64``. ``h = 1e-5`` suits a
     whole loss (its value is O(1), so rounding error eps * L / h stays near 1e-11).
 
-    ``X`` has shape (N, n_features) (or what the model's ``loss_and_grads`` accepts). Returns
+    ``X`` has shape (N, n_features) (or what the model's ``loss_and_grads`` accepts); a model that
+    learns from labels (a ``Classifier``) is given them as ``y`` (N,) and checked through
+    ``loss_and_grads(X, y, rng)``. Returns
     ``{param_name: rel_error}`` with the keys of ``model.params``. Raises ``TypeError`` naming a
     parameter that is not float64, and ``RuntimeError`` ("the loss is not deterministic") when
     two evaluations with the same seed differ. See ``docs/05-gradient-checking.md``.
     """
     _check_params_float64(model.params, "model")
     X = model.check_batch(np.asarray(X, dtype=np.float64))
+    batch = (X,) if y is None else (X, model.check_labels(y, len(X)))
 
     def loss() -> float:
-        return model.loss_and_grads(X, np.random.default_rng(rng_seed))[0]
+        return model.loss_and_grads(*batch, np.random.default_rng(rng_seed))[0]
 
-    value, _, grads = model.loss_and_grads(X, np.random.default_rng(rng_seed))
+    value, _, grads = model.loss_and_grads(*batch, np.random.default_rng(rng_seed))
     grads = {k: g.copy() for k, g in grads.items()}
     _require_deterministic(value, loss(),
                            "Every random draw of loss_and_grads(X, rng) must come from its rng (check_model "

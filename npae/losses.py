@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import check_array, check_choice, check_same_shape, checked_by
+from ._validation import check_array, check_choice, check_labels, check_same_shape, checked_by
 from .layers.activations import exp_neg_abs, sigmoid
 
 REDUCTIONS = ("mean", "sum")
@@ -221,6 +221,64 @@ def bce_with_logits(logits, target, reduction: str = "mean") -> tuple[float, np.
     ell, dlogits = bce_with_logits_elementwise(logits, target)
     dlogits *= s
     return _sum64(ell) * s, dlogits
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    r"""``log softmax(logits)`` row by row, without overflow: shape (N, C) in, (N, C) out.
+
+    .. math::
+        \log p_{nk} = z_{nk} - \log \sum_j e^{z_{nj}}, \qquad z_{nk} = l_{nk} - \max_j l_{nj}
+
+    Subtracting the row's maximum changes nothing (it cancels between the two terms) but keeps
+    every ``exp`` argument <= 0, so nothing overflows and the sum is at least 1 (its log is finite).
+    Derivation: ``docs/15-feature-learning.md``.
+    """
+    z = logits - logits.max(axis=1, keepdims=True)  # (N, C), each row's largest entry is 0
+    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))  # (N, C) - (N, 1)
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Class probabilities ``exp(log_softmax(logits))``, shape (N, C); each row sums to 1."""
+    return np.exp(log_softmax(logits))
+
+
+def _check_logits_labels(logits, y, reduction: str = "mean") -> tuple[np.ndarray, np.ndarray, str]:
+    """The check of :func:`softmax_cross_entropy`: ``logits`` (N, C) finite, ``y`` N ids in [0, C)."""
+    check_choice(reduction, "reduction", REDUCTIONS)
+    logits = check_array(logits, "logits", ndim=2)
+    if logits.dtype.kind != "f":
+        logits = logits.astype(np.float64)
+    if logits.shape[1] < 2:
+        raise ValueError(f"logits must have at least 2 columns (one per class), got shape {logits.shape}")
+    return logits, check_labels(y, "y", len(logits), logits.shape[1]), reduction
+
+
+@checked_by(_check_logits_labels)
+def softmax_cross_entropy(logits, y, reduction: str = "mean") -> tuple[float, np.ndarray]:
+    r"""Cross-entropy of the softmax of ``logits`` against integer class labels ``y``.
+
+    .. math::
+        p = \mathrm{softmax}(l), \qquad
+        L = -s \sum_n \log p_{n, y_n}, \qquad
+        \frac{\partial L}{\partial l_{nk}} = s\,(p_{nk} - [k = y_n])
+
+    with ``s = 1/N`` for ``"mean"`` (an average over the N examples, as PyTorch's
+    ``cross_entropy``; not over the N*C entries) and ``1`` for ``"sum"``. In matrix form
+    ``dlogits = s * (softmax(logits) - onehot(y))``. The log-probabilities come from
+    :func:`log_softmax`, so no ``exp`` overflows and no ``log(0)`` is taken.
+
+    ``logits`` (N, C) are unnormalised class scores (any real values, C >= 2), ``y`` (N,) integer
+    class ids in ``[0, C)``. Returns ``(value, dlogits)``: the loss (float) and ``d value / d logits``
+    (``logits``'s shape and dtype). Derivation: ``docs/15-feature-learning.md`` (softmax cross-entropy).
+    """
+    n = len(logits)
+    s = 1.0 / n if reduction == "mean" else 1.0
+    log_p = log_softmax(logits)  # (N, C)
+    value = -_sum64(log_p[np.arange(n), y]) * s
+    dlogits = np.exp(log_p)  # p, (N, C)
+    dlogits[np.arange(n), y] -= 1  # p - onehot(y)
+    dlogits *= s
+    return value, dlogits
 
 
 LOSSES = {"mse": mse, "mae": mae, "sse": sse, "bce": bce}

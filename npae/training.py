@@ -1,7 +1,8 @@
 """The training loop behind ``model.fit``: one epoch, and the helpers around it.
 
 :func:`train_epoch` is the loop a learner reads: for each mini-batch, the model's step
-(``loss, terms, grads = model.loss_and_grads(batch, rng)``: forward, loss, backward), the
+(``loss, terms, grads = model.loss_and_grads(batch, rng)``: forward, loss, backward; a classifier's
+batch is the rows and their labels, ``loss_and_grads(X_b, y_b, rng)``), the
 divergence guard, and the optimiser's update. :func:`fit_model` runs it for every epoch and
 adds, each in a small named helper:
 
@@ -176,10 +177,12 @@ def _put_params(params: dict[str, np.ndarray], values: dict[str, np.ndarray]) ->
 
 # ---------------------------------------------------------------------------- one epoch
 def train_epoch(model, data: BatchSource, optimizer: Optimizer, rng: np.random.Generator, batch_size: int,
-                shuffle: bool, epoch: int, bar: ProgressBar | None = None) -> dict[str, float]:
+                shuffle: bool, epoch: int, bar: ProgressBar | None = None,
+                labels: np.ndarray | None = None) -> dict[str, float]:
     """One pass over the data in mini-batches; returns the epoch's mean loss and terms.
 
-    ``epoch`` counts from 1 (for the messages). The model's weights change in place.
+    ``epoch`` counts from 1 (for the messages). The model's weights change in place. With
+    ``labels`` (N,), each batch's labels go to the step with its rows: ``loss_and_grads(X_b, y_b, rng)``.
     """
     params = model.params
     n = len(data)
@@ -191,8 +194,9 @@ def train_epoch(model, data: BatchSource, optimizer: Optimizer, rng: np.random.G
         for b in range(n_batches):
             rows = np.sort(order[b * batch_size:(b + 1) * batch_size])  # sorted: a file is read forwards
             xb = data.take(rows, not shuffle, f"(batch {b + 1}, rows {rows[0]}..{rows[-1]})")
+            batch = (xb,) if labels is None else (xb, labels[rows])  # labelled data: the rows' labels too
             # 1. the step: forward, loss, backward
-            loss, terms, grads = model.loss_and_grads(xb, rng)
+            loss, terms, grads = model.loss_and_grads(*batch, rng)
             # 2. the guard: a NaN/Inf loss or gradient stops here, before the update
             try:
                 check_step(loss, terms, grads, epoch, b + 1)
@@ -311,7 +315,17 @@ def _check_options(epochs, batch_size, every, patience, min_delta, verbose, shuf
     return epochs, batch_size, every, patience, min_delta
 
 
-def fit_model(model, X, epochs: int = 10, batch_size: int = 128, optimizer: Optimizer | None = None,
+def _check_labels(model, y, n: int, validation_data) -> np.ndarray:
+    """``y`` checked by the model that learns from labels (``model.check_labels``), before any training."""
+    if not hasattr(model, "check_labels"):
+        raise TypeError(f"y: a {type(model).__name__} learns without labels; fit it with X only")
+    if validation_data is not None:
+        raise ValueError("validation_data is not supported with labels y: score held-out data after fit "
+                         "(model.score(X, y))")
+    return model.check_labels(y, n)
+
+
+def fit_model(model, X, y=None, epochs: int = 10, batch_size: int = 128, optimizer: Optimizer | None = None,
               shuffle: bool = True, random_state=None, validation_data=None, verbose: int | bool = False,
               patience: int | None = None, min_delta: float = 0.0, restore_best: bool = True, schedule=None,
               checkpoint: str | os.PathLike | None = None, every: int = 1,
@@ -323,6 +337,10 @@ def fit_model(model, X, epochs: int = 10, batch_size: int = 128, optimizer: Opti
     X : array_like, shape (N, n_features)
         An array, or a ``np.memmap`` / any array-like with ``__len__`` and ``__getitem__``
         over index arrays (and slices), read one batch at a time (data larger than memory).
+    y : array_like of int, shape (N,), optional
+        Class labels, for a model that learns from them (``Classifier.fit(X, y)``): checked once
+        by ``model.check_labels``, held in memory, and each batch's labels are passed to its
+        step, ``model.loss_and_grads(X_b, y_b, rng)``. Not supported with ``validation_data``.
     epochs : int
         Passes over the data (0 is allowed and does nothing). With ``resume``, the total
         of the run: training continues from the checkpoint's epoch up to ``epochs``.
@@ -363,6 +381,7 @@ def fit_model(model, X, epochs: int = 10, batch_size: int = 128, optimizer: Opti
         epochs, batch_size, every, patience, min_delta, verbose, shuffle, checkpoint, resume, optimizer)
     schedule = get_schedule(schedule)
     data = BatchSource(X, "X", model.check_batch)
+    labels = None if y is None else _check_labels(model, y, len(data), validation_data)
     val = None
     if validation_data is not None:
         val = BatchSource(validation_data, "validation_data", model.check_batch)
@@ -392,7 +411,8 @@ def fit_model(model, X, epochs: int = 10, batch_size: int = 128, optimizer: Opti
         n_batches = -(-len(data) // batch_size)
         bar = ProgressBar(n_batches, f"epoch {epoch + 1}/{epochs} ") if verbose == 1 else None
         try:
-            record = train_epoch(model, data, optimizer, rng, batch_size, bool(shuffle), epoch + 1, bar)
+            record = train_epoch(model, data, optimizer, rng, batch_size, bool(shuffle), epoch + 1, bar,
+                                 labels)
         finally:
             if bar is not None:
                 bar.close()

@@ -201,3 +201,88 @@ def test_penalty_values_are_accumulated_in_float64():
     assert value == pytest.approx(0.5 * np.sum(W["W"].astype(np.float64) ** 2), rel=1e-9)
     h = rng.standard_normal((1000, 10000)).astype(np.float32)
     assert penalties.l1_activity(h)[0] == pytest.approx(np.abs(h.astype(np.float64)).sum() / 1000, rel=1e-12)
+
+
+# ---------------------------------------------------------------- softmax cross-entropy
+def _logits_labels(n, c, seed):
+    rng = np.random.default_rng(seed)
+    return rng.uniform(-4, 4, (n, c)), rng.integers(0, c, n)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_softmax_cross_entropy_against_a_loop(reduction):
+    logits, y = _logits_labels(5, 4, 0)
+    per_example = [-(l[t] - np.log(np.sum(np.exp(l)))) for l, t in zip(logits, y, strict=True)]
+    value, dlogits = losses.softmax_cross_entropy(logits, y, reduction)
+    expected = np.mean(per_example) if reduction == "mean" else np.sum(per_example)
+    assert value == pytest.approx(expected, rel=1e-12)
+    p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    onehot = np.eye(4)[y]
+    scale = 1 / 5 if reduction == "mean" else 1.0
+    np.testing.assert_allclose(dlogits, scale * (p - onehot), rtol=1e-12, atol=1e-15)
+
+
+@examples(25)
+@given(n=st.integers(1, 6), c=st.integers(2, 7), seed=st.integers(0, 2**16),
+       reduction=st.sampled_from(REDUCTIONS))
+def test_softmax_cross_entropy_gradient(n, c, seed, reduction):
+    logits, y = _logits_labels(n, c, seed)
+    err = check_function(losses.softmax_cross_entropy, logits, y, reduction=reduction)
+    assert err < TOL
+
+
+def test_softmax_cross_entropy_fails_the_check_without_the_onehot():
+    """The checker must be able to fail: softmax(l) / N alone (the label term forgotten) is wrong."""
+    logits, y = _logits_labels(6, 5, 1)
+
+    def wrong(l, t):
+        value, _ = losses.softmax_cross_entropy(l, t)
+        return value, losses.softmax(l) / len(l)
+
+    assert check_function(wrong, logits, y) > 0.1
+
+
+def test_softmax_cross_entropy_stable_at_1000_in_float32():
+    logits = np.array([[1000.0, 0.0, -1000.0], [-1000.0, 1000.0, 999.0]], dtype=np.float32)
+    value, dlogits = losses.softmax_cross_entropy(logits, np.array([0, 2]))
+    assert np.isfinite(value) and np.all(np.isfinite(dlogits)) and dlogits.dtype == np.float32
+    # example 1 is right with certainty (loss 0), example 2 puts e/(1+e) on class 1 and 1/(1+e) on class 2
+    assert value == pytest.approx(0.5 * np.log1p(np.e), rel=1e-6)
+    np.testing.assert_allclose(losses.softmax(logits).sum(axis=1), 1.0, rtol=1e-6)
+
+
+@pytest.mark.parametrize("y, match", [([0, -1, 2], r"y must hold class ids in \[0, 3\), got -1 at index 1"),
+                                      ([0, 3, 2], r"class ids in \[0, 3\), got 3 at index 1"),
+                                      ([0, 1.5, 2], "y must hold integer class ids, got 1.5 at index 1"),
+                                      ([0, 1], "y must have one label per sample: length 3, got length 2"),
+                                      ([[0], [1], [2]], "y must have 1 dimensions"),
+                                      ([0, np.nan, 1], "y must be finite")])
+def test_softmax_cross_entropy_bad_labels(y, match):
+    logits, _ = _logits_labels(3, 3, 2)
+    with pytest.raises(ValueError, match=match):
+        losses.softmax_cross_entropy(logits, y)
+
+
+def test_softmax_cross_entropy_bad_arguments():
+    logits, y = _logits_labels(3, 3, 2)
+    with pytest.raises(TypeError, match="y must hold integer class ids, got a bool array"):
+        losses.softmax_cross_entropy(logits, np.array([True, False, True]))
+    with pytest.raises(TypeError, match="y must hold real numbers"):
+        losses.softmax_cross_entropy(logits, ["a", "b", "c"])
+    with pytest.raises(ValueError, match="logits must have at least 2 columns"):
+        losses.softmax_cross_entropy(logits[:, :1], [0, 0, 0])
+    with pytest.raises(ValueError, match="logits must be finite"):
+        losses.softmax_cross_entropy(np.full((3, 3), np.inf), y)
+    as_floats = losses.softmax_cross_entropy(logits, y.astype(np.float32))[0]  # whole numbers as floats: fine
+    assert as_floats == losses.softmax_cross_entropy(logits, y)[0]
+
+
+def test_softmax_cross_entropy_matches_torch():
+    torch = pytest.importorskip("torch")
+    logits, y = _logits_labels(6, 4, 3)
+    tl = torch.tensor(logits, requires_grad=True)
+    ref = torch.nn.functional.cross_entropy(tl, torch.tensor(y))
+    ref.backward()
+    value, grad = losses.softmax_cross_entropy(logits, y)
+    assert value == pytest.approx(ref.item(), rel=1e-12)
+    np.testing.assert_allclose(grad, tl.grad.numpy(), rtol=1e-10, atol=1e-15)

@@ -18,10 +18,12 @@ from .dropout import Dropout
 from .normalization import LayerNorm
 from .pooling import MaxPool2D, UpSampling2D
 from .reshape import Flatten, Reshape
+from .tied import TiedDense
 
 __all__ = [
     "ACTIVATIONS", "Activation", "Dense", "Identity", "Layer", "LeakyReLU", "ReLU", "Sequential",
     "Sigmoid", "Softplus", "Tanh", "get_activation",
     "Conv2D", "Conv2DTranspose", "Flatten", "MaxPool2D", "Reshape", "UpSampling2D",
     "Dropout", "LayerNorm",
+    "TiedDense",
 ]

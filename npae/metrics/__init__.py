@@ -1,10 +1,13 @@
-"""Evaluation metrics: reconstruction error, image quality, sparsity, sensitivity, detection.
+"""Evaluation metrics: reconstruction error, image quality, sparsity, sensitivity, detection, and what
+the codes are worth (linear probe, k nearest neighbours, a Frechet distance in classifier features).
 
 Each submodule holds one family; import the names from here.
 """
 
 from .detection import average_ranks, roc_auc, roc_curve  # noqa: F401
+from .frechet import classifier_frechet_distance, frechet_distance, gaussian_fit, train_feature_classifier  # noqa: F401
 from .image import gaussian_window, psnr, ssim  # noqa: F401
+from .probes import knn_accuracy, knn_predict, linear_probe_accuracy  # noqa: F401
 from .reconstruction import (  # noqa: F401
     binary_cross_entropy,
     mean_absolute_error,

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .._validation import check_choice, check_float, check_int
+from .._validation import check_bool, check_choice, check_float, check_int
 from ..init import init_for_activation
-from ..layers import ACTIVATIONS, Dense, Sequential, get_activation
+from ..layers import ACTIVATIONS, Dense, Sequential, TiedDense, get_activation
 from ..losses import RECONSTRUCTION_LOSSES
 from ..penalties import kl_sparsity, l1_activity
 from .base import BaseAutoencoder
@@ -42,16 +42,21 @@ def check_network_args(activation: str, code_activation: str | None, output_acti
 
 
 def mlp(sizes: Sequence[int], activation: str, last_activation: str | None, rng: np.random.Generator,
-        dtype) -> Sequential:
+        dtype, tied_to: Sequential | None = None) -> Sequential:
     """Dense layers ``sizes[0] -> ... -> sizes[-1]``, ``activation`` between, ``last_activation`` after.
 
     ``last_activation=None`` ends on the last Dense layer (its output: logits). Each Dense
     layer's initialiser suits the activation that follows it (He for ReLU, Glorot otherwise).
+    With ``tied_to`` (an encoder built by ``mlp(sizes[::-1], ...)``), each layer is instead a
+    :class:`~npae.layers.TiedDense` on the transpose of the mirrored encoder layer's weights
+    (``W_dec = W_enc^T``), and nothing is drawn from ``rng``.
     """
+    shared = None if tied_to is None else [la for la in tied_to.layers if isinstance(la, Dense)][::-1]
     layers = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         act = last_activation if i == len(sizes) - 2 else activation
-        layers.append(Dense(n_in, n_out, init=init_for_activation(act or "identity"), rng=rng, dtype=dtype))
+        layers.append(TiedDense(shared[i]) if shared else
+                      Dense(n_in, n_out, init=init_for_activation(act or "identity"), rng=rng, dtype=dtype))
         if act is not None:
             layers.append(get_activation(act))
     return Sequential(*layers)
@@ -95,25 +100,49 @@ class Autoencoder(BaseAutoencoder):
         ``lambda`` of the L2 penalty on the weight matrices, part of the objective.
     random_state : int, Generator or None
     dtype : float32 (default) or float64
+    tied : bool
+        Tied weights (UFLDL, the Theano tutorial's dA): each decoder layer uses the transpose of
+        its mirror encoder layer's matrix, ``W_dec = W_enc^T`` (a :class:`~npae.layers.TiedDense`
+        with a bias of its own). The shared matrix is one parameter (stored and saved once) and its
+        gradient is the sum of both uses, ``dW = dW_enc + dW_dec^T`` (:attr:`grads`). Derivation:
+        ``docs/16-stacked-autoencoders.md``.
     """
 
     def __init__(self, sizes: Sequence[int] = (784, 32), activation: str = "relu",
                  code_activation: str | None = None, output_activation: str = "sigmoid",
-                 loss: str = "mse", weight_decay: float = 0.0, random_state=None, dtype=np.float32) -> None:
+                 loss: str = "mse", weight_decay: float = 0.0, random_state=None, dtype=np.float32,
+                 tied: bool = False) -> None:
         self.sizes = check_sizes(sizes)
         self.activation, self.code_activation, self.output_activation, self.loss = check_network_args(
             activation, code_activation, output_activation, loss)
         self.weight_decay = check_float(weight_decay, "weight_decay", 0.0)
+        self.tied = check_bool(tied, "tied")
         rng = self._init_common(random_state, dtype)
         self.n_features = self.sizes[0]
         code_activation = self.code_activation or self.activation
         self.encoder = mlp(self.sizes, self.activation, code_activation, rng, self.dtype)
         last = decoder_output(self.output_activation, self.loss)
-        self.decoder = mlp(self.sizes[::-1], self.activation, last, rng, self.dtype)
+        self.decoder = mlp(self.sizes[::-1], self.activation, last, rng, self.dtype,
+                           tied_to=self.encoder if self.tied else None)
+
+    @property
+    def grads(self) -> dict[str, np.ndarray]:
+        """Gradients from the last backward pass, keys as in :attr:`params`; with ``tied=True`` each
+        shared matrix gets the sum of its two uses, ``dW = dW_enc + dW_dec^T`` (:meth:`_tied_sum`)."""
+        return self._tied_sum(super().grads) if self.tied else super().grads
+
+    def _tied_sum(self, grads: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Add each TiedDense layer's ``shared_grad`` (``dW_dec^T``) to its encoder matrix's gradient."""
+        for layer in self.decoder.layers:
+            if isinstance(layer, TiedDense):
+                key = f"encoder.{self.encoder.layers.index(layer.tied_to)}.W"
+                grads[key] = grads[key] + layer.shared_grad  # (out, in): dW_enc + dW_dec^T
+        return grads
 
     def __repr__(self) -> str:
         widths = "-".join(str(s) for s in self.sizes + self.sizes[-2::-1])
-        return f"{type(self).__name__}({widths}, activation={self.activation!r}, loss={self.loss!r})"
+        tied = ", tied=True" if self.tied else ""
+        return f"{type(self).__name__}({widths}, activation={self.activation!r}, loss={self.loss!r}{tied})"
 
 
 class SparseAutoencoder(Autoencoder):
@@ -130,7 +159,7 @@ class SparseAutoencoder(Autoencoder):
 
     Parameters
     ----------
-    sizes, activation, code_activation, output_activation, loss, weight_decay, random_state, dtype
+    sizes, activation, code_activation, output_activation, loss, weight_decay, random_state, dtype, tied
         As in :class:`Autoencoder`; the defaults here are UFLDL's (sigmoid units, ``"sse"``).
     sparsity : {"kl", "l1"}
     rho : float in (0, 1)
@@ -142,7 +171,7 @@ class SparseAutoencoder(Autoencoder):
     def __init__(self, sizes: Sequence[int] = (64, 25), activation: str = "sigmoid",
                  code_activation: str | None = None, output_activation: str = "sigmoid",
                  loss: str = "sse", sparsity: str = "kl", rho: float = 0.01, beta: float = 3.0,
-                 weight_decay: float = 1e-4, random_state=None, dtype=np.float32) -> None:
+                 weight_decay: float = 1e-4, random_state=None, dtype=np.float32, tied: bool = False) -> None:
         self.sparsity = check_choice(sparsity, "sparsity", ("kl", "l1"))
         self.rho = check_float(rho, "rho", 0.0, 1.0, low_inclusive=False, high_inclusive=False)
         self.beta = check_float(beta, "beta", 0.0)
@@ -152,7 +181,7 @@ class SparseAutoencoder(Autoencoder):
         if sparsity == "kl" and code != "sigmoid":
             raise ValueError(f"sparsity='kl' needs a code in (0, 1): code activation 'sigmoid', got {code!r}")
         super().__init__(sizes, activation, code_activation, output_activation, loss, weight_decay,
-                         random_state, dtype)
+                         random_state, dtype, tied)
 
     def _forward_backward(self, X: np.ndarray, rng: np.random.Generator) -> dict[str, float]:
         # 1. forward: the code and the decoder's output

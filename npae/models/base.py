@@ -24,7 +24,7 @@ from .._validation import check_array, check_dtype, check_random_state
 from ..layers import Sequential
 from ..layers.activations import sigmoid
 from ..losses import RECONSTRUCTION_LOSSES
-from ..penalties import l2_weight_decay
+from ..penalties import add_weight_decay
 from ..training import fit_model
 
 
@@ -195,9 +195,7 @@ class BaseAutoencoder:
         terms = self._forward_backward(X, self.rng_ if rng is None else rng)
         grads = self.grads
         if self.weight_decay:  # (lambda / 2) sum ||W||^2 adds lambda W to each weight's gradient
-            terms["weight_decay"], decay = l2_weight_decay.math(self.params, self.weight_decay)
-            for k, g in decay.items():
-                grads[k] = grads[k] + g
+            terms["weight_decay"] = add_weight_decay(grads, self.params, self.weight_decay)
         return float(sum(terms.values())), terms, grads
 
     # ------------------------------------------------------------------ training and saving

@@ -35,7 +35,7 @@ class ContractiveAutoencoder(Autoencoder):
 
     Parameters
     ----------
-    sizes, activation, code_activation, output_activation, loss, weight_decay, random_state, dtype
+    sizes, activation, code_activation, output_activation, loss, weight_decay, random_state, dtype, tied
         As in :class:`~npae.models.Autoencoder`; the default is Rifai et al.'s one sigmoid
         hidden layer. The penalty needs smooth activations to do anything beyond ReLU's
         on/off pattern (ReLU's second derivative is 0).
@@ -46,10 +46,10 @@ class ContractiveAutoencoder(Autoencoder):
     def __init__(self, sizes: Sequence[int] = (784, 64), activation: str = "sigmoid",
                  code_activation: str | None = None, output_activation: str = "sigmoid",
                  loss: str = "mse", lam: float = 0.1, weight_decay: float = 0.0,
-                 random_state=None, dtype=np.float32) -> None:
+                 random_state=None, dtype=np.float32, tied: bool = False) -> None:
         self.lam = check_float(lam, "lam", 0.0)
         super().__init__(sizes, activation, code_activation, output_activation, loss, weight_decay,
-                         random_state, dtype)
+                         random_state, dtype, tied)
 
     def _forward_backward(self, X: np.ndarray, rng: np.random.Generator) -> dict[str, float]:
         # 1. forward (every layer caches its input: the penalty reuses them)

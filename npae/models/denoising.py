@@ -73,7 +73,7 @@ class DenoisingAutoencoder(DenoisingMixin, Autoencoder):
 
     Parameters
     ----------
-    sizes, activation, code_activation, output_activation, loss, weight_decay, random_state, dtype
+    sizes, activation, code_activation, output_activation, loss, weight_decay, random_state, dtype, tied
         As in :class:`~npae.models.Autoencoder`.
     noise : {"gaussian", "masking", "salt_and_pepper"}
         The corruption ``q`` (see :mod:`npae.noise`).
@@ -89,10 +89,10 @@ class DenoisingAutoencoder(DenoisingMixin, Autoencoder):
                  code_activation: str | None = None, output_activation: str = "sigmoid",
                  loss: str = "mse", noise: str = "gaussian", noise_level: float = 0.3,
                  clip: tuple[float, float] | None = None, weight_decay: float = 0.0,
-                 random_state=None, dtype=np.float32) -> None:
+                 random_state=None, dtype=np.float32, tied: bool = False) -> None:
         self._set_noise(noise, noise_level, clip)
         super().__init__(sizes, activation, code_activation, output_activation, loss, weight_decay,
-                         random_state, dtype)
+                         random_state, dtype, tied)
 
     def __repr__(self) -> str:
         widths = "-".join(str(s) for s in self.sizes + self.sizes[-2::-1])

@@ -88,3 +88,16 @@ def l2_weight_decay(params: dict[str, np.ndarray], lam: float) -> tuple[float, d
     weights = {k: v for k, v in params.items() if k.split(".")[-1] == "W"}
     value = 0.5 * lam * sum(float(np.sum(np.square(w), dtype=np.float64)) for w in weights.values())
     return value, {k: w.dtype.type(lam) * w for k, w in weights.items()}
+
+
+def add_weight_decay(grads: dict[str, np.ndarray], params: dict[str, np.ndarray], lam: float) -> float:
+    """Add ``lam * W`` to the gradient of every weight matrix of ``params``; return the penalty's value.
+
+    ``grads`` (keys of ``params``) gets new arrays for the weights (the layers' own gradient arrays
+    are not written); the value is :func:`l2_weight_decay`'s, the term a model's
+    ``loss_and_grads`` reports as ``"weight_decay"``. Trusts its arguments (a model's step calls it).
+    """
+    value, decay = l2_weight_decay.math(params, lam)
+    for k, g in decay.items():
+        grads[k] = grads[k] + g
+    return value
