@@ -344,7 +344,7 @@ def test_conv_vae_iwae_gradient_and_one_sample():
     X = np.random.default_rng(0).random((3, 1, 8, 8))
 
     def conv(**kw):
-        return ConvVAE((1, 8, 8), channels=(2, 3), latent_dim=2, activation="tanh", random_state=0,
+        return ConvVAE((1, 8, 8), channels=(2,), latent_dim=2, activation="tanh", random_state=0,
                        dtype=np.float64, **kw)
 
     assert max(check_model(conv(objective="iwae", k=5), X).values()) < 1e-7
