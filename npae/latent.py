@@ -1,4 +1,4 @@
-"""Tools for a trained VAE's latent space: interpolation, attribute vectors, the 2-D manifold.
+"""Tools for a trained VAE's latent space: interpolation, attribute vectors, the 2-D manifold, active units.
 
 They use only a model's public ``encode`` (the posterior mean ``mu``) and ``decode`` (the mean of
 ``p(x | z)``), so they work for :class:`~npae.models.VAE` and :class:`~npae.models.ConvVAE` alike
@@ -86,4 +86,34 @@ def manifold(model, n: int = 20, quantiles: tuple[float, float] = (0.05, 0.95)) 
     return model.decode(Z)
 
 
-__all__ = ["add_attribute", "attribute_vector", "interpolate", "manifold"]
+def active_units(model, X, threshold: float = 1e-2) -> tuple[int, np.ndarray]:
+    r"""How many latent dimensions the model uses (Burda et al. 2016): ``Var_x(E_q[z_d]) > threshold``.
+
+    .. math:: A_d = \mathrm{Var}_{x}\big(\mathbb{E}_{q(z \mid x)}[z_d]\big) = \mathrm{Var}_n(mu_{nd})
+
+    A dimension whose posterior mean hardly moves with ``x`` carries no information about
+    ``x``: its ``q(z_d | x)`` has collapsed to (nearly) the prior, whatever its KL says at the
+    decimal. Burda et al. count a unit as active when ``A_d > 10^-2`` (the prior's variance is 1).
+
+    Parameters
+    ----------
+    model : VAE or ConvVAE
+        Anything with ``encode(X) -> mu`` (N, latent_dim).
+    X : array_like
+        The inputs (e.g. the held-out images).
+    threshold : float
+        The activity threshold (default 0.01).
+
+    Returns
+    -------
+    n_active : int
+    variances : ndarray, shape (latent_dim,)
+        ``A_d`` for every dimension (float64), to plot or sort.
+    """
+    threshold = check_float(threshold, "threshold", 0.0)
+    mu = model.encode(X).astype(np.float64)  # (N, L)
+    variances = mu.var(axis=0)  # (L,)
+    return int(np.count_nonzero(variances > threshold)), variances
+
+
+__all__ = ["active_units", "add_attribute", "attribute_vector", "interpolate", "manifold"]

@@ -372,7 +372,9 @@ def fit_model(model, X, y=None, epochs: int = 10, batch_size: int = 128, optimiz
         that was never interrupted.
 
     ``model.history_`` gets per-epoch lists: ``loss`` and each term (means over batches),
-    ``val_loss`` with validation data, ``lr`` and ``time`` (seconds). A NaN or Inf loss or
+    ``val_loss`` with validation data, ``lr`` and ``time`` (seconds). A model that defines
+    ``start_epoch(epoch, epochs) -> dict`` (``epoch`` from 0) has it called before each epoch;
+    the settings it returns are recorded too (the VAE's KL warm-up: ``beta``). A NaN or Inf loss or
     gradient raises :class:`DivergenceError` naming the term, epoch and batch; the model keeps
     the weights from before that batch.
     """
@@ -408,6 +410,8 @@ def fit_model(model, X, y=None, epochs: int = 10, batch_size: int = 128, optimiz
         tic = time.perf_counter()
         if schedule is not None:
             optimizer.lr = float(schedule(epoch, base_lr, epochs))
+        # a model with settings that change per epoch (a VAE's KL warm-up) sets them here
+        settings = model.start_epoch(epoch, epochs) if hasattr(model, "start_epoch") else {}
         n_batches = -(-len(data) // batch_size)
         bar = ProgressBar(n_batches, f"epoch {epoch + 1}/{epochs} ") if verbose == 1 else None
         try:
@@ -419,6 +423,7 @@ def fit_model(model, X, y=None, epochs: int = 10, batch_size: int = 128, optimiz
         elapsed = time.perf_counter() - tic
         if val is not None:
             record["val_loss"] = score_source(model, val)
+        record.update(settings)
         record["lr"], record["time"] = float(optimizer.lr), elapsed
         for k, v in record.items():
             model.history_.setdefault(k, []).append(v)

@@ -1,4 +1,6 @@
-"""Tests of npae.models.vae: gradients, the reparameterisation, the KL, the bounds, generation, errors."""
+"""Tests of npae.models.vae: gradients, the reparameterisation, the KL, the bounds, importance-weighted
+training, warm-up and free bits, the Gaussian likelihood's sigma and beta, binarisation, active units,
+generation, errors."""
 
 from __future__ import annotations
 
@@ -10,8 +12,9 @@ from profiles import examples
 from scipy.special import expit
 
 from npae import latent
+from npae.binarize import bernoulli_draw, binarize
 from npae.gradcheck import check_model, numerical_gradient, rel_error
-from npae.models import VAE
+from npae.models import VAE, ConvVAE
 from npae.models.vae import gaussian_kl
 
 from idx_files import write_mnist
@@ -298,6 +301,238 @@ def test_log_likelihood_is_stable_for_very_unlikely_inputs():
     assert np.isfinite(value) and value < -500
 
 
+# ---------------------------------------------------------------------------- importance-weighted training
+def step(model, X, seed: int):
+    """``loss_and_grads`` with a fresh generator: (loss, terms, copies of the gradients)."""
+    loss, terms, grads = model.loss_and_grads(X, np.random.default_rng(seed))
+    return loss, terms, {k: g.copy() for k, g in grads.items()}
+
+
+IWAE_CASES = [dict(), dict(likelihood="gaussian", decoder_sigma=0.5, learn_decoder_sigma=True),
+              dict(beta=0.6, binarize="dynamic")]
+
+
+@pytest.mark.parametrize("k", [1, 5, 50])
+@pytest.mark.parametrize("kw", IWAE_CASES, ids=["bernoulli", "gaussian-learned-sigma", "beta-dynamic"])
+def test_iwae_gradient(k, kw):
+    """The hand-written IWAE gradient, every parameter, float64; check_model holds eps fixed."""
+    model = small_vae(objective="iwae", k=k, activation="tanh", **kw)
+    errors = check_model(model, np.random.default_rng(2).random((5, D)))
+    assert set(errors) == set(model.params)
+    assert max(errors.values()) < 1e-7, errors
+
+
+def test_k_sample_elbo_gradient():
+    model = small_vae(objective="elbo", k=5, activation="tanh")
+    assert max(check_model(model, np.random.default_rng(2).random((5, D))).values()) < 1e-7
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(beta=0.3, free_bits=0.05), dict(binarize="dynamic"),
+                                dict(likelihood="gaussian", learn_decoder_sigma=True, decoder_sigma=0.4)])
+def test_iwae_with_one_sample_is_the_elbo_step(kw):
+    """k = 1: the importance-weighted step gives the ELBO step's value, terms and gradient (same eps)."""
+    X = np.random.default_rng(3).random((6, D))
+    elbo = step(small_vae(**kw), X, seed=4)
+    iwae = step(small_vae(objective="iwae", k=1, **kw), X, seed=4)
+    assert iwae[0] == pytest.approx(elbo[0], rel=1e-12, abs=1e-12)
+    assert iwae[1] == pytest.approx(elbo[1], rel=1e-12, abs=1e-12)
+    for name, g in elbo[2].items():
+        assert rel_error(iwae[2][name], g) < 1e-12, name
+
+
+def test_conv_vae_iwae_gradient_and_one_sample():
+    X = np.random.default_rng(0).random((3, 1, 8, 8))
+
+    def conv(**kw):
+        return ConvVAE((1, 8, 8), channels=(2,), latent_dim=2, activation="tanh", random_state=0,
+                       dtype=np.float64, **kw)
+
+    assert max(check_model(conv(objective="iwae", k=5), X).values()) < 1e-7
+    elbo, iwae = step(conv(), X, seed=1), step(conv(objective="iwae", k=1), X, seed=1)
+    assert iwae[0] == pytest.approx(elbo[0], rel=1e-12)
+    for name, g in elbo[2].items():
+        assert rel_error(iwae[2][name], g) < 1e-12, name
+
+
+def test_iwae_loss_is_the_textbook_bound_with_the_closed_form_kl_swapped_in():
+    """-loss = L_k - (r_bar + KL) draw by draw, L_k = log (1/k) sum_i w_i computed independently.
+
+    ``r_bar + KL`` (the mean over the k samples of log p(z_i) - log q(z_i | x), plus the closed-form
+    KL) has expectation 0, so the training value has the expectation of the IWAE bound.
+    """
+    from scipy.special import logsumexp
+    from scipy.stats import norm
+
+    k, n = 7, 4
+    model = small_vae(objective="iwae", k=k, activation="tanh")
+    X = np.random.default_rng(5).random((n, D))
+    loss, terms, _ = model.loss_and_grads(X, np.random.default_rng(6))
+    rng = np.random.default_rng(6)
+    out = model.encoder.forward(X)
+    mu, sd = out[:, :L], np.exp(0.5 * out[:, L:])
+    z = mu + sd * rng.standard_normal((k, n, L))  # (k, n, L): the step's draws
+    p = expit(model.decoder.forward(z.reshape(k * n, L))).reshape(k, n, D)
+    log_px = np.sum(X * np.log(p) + (1 - X) * np.log(1 - p), axis=2)  # (k, n)
+    r = norm.logpdf(z).sum(2) - norm.logpdf(z, mu, sd).sum(2)  # (k, n): log p(z_i) - log q(z_i | x)
+    bound = logsumexp(log_px + r, axis=0) - np.log(k)  # (n,)
+    kl = gaussian_kl(mu, np.log(sd ** 2))[0]
+    assert -loss == pytest.approx(np.mean(bound - r.mean(axis=0) - kl), rel=1e-12)
+    assert terms["kl"] == pytest.approx(kl.mean(), rel=1e-12)
+
+
+def test_iwae_weights_matter():
+    """Same eps, k = 5: the IWAE and the k-sample ELBO differ (value above, gradients apart)."""
+    X = np.random.default_rng(3).random((6, D))
+    iwae = step(small_vae(objective="iwae", k=5), X, seed=4)
+    elbo = step(small_vae(objective="elbo", k=5), X, seed=4)
+    assert iwae[0] < elbo[0] - 1e-3  # log-mean-exp >= mean (Jensen): the IWAE loss is lower
+    assert max(rel_error(iwae[2][k], elbo[2][k]) for k in elbo[2]) > 1e-2
+
+
+def test_k_sample_elbo_is_the_mean_of_single_sample_reconstructions():
+    """objective="elbo", k: reconstruction = mean over the k samples of -log p(x | z_i); KL closed form."""
+    k, n = 4, 3
+    model = small_vae(objective="elbo", k=k)
+    X = np.random.default_rng(8).random((n, D))
+    _, terms, _ = model.loss_and_grads(X, np.random.default_rng(9))
+    rng = np.random.default_rng(9)
+    out = model.encoder.forward(X)
+    z = out[:, :L] + np.exp(0.5 * out[:, L:]) * rng.standard_normal((k, n, L))
+    p = expit(model.decoder.forward(z.reshape(k * n, L)))
+    bce = -(np.tile(X, (k, 1)) * np.log(p) + (1 - np.tile(X, (k, 1))) * np.log(1 - p)).sum(axis=1).mean()
+    assert terms["reconstruction"] == pytest.approx(bce, rel=1e-12)
+
+
+# ---------------------------------------------------------------------------- warm-up and free bits
+def test_warmup_schedule_and_the_history_shows_beta_per_epoch():
+    model = small_vae(beta=2.0, warmup=4)
+    assert [model.beta_at(e) for e in range(6)] == [0.0, 0.5, 1.0, 1.5, 2.0, 2.0]
+    assert small_vae(beta=2.0).beta_at(0) == 2.0  # no warm-up
+    X = np.random.default_rng(0).random((40, D))
+    model.fit(X, epochs=6, batch_size=20)
+    assert model.history_["beta"] == [0.0, 0.5, 1.0, 1.5, 2.0, 2.0]
+    assert model.history_["kl"][0] == 0.0  # beta = 0 in the first epoch: no KL term
+    model.fit(X, epochs=1, batch_size=20)  # a second fit starts the warm-up again
+    assert model.history_["beta"][-1] == 0.0
+
+
+def test_the_step_uses_the_epochs_beta():
+    """After start_epoch(e), the step's value and gradient are those of a model built with beta_at(e)."""
+    X = np.random.default_rng(1).random((5, D))
+    warm = small_vae(beta=2.0, warmup=4, objective="iwae", k=3)
+    assert warm.start_epoch(1, 10) == {"beta": 0.5}
+    plain = small_vae(beta=0.5, objective="iwae", k=3)
+    a, b = step(warm, X, 2), step(plain, X, 2)
+    assert a[0] == b[0]
+    for name in a[2]:
+        np.testing.assert_array_equal(a[2][name], b[2][name])
+
+
+def test_warmup_run_resumes_bit_identically(tmp_path):
+    X = np.random.default_rng(0).random((32, D)).astype(np.float32)
+    kw = dict(batch_size=8)
+    args = dict(sizes=(D, H), latent_dim=L, warmup=3, objective="iwae", k=2, binarize="dynamic")
+    whole = VAE(random_state=0, **args).fit(X, epochs=4, **kw)
+    half = VAE(random_state=0, **args).fit(X, epochs=2, checkpoint=tmp_path / "ck.npz", **kw)
+    assert half.history_["beta"] == whole.history_["beta"][:2]
+    resumed = VAE(random_state=7, **args).fit(X, epochs=4, resume=tmp_path / "ck.npz", **kw)
+    assert resumed.history_["beta"] == whole.history_["beta"] == [0.0, 1 / 3, 2 / 3, 1.0]
+    for name, p in whole.params.items():
+        np.testing.assert_array_equal(resumed.params[name], p)
+
+
+def test_free_bits_floors_each_dimension_and_stops_its_kl_gradient():
+    """Dimension 0's batch-mean KL is below the floor: it counts as the floor and gets no gradient."""
+    mu = np.array([[0.1, 2.0, -1.0], [-0.1, 1.0, 1.5]])  # (N=2, L=3)
+    log_var = np.array([[0.05, -1.0, 0.3], [-0.05, 0.5, -0.2]])
+    floor = 0.5
+    kl_plain, dmu_plain, dlv_plain = gaussian_kl(mu, log_var)
+    per_dim = (-0.5 * (1 + log_var - mu ** 2 - np.exp(log_var))).mean(axis=0)  # (L,)
+    assert per_dim[0] < floor < per_dim[1:].min()
+    kl, dmu, dlv = gaussian_kl(mu, log_var, free_bits=floor)
+    assert kl.mean() == pytest.approx(np.maximum(per_dim, floor).sum(), rel=1e-12)
+    np.testing.assert_array_equal(dmu[:, 0], 0.0)
+    np.testing.assert_array_equal(dlv[:, 0], 0.0)
+    np.testing.assert_array_equal(dmu[:, 1:], dmu_plain[:, 1:])
+    np.testing.assert_array_equal(dlv[:, 1:], dlv_plain[:, 1:])
+    assert kl_plain.mean() < kl.mean()
+
+
+def test_free_bits_in_the_model():
+    """A floor above every dimension's KL: the KL term is beta * L * floor, the gradient that of beta = 0."""
+    X = np.random.default_rng(3).random((5, D))
+    floored = step(small_vae(beta=1.5, free_bits=50.0), X, seed=1)
+    no_kl = step(small_vae(beta=0.0), X, seed=1)
+    assert floored[1]["kl"] == pytest.approx(1.5 * L * 50.0)
+    for name, g in no_kl[2].items():
+        np.testing.assert_array_equal(floored[2][name], g)
+    # a floor between the dimensions' KLs: gradient check (away from the kink) passes
+    model = small_vae(free_bits=0.02, activation="tanh")
+    set_log_var(model, [0.0, -0.8, 0.6])  # dimension 0 has a small KL, the others larger
+    assert max(check_model(model, X).values()) < 1e-7
+
+
+# ---------------------------------------------------------------------------- sigma_x and beta
+def test_sigma_x_squared_acts_like_beta():
+    """SSE / (2 sigma^2) + beta KL is proportional to SSE / 2 + sigma^2 beta KL.
+
+    So (sigma = 2, beta = 1) times 4 has the gradient of (sigma = 1, beta = 4), same eps.
+    """
+    X = np.random.default_rng(4).random((5, D))
+    a = step(small_vae(likelihood="gaussian", decoder_sigma=2.0, beta=1.0), X, seed=3)
+    b = step(small_vae(likelihood="gaussian", decoder_sigma=1.0, beta=4.0), X, seed=3)
+    for name, g in b[2].items():
+        np.testing.assert_allclose(4.0 * a[2][name], g, rtol=1e-12, atol=1e-15)
+    # the wrong reading "sigma acts like 1/beta" would pair (sigma = 2) with beta = 1/2: not proportional
+    c = step(small_vae(likelihood="gaussian", decoder_sigma=1.0, beta=0.5), X, seed=3)
+    ga, gc = (np.concatenate([g.ravel() for g in grads.values()]) for grads in (a[2], c[2]))
+    scale = (ga @ gc) / (ga @ ga)  # the best multiple of a's gradient is still far from c's
+    assert np.linalg.norm(gc - scale * ga) > 0.05 * np.linalg.norm(gc)
+
+
+# ---------------------------------------------------------------------------- binarisation
+def test_binarize_draws_bernoulli_pixels():
+    X = np.random.default_rng(0).random((400, 50)).astype(np.float32)
+    B = binarize(X, 1)
+    assert B.dtype == np.float32 and set(np.unique(B)) <= {0.0, 1.0}
+    np.testing.assert_array_equal(B, binarize(X, 1))  # fixed: the same seed, the same images
+    assert not np.array_equal(B, binarize(X, 2))
+    # P(B = 1) = X: the mean of B - X over 20,000 pixels is 0 within 5 standard errors
+    se = np.sqrt(np.sum(X * (1 - X))) / X.size
+    assert abs(float((B - X).mean())) < 5 * se
+    assert np.array_equal(binarize(np.array([[0.0, 1.0]]), 0), [[0.0, 1.0]])
+    with pytest.raises(ValueError, match=r"X must lie in \[0, 1\]"):
+        binarize(X * 2, 0)
+
+
+def test_dynamic_binarization_is_the_step_on_a_fresh_draw():
+    """binarize="dynamic": the step on X is the plain step on bernoulli_draw(X, rng), rng continuing."""
+    X = np.random.default_rng(5).random((6, D))
+    dynamic = step(small_vae(binarize="dynamic"), X, seed=8)
+    rng = np.random.default_rng(8)
+    Xb = bernoulli_draw(X, rng)
+    plain = small_vae().loss_and_grads(Xb, rng)
+    assert dynamic[0] == plain[0]
+    # two batches (two epochs) see two different binary images
+    assert not np.array_equal(Xb, bernoulli_draw(X, rng))
+    assert max(check_model(small_vae(binarize="dynamic", activation="tanh"), X).values()) < 1e-7
+
+
+# ---------------------------------------------------------------------------- active units
+def test_active_units_counts_dimensions_whose_mean_varies_with_x():
+    model = small_vae()
+    last = model.encoder.layers[-2]  # mu = W h + b: make mu_0 vary strongly, mu_1 barely, mu_2 not at all
+    last.params["W"][:L] = 0.0
+    last.params["W"][0] = 5.0
+    last.params["W"][1] = 1e-3
+    X = np.random.default_rng(0).random((200, D))
+    n_active, variances = latent.active_units(model, X)
+    assert n_active == 1 and variances.shape == (L,)
+    np.testing.assert_allclose(variances, model.encode(X).var(axis=0))
+    assert variances[0] > 1e-2 > variances[1] > variances[2] - 1e-30
+    assert latent.active_units(model, X, threshold=0.0)[0] == 2
+
+
 # ---------------------------------------------------------------------------- generation, latent space
 def test_sample_decode_interpolate_and_attributes():
     model = small_vae()
@@ -380,6 +615,16 @@ def test_bad_input_raises_clear_errors():
         VAE(learn_decoder_sigma=True)
     with pytest.raises(ValueError, match="latent_dim must be >= 1"):
         VAE(latent_dim=0)
+    with pytest.raises(ValueError, match="objective must be one of"):
+        VAE(objective="vae")
+    with pytest.raises(ValueError, match="k must be >= 1"):
+        VAE(k=0)
+    with pytest.raises(ValueError, match="warmup must be >= 0"):
+        VAE(warmup=-1)
+    with pytest.raises(ValueError, match="free_bits must be in"):
+        VAE(free_bits=-0.5)
+    with pytest.raises(ValueError, match="binarize must be one of"):
+        VAE(binarize="fixed")
     # the Gaussian decoder takes any real values
     assert np.isfinite(small_vae(likelihood="gaussian").elbo(X * 10 - 5, rng=0))
 
@@ -400,11 +645,13 @@ def test_example_runs_on_a_tiny_fake_mnist(tmp_path):
     spec.loader.exec_module(module)
     out = tmp_path / "out"
     m = module.main(["--data-dir", str(tmp_path), "--out", str(out), "--epochs", "2", "--hidden", "16",
-                     "--latent-dim", "2", "--k", "3"])
+                     "--latent-dim", "2", "--eval-k", "3", "--objective", "iwae", "--k", "2",
+                     "--binarize", "dynamic", "--warmup", "1"])
     assert m["n_train"] == 200 and m["n_test"] == 100
     assert m["test_negative_elbo"] == pytest.approx(m["test_reconstruction"] + m["test_kl"])
-    assert np.isfinite(m["test_iw_bound_k3"])
+    assert np.isfinite(m["test_iw_bound"]) and m["eval_k"] == 3 and m["eval_n"] == 100
+    assert 0 <= m["active_units"] <= 2 and len(m["unit_activity"]) == 2
     for name in ("loss_curves.png", "reconstructions.png", "samples.png", "interpolation.png",
-                 "attribute_vectors.png", "manifold.png", "latent_scatter.png"):
+                 "attribute_vectors.png", "active_units.png", "manifold.png", "latent_scatter.png"):
         assert (out / name).stat().st_size > 0, name
     assert json.loads((out / "metrics.json").read_text())["latent_dim"] == 2

@@ -306,6 +306,9 @@ class ConvVAE(_ImageInput, VAE):
         Odd kernel size ("same" padding).
     latent_dim, activation, likelihood, decoder_sigma, learn_decoder_sigma, beta, weight_decay
         As in :class:`~npae.models.vae.VAE`.
+    warmup, free_bits, objective, k, binarize
+        As in :class:`~npae.models.vae.VAE` (the importance-weighted step decodes the ``k``
+        samples of a batch as one batch of ``k*N`` images).
     random_state, dtype
         As in :class:`~npae.models.vae.VAE`.
     """
@@ -313,14 +316,16 @@ class ConvVAE(_ImageInput, VAE):
     def __init__(self, input_shape: Sequence[int] = (1, 28, 28), channels: Sequence[int] = (32, 64),
                  kernel_size: int = 3, latent_dim: int = 16, activation: str = "relu",
                  likelihood: str = "bernoulli", decoder_sigma: float = 1.0, learn_decoder_sigma: bool = False,
-                 beta: float = 1.0, weight_decay: float = 0.0, random_state=None, dtype=np.float32) -> None:
+                 beta: float = 1.0, warmup: int = 0, free_bits: float = 0.0, objective: str = "elbo",
+                 k: int = 1, binarize: str = "none", weight_decay: float = 0.0, random_state=None,
+                 dtype=np.float32) -> None:
         self.input_shape = check_input_shape(input_shape)
         self.channels = check_channels(channels)
         self.kernel_size = check_kernel_size(kernel_size)
         self.activation = check_choice(activation, "activation", tuple(ACTIVATIONS))
         self.n_features = int(np.prod(self.input_shape))
-        self._setup(latent_dim, likelihood, decoder_sigma, learn_decoder_sigma, beta, weight_decay,
-                    random_state, dtype)
+        self._setup(latent_dim, likelihood, decoder_sigma, learn_decoder_sigma, beta, warmup, free_bits,
+                    objective, k, binarize, weight_decay, random_state, dtype)
 
     def _build_networks(self, rng: np.random.Generator) -> tuple[Sequential, Sequential]:
         return conv_networks(self.input_shape, "strided", self.channels, self.kernel_size, self.activation,
@@ -332,7 +337,8 @@ class ConvVAE(_ImageInput, VAE):
 
     def __repr__(self) -> str:
         return (f"ConvVAE(input_shape={self.input_shape}, channels={self.channels}, "
-                f"latent_dim={self.latent_dim}, likelihood={self.likelihood!r}, beta={self.beta:g})")
+                f"latent_dim={self.latent_dim}, likelihood={self.likelihood!r}, beta={self.beta:g}"
+                f"{self._training_repr()})")
 
 
 __all__ = ["ARCHITECTURES", "ConvAutoencoder", "ConvDenoisingAutoencoder", "ConvVAE", "conv_networks"]
