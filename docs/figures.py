@@ -145,15 +145,20 @@ class MissingMetrics(FileNotFoundError):
     pass
 
 
+def _shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def load_metrics(run: str, folder: Path = METRICS) -> dict:
     path = folder / f"{run}.json"
     if not path.is_file():
-        command = BENCHMARKS.get(run) or RUNS.get(run, [])
-        how = " ".join(["python"] + [c.replace("{data}", "D").replace("{json}", str(path.relative_to(ROOT)))
-                                     for c in command])
-        raise MissingMetrics(f"{path.relative_to(ROOT)} is missing: make it with `{how}`"
-                             + ("" if run in BENCHMARKS else f" --out npae-out/{run}, then "
-                                f"`python docs/figures.py --from npae-out`"))
+        if run in BENCHMARKS:
+            how = " ".join(["python"] + [c.replace("{json}", _shown(METRICS / f"{run}.json"))
+                                         for c in BENCHMARKS[run]])
+        else:
+            how = (" ".join(["python"] + [c.replace("{data}", "D") for c in RUNS[run]])
+                   + f" --out npae-out/{run}`, then `python docs/figures.py --from npae-out")
+        raise MissingMetrics(f"{_shown(path)} is missing: make it with `{how}`")
     return json.loads(path.read_text(encoding="utf-8"))
 
 
