@@ -248,6 +248,115 @@ def contractive_cost(m: dict) -> str:
             f"times.)")
 
 
+# -- docs/01-dense-and-activations.md and docs/benchmarks.md: benchmarks/kernels.py
+@figure("relu-where", "bench_kernels")
+def relu_where(m: dict) -> str:
+    r = m["relu_backward"]
+    shape = "x".join(map(str, r["shape"]))
+    return (f"{r['where_over_mask']:.0f} times slower on a {shape} float32 array ({r['where_us']:,.0f} against "
+            f"{r['mask_us']:,.0f} µs; `python benchmarks/kernels.py`, {measured(m['where'])})")
+
+
+@figure("sigmoid-ulps", "bench_kernels")
+def sigmoid_ulps(m: dict) -> str:
+    r = m["sigmoid"]
+    return f"up to {r['max_ulps_vs_float32_expit']:.0f} ulp ({r['grid']})"
+
+
+@figure("sigmoid-speed", "bench_kernels")
+def sigmoid_speed(m: dict) -> str:
+    r = m["sigmoid"]
+    shape = "x".join(map(str, r["shape"]))
+    return (f"{r['speedup']:.1f} times faster on a {shape} float32 batch ({r['npae_us']:,.0f} against "
+            f"{r['expit_us']:,.0f} µs; `python benchmarks/kernels.py`, {measured(m['where'])})")
+
+
+# -- docs/03-sparsity.md (and docs/benchmarks.md): examples/sparse_kl.py and its variants
+def _terms(m: dict, fmt: str = ".3f") -> str:
+    return (f"J = {m['loss']:.4f} = reconstruction {m['reconstruction']:{fmt}} + sparsity "
+            f"{m['sparsity']:.4f} + weight decay {m['weight_decay']:{fmt}}")
+
+
+def _units(m: dict) -> str:
+    return f"units between {m['min_unit_activation']:.4f} and {m['max_unit_activation']:.4f}"
+
+
+@figure("sparse-gradcheck", "sparse_kl")
+def sparse_gradcheck(m: dict) -> str:
+    return f"{m['gradient_check_rel_diff']:.1e}"
+
+
+@figure("sparse-training", "sparse_kl")
+def sparse_training(m: dict) -> str:
+    return (f"400 L-BFGS iterations. $J$ starts at {m['initial_loss']:.1f} (the KL term dominates: every "
+            f"unit starts with $\\hat\\rho \\approx 0.5$) and ends at **{m['loss']:.4f}**, {_terms(m)}.")
+
+
+@figure("sparse-float64", "sparse_kl_float64")
+def sparse_float64(m: dict) -> str:
+    return f"{m['loss']:.4f}"
+
+
+@figure("sparse-float32", "sparse_kl")
+def sparse_float32(m: dict) -> str:
+    return f"{m['loss']:.4f}"
+
+
+@figure("sparse-activation", "sparse_kl")
+def sparse_activation(m: dict) -> str:
+    return (f"**Mean hidden activation {m['mean_activation']:.4f} next to $\\rho$ = {m['rho']}**, every "
+            f"unit between {m['min_unit_activation']:.4f} and {m['max_unit_activation']:.4f}")
+
+
+@figure("sparse-no-whiten", "sparse_kl_no_whiten")
+def sparse_no_whiten(m: dict) -> str:
+    return f"J = {m['loss']:.3f}"
+
+
+@figure("sparse-adam", "sparse_kl_adam")
+def sparse_adam(m: dict) -> str:
+    return f"J = {m['loss']:.3f}, {_units(m)}"
+
+
+@figure("sparse-mnist", "sparse_kl_mnist")
+def sparse_mnist(m: dict) -> str:
+    return (f"Measured: gradient check {m['gradient_check_rel_diff']:.1e}; after 400 iterations "
+            f"{_terms(m, '.2f')}, mean activation {m['mean_activation']:.4f} ({_units(m)}).")
+
+
+# -- docs/09-vae.md (the example's section) and the README: examples/vae.py
+@figure("vae-table", "vae")
+def vae_table(m: dict) -> str:
+    return table(["quantity (nats per held-out image)", "value"], [
+        ["negative ELBO (reconstruction + KL)", f"{m['test_negative_elbo']:.2f}"],
+        ["reconstruction $-\\log p(x \\mid z)$ (summed BCE)", f"{m['test_reconstruction']:.2f}"],
+        ["KL$(q \\,\\|\\, p)$", f"{m['test_kl']:.2f}"],
+        [f"importance-weighted bound, $k = 100$ ($-\\log p(x) \\le$)", f"{-m['test_iw_bound_k100']:.2f}"]])
+
+
+@figure("vae-gap", "vae")
+def vae_gap(m: dict) -> str:
+    gap = m["test_negative_elbo"] + m["test_iw_bound_k100"]
+    text = (f"Here the training loss ({m['final_train_loss']:.1f}) is "
+            f"{'below' if m['final_train_loss'] < m['test_negative_elbo'] else 'above'} the held-out one "
+            f"({m['test_negative_elbo']:.1f})")
+    if m["final_train_loss"] < m["test_negative_elbo"]:
+        text += ", so part of the gap is the small training set"
+    return (text + f". The $k = 100$ bound is {gap:.1f} nats tighter than the ELBO: that is (a lower bound "
+            f"on) how far $q$ is from the true posterior, on average.")
+
+
+@figure("vae-latent2", "vae_latent2")
+def vae_latent2(m: dict) -> str:
+    return f"{m['epochs']} epochs: negative ELBO {m['test_negative_elbo']:.1f}, KL only {m['test_kl']:.1f} nats"
+
+
+@figure("readme-vae", "vae")
+def readme_vae(m: dict) -> str:
+    return (f"test -ELBO {m['test_negative_elbo']:.1f} nats ({m['test_reconstruction']:.1f} reconstruction + "
+            f"{m['test_kl']:.1f} KL), k=100 bound {m['test_iw_bound_k100']:.1f}")
+
+
 # CATALOGUE-END
 
 # ---------------------------------------------------------------------------- reading and writing
