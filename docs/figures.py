@@ -357,6 +357,15 @@ def readme_vae(m: dict) -> str:
             f"{m['test_kl']:.1f} KL), k=100 bound {m['test_iw_bound_k100']:.1f}")
 
 
+# -- docs/11-training-and-saving.md: benchmarks/kernels.py
+@figure("guard-cost", "bench_kernels")
+def guard_cost(m: dict) -> str:
+    g = m["guard"]
+    return (f"on the {g['model']}, checking every gradient took {g['guard_us']:,.0f} µs against "
+            f"{g['step_us'] / 1e3:,.1f} ms for the training step ({g['guard_share']:.1%}; "
+            f"`python benchmarks/kernels.py`, {measured(m['where'])}).")
+
+
 # CATALOGUE-END
 
 # ---------------------------------------------------------------------------- reading and writing

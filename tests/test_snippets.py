@@ -25,7 +25,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import npae.models.denoising
+
 from idx_files import write_mnist
+from test_docs import resolve
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Pages whose blocks another test runs.
@@ -48,31 +51,6 @@ def blocks(markdown: str) -> list[tuple[int, str, str | None, str]]:
         kind, arg = (marker.group(1), marker.group(2)) if marker else (None, "")
         found.append((before.count("\n") + 2, match.group(1), kind, arg))
     return found
-
-
-def resolve(name: str):
-    """The object ``name`` designates: ``Dense.backward``, ``npae.losses.mse``, ``sigmoid``."""
-    parts = name.split(".")
-    if parts[0] == "npae":
-        for i in range(len(parts), 0, -1):  # the longest importable module prefix
-            try:
-                obj = importlib.import_module(".".join(parts[:i]))
-            except ImportError:
-                continue
-            rest = parts[i:]
-            break
-    else:
-        obj, rest = None, parts
-        for module in ("npae", "npae.layers", "npae.models", "npae.penalties", "npae.metrics",
-                       "npae.layers.activations", "npae.losses", "npae.optim", "npae.training"):
-            if hasattr(importlib.import_module(module), parts[0]):
-                obj = importlib.import_module(module)
-                break
-        if obj is None:
-            raise AttributeError(f"{parts[0]!r} is not a name npae defines")
-    for part in rest:
-        obj = getattr(obj, part)
-    return obj
 
 
 def code_lines(text: str) -> list[str]:
@@ -146,6 +124,7 @@ def test_resolve_finds_npae_names_and_refuses_others():
     assert resolve("npae.losses.mse") is importlib.import_module("npae.losses").mse
     with pytest.raises(AttributeError):
         resolve("BaseAutoencoder._decoder_loss")
+    assert resolve("DenoisingMixin._forward_backward") is npae.models.denoising.DenoisingMixin._forward_backward
 
 
 # ---------------------------------------------------------------------------- the pages
