@@ -362,8 +362,9 @@ def fit_model(model, X, epochs: int = 10, batch_size: int = 128, optimizer: Opti
         epochs, batch_size, every, patience, min_delta, verbose, shuffle, checkpoint, resume, optimizer)
     schedule = get_schedule(schedule)
     data = BatchSource(X, "X", model.check_batch)
-    val = validation_data if validation_data is None else BatchSource(validation_data, "validation_data",
-                                                                      model.check_batch)
+    val = None
+    if validation_data is not None:
+        val = BatchSource(validation_data, "validation_data", model.check_batch)
     # without random_state the run draws from model.rng_ itself (so it advances; _resume puts the
     # checkpoint's generator there), else from its own generator, leaving model.rng_ untouched
     rng = model.rng_ if random_state is None else check_random_state(random_state)

@@ -254,3 +254,19 @@ def test_the_code_a_page_names_exists(page: Path):
         except (AttributeError, LookupError) as exc:
             missing.append(f"{name} ({exc})")
     assert not missing, f"{page.relative_to(ROOT)} names code that does not exist: {missing}"
+
+
+def argparse_default(script: Path, option: str):
+    """The ``default=`` of ``add_argument(option, ...)`` in a script, read with ``ast`` (not run)."""
+    for node in ast.walk(ast.parse(script.read_text(encoding="utf-8"))):
+        if (isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "add_argument" and node.args
+                and isinstance(node.args[0], ast.Constant) and node.args[0].value == option):
+            return next(ast.literal_eval(k.value) for k in node.keywords if k.arg == "default")
+    raise AssertionError(f"{script.name} has no option {option}")
+
+
+def test_the_sparsity_page_quotes_the_examples_batch_size():
+    """docs/03 explains why the example's mini-batches are large; the number must be the example's."""
+    default = argparse_default(ROOT / "examples" / "sparse_kl.py", "--batch-size")
+    page = (DOCS / "03-sparsity.md").read_text(encoding="utf-8")
+    assert f"The example uses\nbatches of {default:,} (`--batch-size`)" in page

@@ -3,12 +3,15 @@ training and scoring agree, reproducibility, learning on real data, history_, ba
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from profiles import examples
 
+import npae
 from npae import Autoencoder, SparseAutoencoder
 from npae.gradcheck import check_model
 from npae.losses import bce, mae, mse, sse
@@ -235,3 +238,25 @@ def test_data_bad_input():
     with pytest.raises(ValueError, match="X"):
         SparseAutoencoder((6, 3), loss="bce", sparsity="l1", activation="tanh", code_activation="sigmoid",
                           random_state=0).fit(X + 1.0)
+
+
+@pytest.mark.parametrize("name", sorted(n for n, c in npae.io.model_classes().items()
+                                        if c.__module__.startswith("npae.")))
+def test_with_bce_the_decoder_outputs_logits_and_reconstruct_applies_the_sigmoid(name):
+    """No Sigmoid layer is silently skipped: with loss="bce" the decoder ends without one (its output
+    is the logits the loss reads), reconstruct gives probabilities, and score is the BCE of them."""
+    from npae.cli import example_input, small_model
+    from npae.layers import Sigmoid
+
+    cls = npae.io.model_classes()[name]
+    model = small_model(cls, dtype=np.float64, random_state=0)
+    if "loss" in inspect.signature(cls).parameters:
+        model = cls(**{**model.get_params(), "loss": "bce", "output_activation": "sigmoid"})
+    if getattr(model, "loss", None) != "bce":
+        pytest.skip(f"{name} has no loss='bce'")
+    assert not isinstance(model.decoder.layers[-1], Sigmoid)
+    X = example_input(model, 6, np.random.default_rng(0))
+    rec = model.reconstruct(X)
+    assert rec.min() >= 0 and rec.max() <= 1
+    if not hasattr(model, "elbo"):
+        assert model.score(X) == pytest.approx(npae.losses.bce(rec, X)[0], rel=1e-9)

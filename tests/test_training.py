@@ -398,3 +398,36 @@ def test_resume_is_bit_identical_for_every_model_class(tmp_path, name, cls):
     resumed.fit(Interrupting(X), resume=tmp_path / "ck.npz", **kw)
     assert same_weights(resumed, whole)
     assert resumed.history_["val_loss"] == whole.history_["val_loss"]
+
+
+class DropoutLayerNormAE(Autoencoder):
+    """An autoencoder whose encoder has LayerNorm and Dropout, built in __init__ (docs/14-extending.md)."""
+
+    def __init__(self, sizes=(12, 6, 3), rate=0.3, random_state=None, dtype=np.float32):
+        super().__init__(sizes, activation="tanh", random_state=random_state, dtype=dtype)
+        self.rate = rate
+        dense, act, *rest = self.encoder.layers
+        self.encoder = npae.layers.Sequential(dense, npae.layers.LayerNorm(sizes[1], dtype=dtype), act,
+                                              npae.layers.Dropout(rate), *rest)
+
+
+def test_dropout_and_layernorm_check_and_resume_bit_identically(tmp_path):
+    """The step's generator draws the dropout masks: the gradient check holds them fixed, and an
+    interrupted run resumed from its checkpoint ends bit-identical to one never interrupted."""
+    from npae.gradcheck import assert_gradients, check_model
+
+    model64 = DropoutLayerNormAE(random_state=0, dtype=np.float64)
+    for p in model64.params.values():  # LayerNorm's gamma = 1, beta = 0 would hide a missing factor
+        p += np.random.default_rng(1).normal(0, 0.1, p.shape)
+    assert_gradients(check_model(model64, data(10).astype(np.float64)), tol=1e-7)
+    X = data(48)
+    kw = dict(epochs=3, batch_size=8, validation_data=X[:8])
+    whole = DropoutLayerNormAE(random_state=5).fit(Interrupting(X), **kw)
+    killed = DropoutLayerNormAE(random_state=5)
+    with pytest.raises(KeyboardInterrupt):
+        killed.fit(Interrupting(X, fail_at=8), checkpoint=tmp_path / "ck.npz", **kw)
+    resumed = DropoutLayerNormAE(random_state=6)
+    resumed.fit(Interrupting(X), resume=tmp_path / "ck.npz", **kw)
+    assert same_weights(resumed, whole)
+    assert resumed.history_["val_loss"] == whole.history_["val_loss"]
+    assert resumed.encoder.training  # fit put back the training mode it found

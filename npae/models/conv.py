@@ -34,7 +34,7 @@ from ..layers import (
     get_activation,
 )
 from ..layers.conv import conv_output_size
-from .autoencoder import check_network_args
+from .autoencoder import check_network_args, decoder_output
 from .base import BaseAutoencoder
 from .denoising import DenoisingMixin
 from .vae import VAE
@@ -67,7 +67,7 @@ def check_kernel_size(kernel_size: int) -> int:
 
 
 def conv_networks(input_shape: tuple[int, int, int], architecture: str, channels: tuple[int, ...],
-                  kernel_size: int, activation: str, code_activation: str, output_activation: str,
+                  kernel_size: int, activation: str, code_activation: str, output_activation: str | None,
                   code_size: int | None, rng: np.random.Generator, dtype,
                   decoder_code_size: int | None = None) -> tuple[Sequential, Sequential, tuple[int, ...]]:
     """Build a convolutional encoder, the mirrored decoder and the per-example code shape.
@@ -84,15 +84,17 @@ def conv_networks(input_shape: tuple[int, int, int], architecture: str, channels
     of that size (``code_activation`` after it) and the decoder starts with a ``Dense`` from
     ``decoder_code_size`` (default ``code_size``; the VAE's decoder takes ``latent_dim`` while
     its encoder gives ``2 * latent_dim``); otherwise the last feature map is the code (and
-    ``code_activation`` is applied to it).
+    ``code_activation`` is applied to it). ``output_activation=None`` ends the decoder on its last
+    convolution (logits, for ``loss="bce"``).
     """
     c_in, h, w = input_shape
     stages = len(channels)
     pad = kernel_size // 2
 
-    def layer(kind, a: int, b: int, act: str, **kw) -> list:
-        """A convolution (or Dense) initialised for the activation after it, then that activation."""
-        return [kind(a, b, init=init_for_activation(act), rng=rng, dtype=dtype, **kw), get_activation(act)]
+    def layer(kind, a: int, b: int, act: str | None, **kw) -> list:
+        """A convolution (or Dense) initialised for the activation after it, then that activation (if any)."""
+        made = kind(a, b, init=init_for_activation(act or "identity"), rng=rng, dtype=dtype, **kw)
+        return [made] if act is None else [made, get_activation(act)]
 
     enc: list = []
     dec: list = []
@@ -220,18 +222,20 @@ class ConvAutoencoder(_ImageInput, BaseAutoencoder):
         self.n_features = int(np.prod(self.input_shape))
         self.encoder, self.decoder, self.code_shape = conv_networks(
             self.input_shape, self.architecture, self.channels, self.kernel_size, self.activation,
-            self.code_activation or self.activation, self.output_activation, self.code_size, rng, self.dtype)
+            self.code_activation or self.activation, decoder_output(self.output_activation, self.loss),
+            self.code_size, rng, self.dtype)
 
     def _check_X(self, X, name: str = "X") -> np.ndarray:
         return self._check_images(X, name)
 
     def decode(self, H) -> np.ndarray:
-        """Reconstructions ``decoder(H)``, shape (N, C, H, W); ``H`` of shape (N, *code_shape)."""
+        """Reconstructions ``decoder(H)`` (probabilities for ``loss="bce"``), shape (N, C, H, W);
+        ``H`` of shape (N, *code_shape)."""
         H = check_array(H, "H", ndim=1 + len(self.code_shape), dtype=self.dtype)
         if H.shape[1:] != self.code_shape:
             shape = ", ".join(map(str, self.code_shape))
             raise ValueError(f"H must have shape (N, {shape}) (the code shape), got shape {H.shape}")
-        return self._batched(self.decoder, H)
+        return self._output(self._batched(self.decoder, H))
 
     def __repr__(self) -> str:
         return (f"ConvAutoencoder(input_shape={self.input_shape}, architecture={self.architecture!r}, "
