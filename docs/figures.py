@@ -366,6 +366,195 @@ def guard_cost(m: dict) -> str:
             f"`python benchmarks/kernels.py`, {measured(m['where'])}).")
 
 
+# -- docs/12-pca-and-linear-autoencoders.md and the README: examples/pca_vs_autoencoder.py
+def _by_k(m: dict) -> list[tuple[int, float, float]]:
+    """``(k, deep AE MSE, PCA MSE)`` for every k the deep AE was trained at, ascending."""
+    return sorted((int(k), v, m["pca_test_mse_by_k"][k]) for k, v in m["deep_ae_test_mse"].items())
+
+
+@figure("pca-table", "pca_vs_autoencoder")
+def pca_table(m: dict) -> str:
+    k = m["k"]
+    return table(["model", "test MSE per pixel"], [
+        [f"PCA, k = {k}", f"{m['pca_test_mse']:.5f}"],
+        [f"linear AE 784-{k}-784 (Adam, 120 epochs, lr 3e-3 / 1e-3 / 3e-4 / 1e-4, $\\lambda = 10^{{-6}}$)",
+         f"{m['linear_ae_test_mse']:.5f}"],
+        [f"deep AE 784-256-{k}-256-784 (ReLU, sigmoid output, 30 epochs)", f"{m['deep_ae_test_mse'][str(k)]:.5f}"]])
+
+
+@figure("pca-angles", "pca_vs_autoencoder")
+def pca_angles(m: dict) -> str:
+    d, e = m["principal_angles_deg_decoder"], m["principal_angles_deg_encoder"]
+    return (f"Principal angles between the linear AE and PCA's {m['k']}-d subspace: decoder columns median "
+            f"{d['median']:.2f}°, largest {d['max']:.2f}°; encoder rows median {e['median']:.2f}°, largest "
+            f"{e['max']:.1f}°.")
+
+
+@figure("pca-by-k", "pca_vs_autoencoder")
+def pca_by_k(m: dict) -> str:
+    rows = _by_k(m)
+    return (f"k = {', '.join(str(k) for k, _, _ in rows)}: {' / '.join(f'{v:.4f}' for _, v, _ in rows)} against "
+            f"PCA's {' / '.join(f'{p:.4f}' for _, _, p in rows)}.")
+
+
+@figure("pca-gain", "pca_vs_autoencoder")
+def pca_gain(m: dict) -> str:
+    rows = _by_k(m)
+    (k_hi, v_hi, p_hi), (k_lo, v_lo, p_lo) = rows[-1], rows[0]
+    mid = next((r for r in rows if r[0] == 8), None)
+    text = (f"The non-linear autoencoder's error is {v_hi / p_hi:.0%} of PCA's at k = {k_hi} ({v_hi:.4f} against "
+            f"{p_hi:.4f})")
+    if mid is not None:
+        text += f" and {mid[1] / mid[2]:.0%} at k = 8"
+    return text + f"; at k = {k_lo} it is {v_lo / p_lo:.0%}."
+
+
+@figure("readme-pca", "pca_vs_autoencoder")
+def readme_pca(m: dict) -> str:
+    k, deep, pca = _by_k(m)[-1]
+    return (f"a linear AE spans PCA's subspace (principal angles: median "
+            f"{m['principal_angles_deg_decoder']['median']:.2f}°); a deep AE's error is {deep / pca:.0%} of "
+            f"PCA's at k = {k} ({deep:.4f} vs {pca:.4f})")
+
+
+# -- docs/13-applications.md and the README: anomaly_detection.py, colorization.py, watermark_removal.py
+MODELS = ("AE", "DAE", "PCA")
+
+
+@figure("anomaly-n-train", "anomaly_detection")
+def anomaly_n_train(m: dict) -> str:
+    return f"{m['n_train_normal']:,}"
+
+
+@figure("anomaly-table", "anomaly_detection")
+def anomaly_table(m: dict) -> str:
+    per = m["auc_per_class"]
+    rows = [[c, *(f"{per[name][c]:.3f}" for name in MODELS)] for c in per[MODELS[0]]]
+    rows.append(["all", *(f"{m['auc_all'][name]:.3f}" for name in MODELS)])
+    return table(["anomalous digit", *MODELS], rows)
+
+
+@figure("anomaly-verdict", "anomaly_detection")
+def anomaly_verdict(m: dict) -> str:
+    per = m["auc_per_class"]
+    classes = list(per[MODELS[0]])
+    mean = {c: sum(per[name][c] for name in MODELS) / len(MODELS) for c in classes}
+    hardest = sorted(classes, key=mean.get)[:4]
+    spread = {c: max(per[n][c] for n in MODELS) - min(per[n][c] for n in MODELS) for c in classes}
+    widest = max(classes, key=spread.get)
+    return (f"Every detector separates most digits from the {m['normal_digit']}s almost perfectly; the hardest "
+            f"anomalies are {', '.join(hardest)} (lowest mean AUC first), digits that share strokes with a "
+            f"{m['normal_digit']}. The three detectors are within {max(spread.values()):.3f} of each other on "
+            f"every digit (the widest gap: digit {widest}, " + ", ".join(f"{n} {per[n][widest]:.3f}" for n in MODELS)
+            + ").")
+
+
+def _all_digits(m: dict) -> dict[str, dict[str, float]]:
+    """``{normal digit: {model: pooled AUC}}``."""
+    return {str(d): v for d, v in m["auc_all_by_normal_digit"].items()}
+
+
+@figure("anomaly-all-digits", "anomaly_detection_all_digits")
+def anomaly_all_digits(m: dict) -> str:
+    by = _all_digits(m)
+    rows = [[d, *(f"{v[name]:.3f}" for name in MODELS)] for d, v in by.items()]
+    rows.append(["mean", *(f"{sum(v[name] for v in by.values()) / len(by):.3f}" for name in MODELS)])
+    return table(["normal digit", *MODELS], rows)
+
+
+@figure("anomaly-all-digits-verdict", "anomaly_detection_all_digits")
+def anomaly_all_digits_verdict(m: dict) -> str:
+    by = _all_digits(m)
+    best = {d: max(v.values()) for d, v in by.items()}
+    order = sorted(by, key=best.get)
+    gain = {d: max(v["AE"], v["DAE"]) - v["PCA"] for d, v in by.items()}
+    top = max(by, key=gain.get)
+    means = {name: sum(v[name] for v in by.values()) / len(by) for name in MODELS}
+    text = (f"Digits {order[-1]} and {order[-2]} are the easiest normal classes, {order[0]} and {order[1]} the "
+            f"hardest. ")
+    if gain[top] > 0:
+        text += (f"The non-linear models pull furthest ahead of PCA with {top}s as the normal class "
+                 f"({max(by[top]['AE'], by[top]['DAE']):.3f} against {by[top]['PCA']:.3f}). ")
+    return text + (f"Averaged over the ten classes the three detectors are within "
+                   f"{max(means.values()) - min(means.values()):.3f} of each other (AE {means['AE']:.3f}, DAE "
+                   f"{means['DAE']:.3f}, PCA {means['PCA']:.3f}).")
+
+
+@figure("readme-anomaly", "anomaly_detection")
+def readme_anomaly(m: dict) -> str:
+    auc = m["auc_all"]
+    return (f"ROC AUC {' / '.join(f'{auc[n]:.3f}' for n in MODELS)} for AE / DAE / PCA trained on digit "
+            f"{m['normal_digit']}")
+
+
+@figure("colorization-table", "colorization")
+def colorization_table(m: dict) -> str:
+    grey, pred = m["psnr_grey_baseline_db"], m["psnr_colourised_db"]
+    return table(["", "PSNR on the held-out squares (dB)"], [
+        ["grey baseline (luma in R, G, B)", f"{grey:.2f}"],
+        ["colourised", f"{pred:.2f} ({pred - grey:+.2f})"],
+        ["colourised, training squares (for comparison)", f"{m['psnr_colourised_training_squares_db']:.2f}"]])
+
+
+@figure("colorization-verdict", "colorization")
+def colorization_verdict(m: dict) -> str:
+    gap = m["psnr_colourised_training_squares_db"] - m["psnr_colourised_db"]
+    text = f"The held-out squares come within {gap:.2f} dB of the training squares: "
+    return text + ("the model learnt the photo's colours rather than memorising its patches." if gap < 1.0 else
+                   "part of what the model learnt is the training patches themselves.")
+
+
+@figure("readme-colorization", "colorization")
+def readme_colorization(m: dict) -> str:
+    return f"{m['psnr_colourised_db']:.1f} dB vs {m['psnr_grey_baseline_db']:.1f} dB for the grey baseline"
+
+
+@figure("watermark-table", "watermark_removal")
+def watermark_table(m: dict) -> str:
+    b, a = m["before"], m["after"]
+    return table(["", "PSNR (dB)", "SSIM"], [["marked input", f"{b['psnr']:.2f}", f"{b['ssim']:.3f}"],
+                                            ["after removal", f"{a['psnr']:.2f}", f"{a['ssim']:.3f}"]])
+
+
+@figure("readme-watermark", "watermark_removal")
+def readme_watermark(m: dict) -> str:
+    b, a = m["before"], m["after"]
+    return f"PSNR {b['psnr']:.1f} → {a['psnr']:.1f} dB, SSIM {b['ssim']:.2f} → {a['ssim']:.2f}"
+
+
+# -- README.md: the examples' table
+@figure("readme-sparse", "sparse_kl")
+def readme_sparse(m: dict) -> str:
+    return (f"gradient check {m['gradient_check_rel_diff']:.0e}, edge filters, mean activation "
+            f"{m['mean_activation']:.4f} for rho {m['rho']}")
+
+
+@figure("readme-denoising", "denoising")
+def readme_denoising(m: dict) -> str:
+    r = m["results"]["gaussian 0.5"]
+    return (f"at sigma 0.5, PSNR {r['noisy']['psnr']:.1f} dB noisy, {r['plain AE']['psnr']:.1f} dB plain AE, "
+            f"{r['DAE']['psnr']:.1f} dB DAE")
+
+
+@figure("readme-contractive", "contractive")
+def readme_contractive(m: dict) -> str:
+    r = m["results"]
+    return "mean Jacobian norm " + " / ".join(f"{r[k]['mean_jacobian_norm']:.2f}" for k in ("AE", "DAE", "CAE"))
+
+
+@figure("readme-conv-ae", "conv_ae")
+def readme_conv_ae(m: dict) -> str:
+    t, n = m["test"], m["parameters"]
+    return (f"PSNR {t['conv']['psnr_db']:.1f} vs {t['dense']['psnr_db']:.1f} dB with "
+            f"{n['dense'] / n['conv']:.1f}x fewer parameters")
+
+
+@figure("readme-conv-denoising", "conv_denoising")
+def readme_conv_denoising(m: dict) -> str:
+    t = m["test"]
+    return f"PSNR {t['noisy']['psnr_db']:.1f} → {t['denoised']['psnr_db']:.1f} dB"
+
+
 # CATALOGUE-END
 
 # ---------------------------------------------------------------------------- reading and writing
