@@ -34,7 +34,8 @@ ROOT = DOCS.parent
 METRICS = DOCS / "metrics"
 #: The pages that hold figures.
 PAGES = sorted(DOCS.glob("*.md")) + [ROOT / "README.md"]
-MARKED = re.compile(r"<!-- figures:([\w.-]+) -->(.*?)<!-- /figures -->", re.S)
+#: A marked figure; a marker quoted in backticks (as in docs/README.md) is prose, not a marker.
+MARKED = re.compile(r"(?<!`)<!-- figures:([\w.-]+) -->(.*?)<!-- /figures -->", re.S)
 
 #: Each metrics file and the command line that writes it (``{out}``: its folder, ``{data}``: MNIST).
 RUNS: dict[str, list[str]] = {
