@@ -26,7 +26,7 @@ import json
 import os
 import statistics
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 from scipy.special import expit
@@ -71,7 +71,8 @@ def sigmoid_figures(rng, rounds: int) -> dict:
     ref = expit(grid)
     keep = ref > np.finfo(np.float32).tiny
     return {"shape": [128, 784], "npae_us": t["npae"] * 1e6, "expit_us": t["expit"] * 1e6,
-            "speedup": t["expit"] / t["npae"], "max_ulps_vs_float32_expit": max_ulps(sigmoid(grid)[keep], ref[keep]),
+            "speedup": t["expit"] / t["npae"],
+            "max_ulps_vs_float32_expit": max_ulps(sigmoid(grid)[keep], ref[keep]),
             "grid": "200,001 points in [-100, 100]"}
 
 
@@ -114,7 +115,8 @@ def contractive_figures(rng, rounds: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds (default 7)")
     parser.add_argument("--json", metavar="PATH", help="write the figures to this JSON file")
     args = parser.parse_args()
@@ -122,7 +124,7 @@ def main() -> None:
     load_before = os.getloadavg()[0]
     figures = {"sigmoid": sigmoid_figures(rng, args.rounds), "relu_backward": relu_figures(rng, args.rounds),
                "guard": guard_figures(rng, args.rounds), "contractive": contractive_figures(rng, args.rounds)}
-    where = {"measured_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    where = {"measured_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
              "load_average": [round(load_before, 1), round(os.getloadavg()[0], 1)],
              "cores": os.cpu_count(), "numpy": np.__version__,
              "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS", "default"), "rounds": args.rounds}

@@ -68,7 +68,8 @@ FIGURES: dict[str, tuple[str, Render]] = {}
 
 
 def figure(name: str, run: str):
-    """Register ``render(metrics) -> text`` as the figure ``name``, computed from ``docs/metrics/<run>.json``."""
+    """Register ``render(metrics) -> text`` as the figure ``name``, computed from "
+      "``docs/metrics/<run>.json``."""
     assert run in RUNS or run in BENCHMARKS, f"figure {name}: no run named {run!r}"
 
     def register(render: Render) -> Render:
@@ -139,8 +140,8 @@ def denoising_verdict(m: dict) -> str:
                    and r["DAE"]["ssim"] == max(v["ssim"] for v in r.values()) for r in s.values())
     return (f"The plain autoencoder raises the PSNR over the noisy input at {_of(psnr_up, n)} settings "
             f"(it can only output things that look somewhat like its training data) but lowers the SSIM at "
-            f"{ssim_down} of them: it smooths the noise into blur and reconstructs part of it, and SSIM, which "
-            f"compares local structure, notices. The DAE's output is the best by PSNR and by SSIM at "
+            f"{ssim_down} of them: it smooths the noise into blur and reconstructs part of it, and SSIM, "
+            f"which compares local structure, notices. The DAE's output is the best by PSNR and by SSIM at "
             f"{_of(dae_best, n)} settings.")
 
 
@@ -171,12 +172,12 @@ def inpainting_verdict(m: dict) -> str:
     won = [_mask(k.split()[1]) for k in blocks if m["best"][k] == "DAE"]
     lost = [f"{_mask(k.split()[1])} (to the {m['best'][k]})" for k in blocks if m["best"][k] != "DAE"]
     text = (f"On the random masks it was trained for, the DAE's error on the missing pixels is "
-            f"{low[0]:.1f} to {high[0]:.1f} times smaller than the alternatives' (the closest: the {low[2]} at "
-            f"{_mask(low[1])})")
+            f"{low[0]:.1f} to {high[0]:.1f} times smaller than the alternatives' (the closest: the "
+            f"{low[2]} at {_mask(low[1])})")
     text += (f"; the plain autoencoder, which never saw a hole, is worse than the mean image at "
              f"{', '.join(map(_mask, worse))}." if worse else ".")
-    text += (f" Square holes were never part of its training: the DAE is best for {_of(len(won), len(blocks))} "
-             f"hole sizes ({', '.join(won) or 'none'})")
+    text += (f" Square holes were never part of its training: the DAE is best for "
+             f"{_of(len(won), len(blocks))} hole sizes ({', '.join(won) or 'none'})")
     text += f" and loses for {', '.join(lost)}." if lost else "."
     return text
 
@@ -194,7 +195,8 @@ def contractive_table(m: dict) -> str:
         winner = best[key] if d is None else best_ratio[d]
         return f"**{value:{fmt}}**" if name == winner else f"{value:{fmt}}"
     labels = {"AE": "AE", "DAE": f"DAE ($\\sigma = {m['sigma']}$)", "CAE": f"CAE (lam = {m['lam']})"}
-    rows = [[labels[name], cell(name, "bce", ".4f"), cell(name, "mse", ".4f"), cell(name, "mean_jacobian_norm", ".3f"),
+    rows = [[labels[name], cell(name, "bce", ".4f"), cell(name, "mse", ".4f"),
+             cell(name, "mean_jacobian_norm", ".3f"),
              f"{r[name]['saturated_fraction']:.3f}", cell(name, "contraction_ratio", ".4f", first),
              cell(name, "contraction_ratio", ".4f", last)] for name in r]
     return table(["model", "test BCE", "test MSE", "mean $\\lVert J \\rVert_F$", "saturated units",
@@ -204,22 +206,20 @@ def contractive_table(m: dict) -> str:
 @figure("contractive-verdict", "contractive")
 def contractive_verdict(m: dict) -> str:
     ae, dae, cae = (m["results"][k] for k in ("AE", "DAE", "CAE"))
-    j = "mean_jacobian_norm"
-    between = min(ae["bce"], dae["bce"]) < cae["bce"] < max(ae["bce"], dae["bce"])
-    text = (f"The CAE's encoder is {ae[j] / cae[j]:.1f} times less sensitive than the plain one (mean Jacobian "
-            f"norm) and {dae[j] / cae[j]:.1f} times less than the DAE's, for a reconstruction error (BCE "
-            f"{cae['bce']:.3f}) ")
-    text += ("between the two: the DAE pays more reconstruction error for less contraction at this noise level."
-             if between and dae["bce"] > cae["bce"] else
-             f"against the AE's {ae['bce']:.3f} and the DAE's {dae['bce']:.3f}.")
-    sat = "saturated_fraction"
-    more = [k for k in ("DAE", "CAE") if m["results"][k][sat] > ae[sat]]
-    text += (f" {' and '.join(more) if len(more) < 2 else 'Both regularised models'} saturate"
-             f"{'s' if len(more) == 1 else ''} more of "
-             f"{'its' if len(more) == 1 else 'their'} hidden units (within 0.05 of 0 or 1) than the plain one "
-             f"({ae[sat]:.3f}): CAE {cae[sat]:.3f}, DAE {dae[sat]:.3f}." if more else
-             f" The plain AE saturates the most hidden units ({ae[sat]:.3f}).")
-    return text
+    j, sat = "mean_jacobian_norm", "saturated_fraction"
+    text = (f"The CAE's encoder is {ae[j] / cae[j]:.1f} times less sensitive than the plain one (mean "
+            f"Jacobian norm) and {dae[j] / cae[j]:.1f} times less than the DAE's, for a reconstruction "
+            f"error (BCE {cae['bce']:.3f}) ")
+    if ae["bce"] < cae["bce"] < dae["bce"]:
+        text += ("between the two: the DAE pays more reconstruction error for less contraction at this "
+                 "noise level.")
+    else:
+        text += f"against the AE's {ae['bce']:.3f} and the DAE's {dae['bce']:.3f}."
+    if cae[sat] > ae[sat] and dae[sat] > ae[sat]:
+        return text + (f" Both regularised models saturate more of their hidden units (within 0.05 of 0 or "
+                       f"1) than the plain one ({ae[sat]:.3f}): CAE {cae[sat]:.3f}, DAE {dae[sat]:.3f}.")
+    return text + (f" Saturated hidden units (within 0.05 of 0 or 1): AE {ae[sat]:.3f}, DAE {dae[sat]:.3f}, "
+                   f"CAE {cae[sat]:.3f}.")
 
 
 @figure("contractive-curves", "contractive")
@@ -230,8 +230,8 @@ def contractive_curves(m: dict) -> str:
     return (f"The curves are flat at small $r$, where the ratio is the Jacobian's average stretch "
             f"$\\mathbb{{E}}\\lVert J u \\rVert \\le \\lVert J \\rVert_F/\\sqrt{{784}}$ (for the CAE, "
             f"{m['results']['CAE']['mean_jacobian_norm']:.3f}/28 = {bound:.3f} against a measured "
-            f"{cae[first]:.3f} at $r = {first}$). At large $r$ the plain AE's ratio falls (from {ae[first]:.3f} "
-            f"to {ae[last]:.3f} at $r = {last}$) as its units saturate; the CAE's changes by "
+            f"{cae[first]:.3f} at $r = {first}$). At large $r$ the plain AE's ratio falls (from "
+            f"{ae[first]:.3f} to {ae[last]:.3f} at $r = {last}$) as its units saturate; the CAE's changes by "
             f"{abs(cae[last] / cae[first] - 1):.0%} over the whole range: its pre-activations barely move "
             f"along random directions, so it stays in its linear regime.")
 
@@ -240,13 +240,13 @@ def contractive_curves(m: dict) -> str:
 def contractive_cost(m: dict) -> str:
     c = m["contractive"]
     return (f"The one-layer closed form costs little: a training step of the 784-128 sigmoid CAE takes "
-            f"{c['cae_over_plain_784_128']:.1f} times the plain autoencoder's (batch 128, float32). The general "
-            f"chain rule costs a few products of size (N·latent) × dim$_{{k-1}}$ × dim$_k$: on the same 784-128 "
-            f"encoder it is {c['chain_over_closed']:.0f} times slower than the closed form (which the step picks "
-            f"whenever `is_one_layer` holds), and a 784-256-64 CAE step takes {c['cae_over_plain_784_256_64']:.0f} "
-            f"times a plain 784-256-64 autoencoder step. (`python benchmarks/kernels.py`, "
-            f"{measured(m['where'])}; medians of interleaved timings, so the ratios hold better than the "
-            f"times.)")
+            f"{c['cae_over_plain_784_128']:.1f} times the plain autoencoder's (batch 128, float32). The "
+            f"general chain rule costs a few products of size (N·latent) × dim$_{{k-1}}$ × dim$_k$: on "
+            f"the same 784-128 encoder it is {c['chain_over_closed']:.0f} times slower than the closed "
+            f"form (which the step picks whenever `is_one_layer` holds), and a 784-256-64 CAE step takes "
+            f"{c['cae_over_plain_784_256_64']:.0f} times a plain 784-256-64 autoencoder step. "
+            f"(`python benchmarks/kernels.py`, {measured(m['where'])}; medians of interleaved timings, so "
+            f"the ratios hold better than the times.)")
 
 
 # -- docs/01-dense-and-activations.md and docs/benchmarks.md: benchmarks/kernels.py
@@ -254,8 +254,8 @@ def contractive_cost(m: dict) -> str:
 def relu_where(m: dict) -> str:
     r = m["relu_backward"]
     shape = "x".join(map(str, r["shape"]))
-    return (f"{r['where_over_mask']:.0f} times slower on a {shape} float32 array ({r['where_us']:,.0f} against "
-            f"{r['mask_us']:,.0f} µs; `python benchmarks/kernels.py`, {measured(m['where'])})")
+    return (f"{r['where_over_mask']:.0f} times slower on a {shape} float32 array ({r['where_us']:,.0f} "
+            f"against {r['mask_us']:,.0f} µs; `python benchmarks/kernels.py`, {measured(m['where'])})")
 
 
 @figure("sigmoid-ulps", "bench_kernels")
@@ -332,7 +332,7 @@ def vae_table(m: dict) -> str:
         ["negative ELBO (reconstruction + KL)", f"{m['test_negative_elbo']:.2f}"],
         ["reconstruction $-\\log p(x \\mid z)$ (summed BCE)", f"{m['test_reconstruction']:.2f}"],
         ["KL$(q \\,\\|\\, p)$", f"{m['test_kl']:.2f}"],
-        [f"importance-weighted bound, $k = 100$ ($-\\log p(x) \\le$)", f"{-m['test_iw_bound_k100']:.2f}"]])
+        ["importance-weighted bound, $k = 100$ ($-\\log p(x) \\le$)", f"{-m['test_iw_bound_k100']:.2f}"]])
 
 
 @figure("vae-gap", "vae")
@@ -349,7 +349,8 @@ def vae_gap(m: dict) -> str:
 
 @figure("vae-latent2", "vae_latent2")
 def vae_latent2(m: dict) -> str:
-    return f"{m['epochs']} epochs: negative ELBO {m['test_negative_elbo']:.1f}, KL only {m['test_kl']:.1f} nats"
+    return (f"{m['epochs']} epochs: negative ELBO {m['test_negative_elbo']:.1f}, KL only "
+            f"{m['test_kl']:.1f} nats")
 
 
 @figure("readme-vae", "vae")
@@ -380,7 +381,8 @@ def pca_table(m: dict) -> str:
         [f"PCA, k = {k}", f"{m['pca_test_mse']:.5f}"],
         [f"linear AE 784-{k}-784 (Adam, 120 epochs, lr 3e-3 / 1e-3 / 3e-4 / 1e-4, $\\lambda = 10^{{-6}}$)",
          f"{m['linear_ae_test_mse']:.5f}"],
-        [f"deep AE 784-256-{k}-256-784 (ReLU, sigmoid output, 30 epochs)", f"{m['deep_ae_test_mse'][str(k)]:.5f}"]])
+        [f"deep AE 784-256-{k}-256-784 (ReLU, sigmoid output, 30 "
+         f"epochs)", f"{m['deep_ae_test_mse'][str(k)]:.5f}"]])
 
 
 @figure("pca-angles", "pca_vs_autoencoder")
@@ -394,8 +396,8 @@ def pca_angles(m: dict) -> str:
 @figure("pca-by-k", "pca_vs_autoencoder")
 def pca_by_k(m: dict) -> str:
     rows = _by_k(m)
-    return (f"k = {', '.join(str(k) for k, _, _ in rows)}: {' / '.join(f'{v:.4f}' for _, v, _ in rows)} against "
-            f"PCA's {' / '.join(f'{p:.4f}' for _, _, p in rows)}.")
+    return (f"k = {', '.join(str(k) for k, _, _ in rows)}: {' / '.join(f'{v:.4f}' for _, v, _ in rows)} "
+            f"against PCA's {' / '.join(f'{p:.4f}' for _, _, p in rows)}.")
 
 
 @figure("pca-gain", "pca_vs_autoencoder")
@@ -403,8 +405,8 @@ def pca_gain(m: dict) -> str:
     rows = _by_k(m)
     (k_hi, v_hi, p_hi), (k_lo, v_lo, p_lo) = rows[-1], rows[0]
     mid = next((r for r in rows if r[0] == 8), None)
-    text = (f"The non-linear autoencoder's error is {v_hi / p_hi:.0%} of PCA's at k = {k_hi} ({v_hi:.4f} against "
-            f"{p_hi:.4f})")
+    text = (f"The non-linear autoencoder's error is {v_hi / p_hi:.0%} of PCA's at k = {k_hi} ({v_hi:.4f} "
+            f"against {p_hi:.4f})")
     if mid is not None:
         text += f" and {mid[1] / mid[2]:.0%} at k = 8"
     return text + f"; at k = {k_lo} it is {v_lo / p_lo:.0%}."
@@ -443,11 +445,11 @@ def anomaly_verdict(m: dict) -> str:
     hardest = sorted(classes, key=mean.get)[:4]
     spread = {c: max(per[n][c] for n in MODELS) - min(per[n][c] for n in MODELS) for c in classes}
     widest = max(classes, key=spread.get)
-    return (f"Every detector separates most digits from the {m['normal_digit']}s almost perfectly; the hardest "
-            f"anomalies are {', '.join(hardest)} (lowest mean AUC first), digits that share strokes with a "
-            f"{m['normal_digit']}. The three detectors are within {max(spread.values()):.3f} of each other on "
-            f"every digit (the widest gap: digit {widest}, " + ", ".join(f"{n} {per[n][widest]:.3f}" for n in MODELS)
-            + ").")
+    gap = ", ".join(f"{n} {per[n][widest]:.3f}" for n in MODELS)
+    return (f"Every detector separates most digits from the {m['normal_digit']}s almost perfectly; the "
+            f"hardest anomalies are {', '.join(hardest)} (lowest mean AUC first), digits that share strokes "
+            f"with a {m['normal_digit']}. The three detectors are within {max(spread.values()):.3f} of each "
+            f"other on every digit (the widest gap: digit {widest}, {gap}).")
 
 
 def _all_digits(m: dict) -> dict[str, dict[str, float]]:
@@ -471,14 +473,14 @@ def anomaly_all_digits_verdict(m: dict) -> str:
     gain = {d: max(v["AE"], v["DAE"]) - v["PCA"] for d, v in by.items()}
     top = max(by, key=gain.get)
     means = {name: sum(v[name] for v in by.values()) / len(by) for name in MODELS}
-    text = (f"Digits {order[-1]} and {order[-2]} are the easiest normal classes, {order[0]} and {order[1]} the "
-            f"hardest. ")
+    text = (f"Digits {order[-1]} and {order[-2]} are the easiest normal classes, {order[0]} and "
+            f"{order[1]} the hardest. ")
     if gain[top] > 0:
         text += (f"The non-linear models pull furthest ahead of PCA with {top}s as the normal class "
                  f"({max(by[top]['AE'], by[top]['DAE']):.3f} against {by[top]['PCA']:.3f}). ")
     return text + (f"Averaged over the ten classes the three detectors are within "
-                   f"{max(means.values()) - min(means.values()):.3f} of each other (AE {means['AE']:.3f}, DAE "
-                   f"{means['DAE']:.3f}, PCA {means['PCA']:.3f}).")
+                   f"{max(means.values()) - min(means.values()):.3f} of each other (AE {means['AE']:.3f}, "
+                   f"DAE {means['DAE']:.3f}, PCA {means['PCA']:.3f}).")
 
 
 @figure("readme-anomaly", "anomaly_detection")
@@ -501,7 +503,8 @@ def colorization_table(m: dict) -> str:
 def colorization_verdict(m: dict) -> str:
     gap = m["psnr_colourised_training_squares_db"] - m["psnr_colourised_db"]
     text = f"The held-out squares come within {gap:.2f} dB of the training squares: "
-    return text + ("the model learnt the photo's colours rather than memorising its patches." if gap < 1.0 else
+    return text + ("the model learnt the photo's colours rather than memorising its "
+                   "patches." if gap < 1.0 else
                    "part of what the model learnt is the training patches themselves.")
 
 
@@ -540,7 +543,8 @@ def readme_denoising(m: dict) -> str:
 @figure("readme-contractive", "contractive")
 def readme_contractive(m: dict) -> str:
     r = m["results"]
-    return "mean Jacobian norm " + " / ".join(f"{r[k]['mean_jacobian_norm']:.2f}" for k in ("AE", "DAE", "CAE"))
+    norms = " / ".join(f"{r[k]['mean_jacobian_norm']:.2f}" for k in ("AE", "DAE", "CAE"))
+    return f"mean Jacobian norm {norms}"
 
 
 @figure("readme-conv-ae", "conv_ae")
@@ -612,7 +616,8 @@ def differences(folder: Path = METRICS) -> tuple[list[str], list[str]]:
         for old_m, new_m in zip(MARKED.finditer(text), MARKED.finditer(new), strict=True):
             if old_m.group(0) != new_m.group(0):
                 differ.append(f"{page.relative_to(ROOT)}: figures:{old_m.group(1)}\n  page:    "
-                              f"{old_m.group(2).strip()[:300]!r}\n  metrics: {new_m.group(2).strip()[:300]!r}")
+                              f"{old_m.group(2).strip()[:300]!r}\n  metrics: "
+                              f"{new_m.group(2).strip()[:300]!r}")
     return differ, sorted(set(missing))
 
 
@@ -640,7 +645,8 @@ def run_all(names: list[str], data_dir: str, out: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="report the figures that differ; change nothing")
     parser.add_argument("--from", dest="source", metavar="DIR",
                         help="first copy DIR/<run>/metrics.json to docs/metrics/<run>.json")

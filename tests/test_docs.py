@@ -222,7 +222,8 @@ def _source_words() -> set[str]:
 
 
 def test_code_names_skips_fences_and_reads_calls():
-    text = "`Dense.backward(dy)` and `npae.latent.interpolate` and `x + 1` and `_output`\n```python\n`A.b`\n```\n"
+    text = ("`Dense.backward(dy)` and `npae.latent.interpolate` and `x + 1` and `_output`\n"
+            "```python\n`A.b`\n```\n")
     assert code_names(text) == ["Dense.backward", "npae.latent.interpolate", "_output"]
 
 

@@ -24,11 +24,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_docs import resolve
 
 import npae.models.denoising
 
 from idx_files import write_mnist
-from test_docs import resolve
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Pages whose blocks another test runs.
@@ -124,7 +124,8 @@ def test_resolve_finds_npae_names_and_refuses_others():
     assert resolve("npae.losses.mse") is importlib.import_module("npae.losses").mse
     with pytest.raises(AttributeError):
         resolve("BaseAutoencoder._decoder_loss")
-    assert resolve("DenoisingMixin._forward_backward") is npae.models.denoising.DenoisingMixin._forward_backward
+    mixin = npae.models.denoising.DenoisingMixin
+    assert resolve("DenoisingMixin._forward_backward") is mixin._forward_backward
 
 
 # ---------------------------------------------------------------------------- the pages
