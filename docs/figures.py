@@ -503,9 +503,9 @@ def colorization_table(m: dict) -> str:
 def colorization_verdict(m: dict) -> str:
     gap = m["psnr_colourised_training_squares_db"] - m["psnr_colourised_db"]
     text = f"The held-out squares come within {gap:.2f} dB of the training squares: "
-    return text + ("the model learnt the photo's colours rather than memorising its "
-                   "patches." if gap < 1.0 else
-                   "part of what the model learnt is the training patches themselves.")
+    if gap < 1.0:
+        return text + "most of what the model learnt carries over to squares it never saw: the photo's colours."
+    return text + "part of what the model learnt is specific to the training squares."
 
 
 @figure("readme-colorization", "colorization")
