@@ -504,7 +504,8 @@ def colorization_verdict(m: dict) -> str:
     gap = m["psnr_colourised_training_squares_db"] - m["psnr_colourised_db"]
     text = f"The held-out squares come within {gap:.2f} dB of the training squares: "
     if gap < 1.0:
-        return text + "most of what the model learnt carries over to squares it never saw: the photo's colours."
+        return text + ("most of what the model learnt carries over to squares it never saw: the photo's "
+                       "colours.")
     return text + "part of what the model learnt is specific to the training squares."
 
 
@@ -516,14 +517,14 @@ def readme_colorization(m: dict) -> str:
 @figure("watermark-table", "watermark_removal")
 def watermark_table(m: dict) -> str:
     b, a = m["before"], m["after"]
-    return table(["", "PSNR (dB)", "SSIM"], [["marked input", f"{b['psnr']:.2f}", f"{b['ssim']:.3f}"],
-                                            ["after removal", f"{a['psnr']:.2f}", f"{a['ssim']:.3f}"]])
+    return table(["", "PSNR (dB)", "SSIM"], [["marked input", f"{b['psnr_db']:.2f}", f"{b['ssim']:.3f}"],
+                                            ["after removal", f"{a['psnr_db']:.2f}", f"{a['ssim']:.3f}"]])
 
 
 @figure("readme-watermark", "watermark_removal")
 def readme_watermark(m: dict) -> str:
     b, a = m["before"], m["after"]
-    return f"PSNR {b['psnr']:.1f} → {a['psnr']:.1f} dB, SSIM {b['ssim']:.2f} → {a['ssim']:.2f}"
+    return f"PSNR {b['psnr_db']:.1f} → {a['psnr_db']:.1f} dB, SSIM {b['ssim']:.2f} → {a['ssim']:.2f}"
 
 
 # -- README.md: the examples' table
