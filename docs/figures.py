@@ -60,21 +60,27 @@ RUNS: dict[str, list[str]] = {
 #: Benchmarks write their JSON themselves (``{json}``: the file in docs/metrics/).
 BENCHMARKS: dict[str, list[str]] = {
     "bench_kernels": ["benchmarks/kernels.py", "--json", "{json}"],
+    "bench_dense_ae": ["benchmarks/dense_ae.py", "--data-dir", "{data}", "--json", "{json}"],
+    "bench_vae": ["benchmarks/vae.py", "--data-dir", "{data}", "--json", "{json}"],
+    "bench_conv_ae": ["benchmarks/conv_ae.py", "--data-dir", "{data}", "--json", "{json}"],
 }
 
-Render = Callable[[dict], str]
-#: name -> (metrics file, function of its contents giving the text between the markers)
-FIGURES: dict[str, tuple[str, Render]] = {}
+Render = Callable[..., str]
+#: name -> (metrics files, function of their contents giving the text between the markers)
+FIGURES: dict[str, tuple[tuple[str, ...], Render]] = {}
 
 
-def figure(name: str, run: str):
-    """Register ``render(metrics) -> text`` as the figure ``name``, computed from "
-      "``docs/metrics/<run>.json``."""
-    assert run in RUNS or run in BENCHMARKS, f"figure {name}: no run named {run!r}"
+def figure(name: str, *runs: str):
+    """Register ``render(metrics, ...) -> text`` as the figure ``name``.
+
+    ``render`` receives the contents of ``docs/metrics/<run>.json`` for each of ``runs``, in order.
+    """
+    unknown = [run for run in runs if run not in RUNS and run not in BENCHMARKS]
+    assert runs and not unknown, f"figure {name}: no run named {unknown}"
 
     def register(render: Render) -> Render:
         assert name not in FIGURES, f"figure {name!r} registered twice"
-        FIGURES[name] = (run, render)
+        FIGURES[name] = (runs, render)
         return render
     return register
 
@@ -561,6 +567,48 @@ def readme_conv_denoising(m: dict) -> str:
     return f"PSNR {t['noisy']['psnr_db']:.1f} → {t['denoised']['psnr_db']:.1f} dB"
 
 
+# -- docs/benchmarks.md and the README: benchmarks/dense_ae.py, vae.py, conv_ae.py (harness JSON)
+BENCH_ROWS = (("dense AE 784-256-32-256-784, ReLU, sigmoid, MSE, Adam", "dense_ae.py", 0.8),
+              ("VAE 784-400-20, ReLU, Bernoulli, Adam", "vae.py", 0.8),
+              ("conv AE 1-16-32 stride-2 convs + 2 transposed convs", "conv_ae.py", 0.3))
+
+
+def bench_measured(runs: tuple[dict, ...]) -> str:
+    """When and where the harness runs were made (the first and the last)."""
+    loads = [v for r in runs for v in r["load_average"] if v is not None]
+    return (f"measured {runs[0]['measured_at']} to {runs[-1]['measured_at']} on the shared "
+            f"{runs[0]['cores']}-core machine, NumPy {runs[0]['numpy']}, {runs[0]['numpy_threads']} BLAS "
+            f"thread(s) each, load average {min(loads):g} to {max(loads):g}, {runs[0]['rounds']} interleaved "
+            f"rounds of {runs[0]['steps']} steps")
+
+
+@figure("bench-summary", "bench_dense_ae", "bench_vae", "bench_conv_ae")
+def bench_summary(*runs: dict) -> str:
+    rows = []
+    for (label, script, target), run in zip(BENCH_ROWS, runs, strict=True):
+        r = run["results"][0]
+        torch = "-" if r["torch_median"] is None else f"{r['torch_median']:,.0f}"
+        ratio = "-" if r["ratio_of_medians"] is None else f"**{r['ratio_of_medians']:.2f}x**"
+        rows.append([f"{label} ([`{script}`](../benchmarks/{script}))", f"{r['npae_median']:,.0f}", torch,
+                     ratio, f"{target}x"])
+    return (table(["workload", "npae samples/s", "PyTorch samples/s", "npae / PyTorch", "target"], rows)
+            + f"\n\n({bench_measured(runs)}; float32, batch 128.)")
+
+
+@figure("readme-speed", "bench_dense_ae", "bench_vae", "bench_conv_ae")
+def readme_speed(*runs: dict) -> str:
+    rows = []
+    for (label, script, _), run in zip(BENCH_ROWS, runs, strict=True):
+        ratio = run["results"][0]["ratio_of_medians"]
+        rows.append([f"{label} (`benchmarks/{script}`)", "-" if ratio is None else f"{ratio:.2f}x"])
+    return table(["workload", "npae / PyTorch"], rows) + f"\n\n({bench_measured(runs)}.)"
+
+
+@figure("readme-speed-intro", "bench_dense_ae")
+def readme_speed_intro(run: dict) -> str:
+    return f"{run['results'][0]['ratio_of_medians']:.2f}x"
+
+
 # CATALOGUE-END
 
 # ---------------------------------------------------------------------------- reading and writing
@@ -576,7 +624,8 @@ def load_metrics(run: str, folder: Path = METRICS) -> dict:
     path = folder / f"{run}.json"
     if not path.is_file():
         if run in BENCHMARKS:
-            how = " ".join(["python"] + [c.replace("{json}", _shown(METRICS / f"{run}.json"))
+            json_path = _shown(METRICS / f"{run}.json")
+            how = " ".join(["python"] + [c.replace("{json}", json_path).replace("{data}", "D")
                                          for c in BENCHMARKS[run]])
         else:
             how = (" ".join(["python"] + [c.replace("{data}", "D") for c in RUNS[run]])
@@ -588,8 +637,8 @@ def load_metrics(run: str, folder: Path = METRICS) -> dict:
 def render(name: str, folder: Path = METRICS) -> str:
     if name not in FIGURES:
         raise KeyError(f"no figure named {name!r} in docs/figures.py")
-    run, fn = FIGURES[name]
-    return fn(load_metrics(run, folder))
+    runs, fn = FIGURES[name]
+    return fn(*(load_metrics(run, folder) for run in runs))
 
 
 def regenerate(text: str, folder: Path = METRICS, missing: list[str] | None = None) -> str:
@@ -638,7 +687,8 @@ def run_all(names: list[str], data_dir: str, out: Path) -> None:
     """Run each named example (with its defaults) and benchmark, one at a time."""
     for name in names:
         if name in BENCHMARKS:
-            cmd = [c.replace("{json}", str(METRICS / f"{name}.json")) for c in BENCHMARKS[name]]
+            cmd = [c.replace("{json}", str(METRICS / f"{name}.json")).replace("{data}", data_dir)
+                   for c in BENCHMARKS[name]]
         else:
             cmd = [c.replace("{data}", data_dir) for c in RUNS[name]] + ["--out", str(out / name)]
         print("$ python " + " ".join(cmd), flush=True)
