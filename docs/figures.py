@@ -92,6 +92,11 @@ def table(header: list[str], rows: list[list]) -> str:
     return "\n".join(lines)
 
 
+def _kernels(m: dict) -> str:
+    """Where a figure of ``benchmarks/kernels.py`` comes from, and when and where it was measured."""
+    return f"`python benchmarks/kernels.py`, {measured(m['where'])}"
+
+
 def _of(k: int, n: int) -> str:
     """``"all 4"`` or ``"3 of the 4"``."""
     return f"all {n}" if k == n else f"{k} of the {n}"
@@ -105,7 +110,49 @@ def measured(where: dict) -> str:
 
 
 # ---------------------------------------------------------------------------- the figures, page by page
-# (one function per marked figure; the pages name them in their markers)
+# (one function per marked figure, or a format template of the metrics when a figure is one line;
+# the pages name them in their markers)
+
+#: name -> (metrics file, template filled with ``template.format(**metrics)``)
+TEMPLATES: dict[str, tuple[str, str]] = {
+    # docs/03-sparsity.md, docs/benchmarks.md, the README: examples/sparse_kl.py and its variants
+    "sparse-gradcheck": ("sparse_kl", "{gradient_check_rel_diff:.1e}"),
+    "sparse-activation": ("sparse_kl", "**Mean hidden activation {mean_activation:.4f} next to "
+                          "$\\rho$ = {rho}**, every unit between {min_unit_activation:.4f} and "
+                          "{max_unit_activation:.4f}"),
+    "sparse-float32": ("sparse_kl", "J = {loss:.4f}"),
+    "sparse-float64": ("sparse_kl_float64", "J = {loss:.4f}"),
+    "sparse-no-whiten": ("sparse_kl_no_whiten", "J = {loss:.4f}"),
+    "sparse-adam": ("sparse_kl_adam", "J = {loss:.3f}, units between {min_unit_activation:.4f} and "
+                    "{max_unit_activation:.4f}"),
+    "readme-sparse": ("sparse_kl", "gradient check {gradient_check_rel_diff:.0e}, edge filters, mean "
+                      "activation {mean_activation:.4f} for rho {rho}"),
+    # docs/06-denoising.md, the README
+    "denoising-clean": ("denoising", "{results[clean input, plain AE][psnr]:.2f} dB / SSIM "
+                        "{results[clean input, plain AE][ssim]:.3f}"),
+    "readme-denoising": ("denoising", "at sigma 0.5, PSNR {results[gaussian 0.5][noisy][psnr]:.1f} dB noisy, "
+                         "{results[gaussian 0.5][plain AE][psnr]:.1f} dB plain AE, "
+                         "{results[gaussian 0.5][DAE][psnr]:.1f} dB DAE"),
+    "readme-conv-denoising": ("conv_denoising", "PSNR {test[noisy][psnr_db]:.1f} → "
+                              "{test[denoised][psnr_db]:.1f} dB"),
+    # docs/09-vae.md, the README
+    "vae-latent2": ("vae_latent2", "{epochs} epochs: negative ELBO {test_negative_elbo:.1f}, "
+                                   "KL only {test_kl:.1f} nats"),
+    "readme-vae": ("vae", "test -ELBO {test_negative_elbo:.1f} nats ({test_reconstruction:.1f} "
+                   "reconstruction + {test_kl:.1f} KL), k=100 bound {test_iw_bound_k100:.1f}"),
+    # docs/13-applications.md, the README
+    "anomaly-n-train": ("anomaly_detection", "{n_train_normal:,}"),
+    "readme-colorization": ("colorization", "{psnr_colourised_db:.1f} dB vs {psnr_grey_baseline_db:.1f} dB "
+                            "for the grey baseline"),
+    "readme-watermark": ("watermark_removal", "PSNR {before[psnr_db]:.1f} → {after[psnr_db]:.1f} dB, SSIM "
+                         "{before[ssim]:.2f} → {after[ssim]:.2f}"),
+    # docs/01-dense-and-activations.md, the README: the benchmarks
+    "sigmoid-ulps": ("bench_kernels", "up to {sigmoid[max_ulps_vs_float32_expit]:.0f} ulp ({sigmoid[grid]})"),
+    "readme-speed-intro": ("bench_dense_ae", "{results[0][ratio_of_medians]:.2f}x"),
+}
+for _name, (_run, _template) in TEMPLATES.items():
+    figure(_name, _run)(lambda m, template=_template: template.format(**m))
+
 
 # -- docs/06-denoising.md: examples/denoising.py, examples/inpainting.py
 def _noise_label(setting: str) -> str:
@@ -128,12 +175,6 @@ def denoising_table(m: dict) -> str:
         rows.append([_noise_label(setting), *psnr, *ssim])
     return table(["noise, level", "PSNR noisy", "PSNR plain AE", "PSNR DAE", "SSIM noisy", "SSIM plain AE",
                   "SSIM DAE"], rows)
-
-
-@figure("denoising-clean", "denoising")
-def denoising_clean(m: dict) -> str:
-    r = m["results"]["clean input, plain AE"]
-    return f"{r['psnr']:.2f} dB / SSIM {r['ssim']:.3f}"
 
 
 @figure("denoising-verdict", "denoising")
@@ -251,31 +292,27 @@ def contractive_cost(m: dict) -> str:
             f"the same 784-128 encoder it is {c['chain_over_closed']:.0f} times slower than the closed "
             f"form (which the step picks whenever `is_one_layer` holds), and a 784-256-64 CAE step takes "
             f"{c['cae_over_plain_784_256_64']:.0f} times a plain 784-256-64 autoencoder step. "
-            f"(`python benchmarks/kernels.py`, {measured(m['where'])}; medians of interleaved timings, so "
-            f"the ratios hold better than the times.)")
+            f"({_kernels(m)}; medians of interleaved timings, so the ratios hold better than the times.)")
 
 
 # -- docs/01-dense-and-activations.md and docs/benchmarks.md: benchmarks/kernels.py
+def _timed(ratio: str, shape: list[int], first_us: float, second_us: float, where: dict) -> str:
+    """``"64 times slower on a 128x784 float32 array (... µs; where and when)"``."""
+    return (f"{ratio} on a {'x'.join(map(str, shape))} float32 array ({first_us:,.0f} against "
+            f"{second_us:,.0f} µs; {_kernels({'where': where})})")
+
+
 @figure("relu-where", "bench_kernels")
 def relu_where(m: dict) -> str:
     r = m["relu_backward"]
-    shape = "x".join(map(str, r["shape"]))
-    return (f"{r['where_over_mask']:.0f} times slower on a {shape} float32 array ({r['where_us']:,.0f} "
-            f"against {r['mask_us']:,.0f} µs; `python benchmarks/kernels.py`, {measured(m['where'])})")
-
-
-@figure("sigmoid-ulps", "bench_kernels")
-def sigmoid_ulps(m: dict) -> str:
-    r = m["sigmoid"]
-    return f"up to {r['max_ulps_vs_float32_expit']:.0f} ulp ({r['grid']})"
+    ratio = f"{r['where_over_mask']:.0f} times slower"
+    return _timed(ratio, r["shape"], r["where_us"], r["mask_us"], m["where"])
 
 
 @figure("sigmoid-speed", "bench_kernels")
 def sigmoid_speed(m: dict) -> str:
     r = m["sigmoid"]
-    shape = "x".join(map(str, r["shape"]))
-    return (f"{r['speedup']:.1f} times faster on a {shape} float32 batch ({r['npae_us']:,.0f} against "
-            f"{r['expit_us']:,.0f} µs; `python benchmarks/kernels.py`, {measured(m['where'])})")
+    return _timed(f"{r['speedup']:.1f} times faster", r["shape"], r["npae_us"], r["expit_us"], m["where"])
 
 
 # -- docs/03-sparsity.md (and docs/benchmarks.md): examples/sparse_kl.py and its variants
@@ -288,41 +325,10 @@ def _units(m: dict) -> str:
     return f"units between {m['min_unit_activation']:.4f} and {m['max_unit_activation']:.4f}"
 
 
-@figure("sparse-gradcheck", "sparse_kl")
-def sparse_gradcheck(m: dict) -> str:
-    return f"{m['gradient_check_rel_diff']:.1e}"
-
-
 @figure("sparse-training", "sparse_kl")
 def sparse_training(m: dict) -> str:
     return (f"400 L-BFGS iterations. $J$ starts at {m['initial_loss']:.1f} (the KL term dominates: every "
             f"unit starts with $\\hat\\rho \\approx 0.5$) and ends at **{m['loss']:.4f}**, {_terms(m)}.")
-
-
-@figure("sparse-float64", "sparse_kl_float64")
-def sparse_float64(m: dict) -> str:
-    return f"{m['loss']:.4f}"
-
-
-@figure("sparse-float32", "sparse_kl")
-def sparse_float32(m: dict) -> str:
-    return f"{m['loss']:.4f}"
-
-
-@figure("sparse-activation", "sparse_kl")
-def sparse_activation(m: dict) -> str:
-    return (f"**Mean hidden activation {m['mean_activation']:.4f} next to $\\rho$ = {m['rho']}**, every "
-            f"unit between {m['min_unit_activation']:.4f} and {m['max_unit_activation']:.4f}")
-
-
-@figure("sparse-no-whiten", "sparse_kl_no_whiten")
-def sparse_no_whiten(m: dict) -> str:
-    return f"J = {m['loss']:.3f}"
-
-
-@figure("sparse-adam", "sparse_kl_adam")
-def sparse_adam(m: dict) -> str:
-    return f"J = {m['loss']:.3f}, {_units(m)}"
 
 
 @figure("sparse-mnist", "sparse_kl_mnist")
@@ -353,25 +359,13 @@ def vae_gap(m: dict) -> str:
             f"on) how far $q$ is from the true posterior, on average.")
 
 
-@figure("vae-latent2", "vae_latent2")
-def vae_latent2(m: dict) -> str:
-    return (f"{m['epochs']} epochs: negative ELBO {m['test_negative_elbo']:.1f}, KL only "
-            f"{m['test_kl']:.1f} nats")
-
-
-@figure("readme-vae", "vae")
-def readme_vae(m: dict) -> str:
-    return (f"test -ELBO {m['test_negative_elbo']:.1f} nats ({m['test_reconstruction']:.1f} reconstruction + "
-            f"{m['test_kl']:.1f} KL), k=100 bound {m['test_iw_bound_k100']:.1f}")
-
-
 # -- docs/11-training-and-saving.md: benchmarks/kernels.py
 @figure("guard-cost", "bench_kernels")
 def guard_cost(m: dict) -> str:
     g = m["guard"]
-    return (f"on the {g['model']}, checking every gradient took {g['guard_us']:,.0f} µs against "
-            f"{g['step_us'] / 1e3:,.1f} ms for the training step ({g['guard_share']:.1%}; "
-            f"`python benchmarks/kernels.py`, {measured(m['where'])}).")
+    cost = f"{g['guard_us']:,.0f} µs against {g['step_us'] / 1e3:,.1f} ms for the training step"
+    share = f"{g['guard_share']:.1%}"
+    return f"on the {g['model']}, checking every gradient took {cost} ({share}; {_kernels(m)})."
 
 
 # -- docs/12-pca-and-linear-autoencoders.md and the README: examples/pca_vs_autoencoder.py
@@ -430,17 +424,19 @@ def readme_pca(m: dict) -> str:
 MODELS = ("AE", "DAE", "PCA")
 
 
-@figure("anomaly-n-train", "anomaly_detection")
-def anomaly_n_train(m: dict) -> str:
-    return f"{m['n_train_normal']:,}"
-
-
 @figure("anomaly-table", "anomaly_detection")
 def anomaly_table(m: dict) -> str:
     per = m["auc_per_class"]
     rows = [[c, *(f"{per[name][c]:.3f}" for name in MODELS)] for c in per[MODELS[0]]]
     rows.append(["all", *(f"{m['auc_all'][name]:.3f}" for name in MODELS)])
     return table(["anomalous digit", *MODELS], rows)
+
+
+@figure("readme-anomaly", "anomaly_detection")
+def readme_anomaly(m: dict) -> str:
+    auc = m["auc_all"]
+    return (f"ROC AUC {' / '.join(f'{auc[n]:.3f}' for n in MODELS)} for AE / DAE / PCA trained on digit "
+            f"{m['normal_digit']}")
 
 
 @figure("anomaly-verdict", "anomaly_detection")
@@ -489,13 +485,6 @@ def anomaly_all_digits_verdict(m: dict) -> str:
                    f"DAE {means['DAE']:.3f}, PCA {means['PCA']:.3f}).")
 
 
-@figure("readme-anomaly", "anomaly_detection")
-def readme_anomaly(m: dict) -> str:
-    auc = m["auc_all"]
-    return (f"ROC AUC {' / '.join(f'{auc[n]:.3f}' for n in MODELS)} for AE / DAE / PCA trained on digit "
-            f"{m['normal_digit']}")
-
-
 @figure("colorization-table", "colorization")
 def colorization_table(m: dict) -> str:
     grey, pred = m["psnr_grey_baseline_db"], m["psnr_colourised_db"]
@@ -515,11 +504,6 @@ def colorization_verdict(m: dict) -> str:
     return text + "part of what the model learnt is specific to the training squares."
 
 
-@figure("readme-colorization", "colorization")
-def readme_colorization(m: dict) -> str:
-    return f"{m['psnr_colourised_db']:.1f} dB vs {m['psnr_grey_baseline_db']:.1f} dB for the grey baseline"
-
-
 @figure("watermark-table", "watermark_removal")
 def watermark_table(m: dict) -> str:
     b, a = m["before"], m["after"]
@@ -527,26 +511,7 @@ def watermark_table(m: dict) -> str:
                                             ["after removal", f"{a['psnr_db']:.2f}", f"{a['ssim']:.3f}"]])
 
 
-@figure("readme-watermark", "watermark_removal")
-def readme_watermark(m: dict) -> str:
-    b, a = m["before"], m["after"]
-    return f"PSNR {b['psnr_db']:.1f} → {a['psnr_db']:.1f} dB, SSIM {b['ssim']:.2f} → {a['ssim']:.2f}"
-
-
 # -- README.md: the examples' table
-@figure("readme-sparse", "sparse_kl")
-def readme_sparse(m: dict) -> str:
-    return (f"gradient check {m['gradient_check_rel_diff']:.0e}, edge filters, mean activation "
-            f"{m['mean_activation']:.4f} for rho {m['rho']}")
-
-
-@figure("readme-denoising", "denoising")
-def readme_denoising(m: dict) -> str:
-    r = m["results"]["gaussian 0.5"]
-    return (f"at sigma 0.5, PSNR {r['noisy']['psnr']:.1f} dB noisy, {r['plain AE']['psnr']:.1f} dB plain AE, "
-            f"{r['DAE']['psnr']:.1f} dB DAE")
-
-
 @figure("readme-contractive", "contractive")
 def readme_contractive(m: dict) -> str:
     r = m["results"]
@@ -559,12 +524,6 @@ def readme_conv_ae(m: dict) -> str:
     t, n = m["test"], m["parameters"]
     return (f"PSNR {t['conv']['psnr_db']:.1f} vs {t['dense']['psnr_db']:.1f} dB with "
             f"{n['dense'] / n['conv']:.1f}x fewer parameters")
-
-
-@figure("readme-conv-denoising", "conv_denoising")
-def readme_conv_denoising(m: dict) -> str:
-    t = m["test"]
-    return f"PSNR {t['noisy']['psnr_db']:.1f} → {t['denoised']['psnr_db']:.1f} dB"
 
 
 # -- docs/benchmarks.md and the README: benchmarks/dense_ae.py, vae.py, conv_ae.py (harness JSON)
@@ -602,11 +561,6 @@ def readme_speed(*runs: dict) -> str:
         ratio = run["results"][0]["ratio_of_medians"]
         rows.append([f"{label} (`benchmarks/{script}`)", "-" if ratio is None else f"{ratio:.2f}x"])
     return table(["workload", "npae / PyTorch"], rows) + f"\n\n({bench_measured(runs)}.)"
-
-
-@figure("readme-speed-intro", "bench_dense_ae")
-def readme_speed_intro(run: dict) -> str:
-    return f"{run['results'][0]['ratio_of_medians']:.2f}x"
 
 
 # CATALOGUE-END
