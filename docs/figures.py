@@ -328,7 +328,13 @@ def _units(m: dict) -> str:
 @figure("sparse-training", "sparse_kl")
 def sparse_training(m: dict) -> str:
     return (f"400 L-BFGS iterations. $J$ starts at {m['initial_loss']:.1f} (the KL term dominates: every "
-            f"unit starts with $\\hat\\rho \\approx 0.5$) and ends at **{m['loss']:.4f}**, {_terms(m)}.")
+            f"unit starts with $\\hat\\rho \\approx 0.5$) and ends at **{_terms(m)}**.")
+
+
+@figure("sparse-float-gap", "sparse_kl", "sparse_kl_float64")
+def sparse_float_gap(m32: dict, m64: dict) -> str:
+    gap = (m32["loss"] - m64["loss"]) / m64["loss"]
+    return f"{abs(gap):.1%} {'above' if gap > 0 else 'below'} it"
 
 
 @figure("sparse-mnist", "sparse_kl_mnist")
