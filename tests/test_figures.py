@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,3 +72,15 @@ def test_blocks_keep_their_lines_and_inline_figures_stay_inline():
     inline = "<!-- figures:denoising-clean -->old<!-- /figures -->"
     assert figures.regenerate(block).startswith("<!-- figures:denoising-clean -->\n")
     assert "\n" not in figures.regenerate(inline)
+
+
+def test_the_applications_page_counts_the_held_out_digits():
+    """Page 13's class sizes are facts of the data (the last 2,000 test images), not of a run."""
+    data_dir = os.environ.get("NPAE_DATA_DIR")
+    if not data_dir or not Path(data_dir).is_dir():
+        pytest.skip("NPAE_DATA_DIR does not name the MNIST folder")
+    from npae.datasets import load_mnist
+    counts = np.bincount(load_mnist(data_dir, kind="test", download=False)[1][8000:], minlength=10)
+    others = np.delete(counts, 5)
+    page = (ROOT / "docs" / "13-applications.md").read_text(encoding="utf-8")
+    assert f"({others.min()} to {others.max()} images against the {counts[5]} held-out fives)" in page
