@@ -289,7 +289,7 @@ def contractive_cost(m: dict) -> str:
     return (f"The one-layer closed form costs little: a training step of the 784-128 sigmoid CAE takes "
             f"{c['cae_over_plain_784_128']:.1f} times the plain autoencoder's (batch 128, float32). The "
             f"general chain rule costs a few products of size (N·latent) × dim$_{{k-1}}$ × dim$_k$: on "
-            f"the same 784-128 encoder it is {c['chain_over_closed']:.0f} times slower than the closed "
+            f"the same 784-128 encoder it is {c['chain_over_closed']:,.0f} times slower than the closed "
             f"form (which the step picks whenever `is_one_layer` holds), and a 784-256-64 CAE step takes "
             f"{c['cae_over_plain_784_256_64']:.0f} times a plain 784-256-64 autoencoder step. "
             f"({_kernels(m)}; medians of interleaved timings, so the ratios hold better than the times.)")
