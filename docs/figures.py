@@ -461,8 +461,8 @@ def anomaly_verdict(m: dict) -> str:
 
 
 def _all_digits(m: dict) -> dict[str, dict[str, float]]:
-    """``{normal digit: {model: pooled AUC}}``."""
-    return {str(d): v for d, v in m["auc_all_by_normal_digit"].items()}
+    """``{normal digit: {model: pooled AUC}}`` (the file's own ``"mean"`` row left out: it is recomputed)."""
+    return {str(d): v for d, v in m["auc_all_by_normal_digit"].items() if str(d).isdigit()}
 
 
 @figure("anomaly-all-digits", "anomaly_detection_all_digits")
