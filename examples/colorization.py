@@ -38,24 +38,26 @@ from npae.datasets import sample_photo
 from npae.metrics import psnr
 from npae.optim import Adam
 from npae.plotting import save_figure, write_metrics
+from npae.scripts import nonnegative_int, positive_int
 
 plt = plotting.pyplot()  # matplotlib's pyplot, headless when there is no display
 
 LUMA = np.array([0.299, 0.587, 0.114])  # ITU-R BT.601 weights of R, G, B
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--data-dir", default=os.environ.get("NPAE_DATA_DIR"),
                    help="unused (the photo ships with matplotlib)")
     p.add_argument("--out", default="npae-out/colorization", help="where the figure and metrics go")
-    p.add_argument("--patch", type=int, default=8, help="side of a patch in pixels")
-    p.add_argument("--square", type=int, default=64, help="side of the train/test checkerboard squares")
-    p.add_argument("--n-patches", type=int, default=30000)
-    p.add_argument("--epochs", type=int, default=40)
-    p.add_argument("--seed", type=int, default=0)
-    return p.parse_args()
+    p.add_argument("--patch", type=positive_int, default=8, help="side of a patch in pixels")
+    p.add_argument("--square", type=positive_int, default=64,
+                   help="side of the train/test checkerboard squares")
+    p.add_argument("--n-patches", type=positive_int, default=30000)
+    p.add_argument("--epochs", type=positive_int, default=40)
+    p.add_argument("--seed", type=nonnegative_int, default=0)
+    return p.parse_args(argv)
 
 
 def grey_rows(X: np.ndarray) -> np.ndarray:
@@ -114,8 +116,8 @@ def colourise(model: Autoencoder, img: np.ndarray, p: int) -> np.ndarray:
     return total / np.maximum(count, 1)
 
 
-def main() -> None:
-    args = parse_args()
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
     rng = np.random.default_rng(args.seed)
     p = args.patch
     photo = sample_photo("grace_hopper")  # (600, 512, 3) in [0, 1]

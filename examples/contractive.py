@@ -11,10 +11,10 @@ On held-out digits it reports the reconstruction error, the mean Frobenius norm 
 encoder Jacobian ||dh/dx||_F (smaller = locally more invariant), the fraction of saturated
 hidden activations (within 0.05 of 0 or 1: the CAE saturates its units to flatten h), and
 the contraction curve of Rifai et al.: the mean of ||f(x + r u) - f(x)|| / r over test points
-x and random unit directions u, as a function of the input-space distance r. It trains on
-the MNIST training set when --data-dir has it, otherwise on the first 8,000 test images (and
-evaluates on the last 2,000); it prints which. Either way --n-train (default 8,000) caps
-the training images, to stay near a minute.
+x and random unit directions u, as a function of the input-space distance r. Like every MNIST
+example it trains on the first 8,000 training images and evaluates on the first 2,000 test
+images (--n-train all, --n-test all: every one); a --data-dir holding only the test set gives
+its first 8,000 images to train and the last 2,000 to evaluate. It prints which data it read.
 
 Figures written to --out: the contraction curves, test reconstructions of the three models
 and their encoder filters; numbers in metrics.json. Math: docs/07-contractive.md.
@@ -41,14 +41,15 @@ from npae.metrics import (
     saturation_fraction,
 )
 from npae.optim import Adam
-from npae.scripts import example_parser, load_mnist_or_exit
+from npae.scripts import example_parser, load_mnist_or_exit, nonnegative_float, positive_int
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = example_parser(__doc__, "contractive", epochs=5, batch_size=128, lr=2e-3, n_train=8000)
-    parser.add_argument("--hidden", type=int, default=128, help="hidden (code) width (default 128)")
-    parser.add_argument("--lam", type=float, default=0.01, help="weight of the contractive penalty")
-    parser.add_argument("--sigma", type=float, default=0.3, help="Gaussian noise of the DAE")
+    parser = example_parser(__doc__, "contractive", epochs=5, batch_size=128, lr=2e-3)
+    parser.add_argument("--hidden", type=positive_int, default=128, help="hidden (code) width (default 128)")
+    parser.add_argument("--lam", type=nonnegative_float, default=0.01,
+                        help="weight of the contractive penalty")
+    parser.add_argument("--sigma", type=nonnegative_float, default=0.3, help="Gaussian noise of the DAE")
     args = parser.parse_args(argv)
 
     # 1. Data: pixels in [0, 1].

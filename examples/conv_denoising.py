@@ -28,7 +28,7 @@ from npae import plotting
 from npae.metrics import psnr, ssim
 from npae.noise import gaussian_noise
 from npae.optim import Adam
-from npae.scripts import example_parser, load_mnist_or_exit
+from npae.scripts import example_parser, load_mnist_or_exit, nonnegative_float, positive_int
 
 
 def quality(images: np.ndarray, clean: np.ndarray) -> dict[str, float]:
@@ -39,8 +39,10 @@ def quality(images: np.ndarray, clean: np.ndarray) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = example_parser(__doc__, "conv_denoising", epochs=5, batch_size=128)
-    parser.add_argument("--noise-factor", type=float, default=0.5, help="sigma of the Gaussian noise")
-    parser.add_argument("--channels", type=int, default=32, help="channels of every conv layer (default 32)")
+    parser.add_argument("--noise-factor", type=nonnegative_float, default=0.5,
+                        help="sigma of the Gaussian noise")
+    parser.add_argument("--channels", type=positive_int, default=32,
+                        help="channels of every conv layer (default 32)")
     args = parser.parse_args(argv)
 
     # 1. Data, and a fixed noisy copy of the held-out images to evaluate on.

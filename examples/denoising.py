@@ -10,9 +10,10 @@ one. On held-out digits corrupted with the same noise we compare, against the cl
 
 by PSNR (dB, higher is better) and SSIM (1 is a perfect match), for additive Gaussian noise
 (clipped to [0, 1]) and masking noise (a fraction of the pixels set to 0) at two levels each.
-It trains on the MNIST training set when --data-dir has it, otherwise on the first 8,000 test
-images (and evaluates on the last 2,000); it prints which. Either way --n-train (default 8,000) caps
-the training images, to stay near a minute.
+Like every MNIST example it trains on the first 8,000 training images and evaluates on the first
+2,000 test images (--n-train all, --n-test all: every one); a --data-dir holding only the test
+set gives its first 8,000 images to train and the last 2,000 to evaluate. It prints which data
+it read.
 
 Figures written to --out: one picture per noise setting with rows noisy / plain AE / DAE /
 clean, and the training curves; the table goes to metrics.json. Math: docs/06-denoising.md.
@@ -34,7 +35,7 @@ from npae import plotting
 from npae.metrics import psnr, ssim
 from npae.noise import corrupt
 from npae.optim import Adam
-from npae.scripts import example_parser, load_mnist_or_exit
+from npae.scripts import example_parser, load_mnist_or_exit, positive_int
 
 #: (noise, level) pairs: Gaussian sigma in pixel units, masking fraction of pixels zeroed.
 SETTINGS = [("gaussian", 0.3), ("gaussian", 0.5), ("masking", 0.25), ("masking", 0.5)]
@@ -47,9 +48,9 @@ def quality(clean: np.ndarray, images: np.ndarray) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = example_parser(__doc__, "denoising", epochs=5, batch_size=128, lr=2e-3, n_train=8000)
-    parser.add_argument("--hidden", type=int, default=256, help="hidden width (default 256)")
-    parser.add_argument("--code", type=int, default=64, help="code size (default 64)")
+    parser = example_parser(__doc__, "denoising", epochs=5, batch_size=128, lr=2e-3)
+    parser.add_argument("--hidden", type=positive_int, default=256, help="hidden width (default 256)")
+    parser.add_argument("--code", type=positive_int, default=64, help="code size (default 64)")
     args = parser.parse_args(argv)
 
     # 1. Data: pixels in [0, 1].

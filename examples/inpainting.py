@@ -8,10 +8,10 @@ batch) learns to fill in what is missing. Here its output replaces only the miss
 - block masks (one square hole of 8, 12 or 16 pixels per digit), which it never saw,
 
 against three ways of filling the same holes: zeros (the masked input itself), the mean
-training image, and a plain autoencoder of the same size trained on clean digits. It trains
-on the MNIST training set when --data-dir has it, otherwise on the first 8,000 test images
-(and evaluates on the last 2,000); it prints which. Either way --n-train (default 8,000) caps
-the training images, to stay near a minute.
+training image, and a plain autoencoder of the same size trained on clean digits. Like every
+MNIST example it trains on the first 8,000 training images and evaluates on the first 2,000 test
+images (--n-train all, --n-test all: every one); a --data-dir holding only the test set gives
+its first 8,000 images to train and the last 2,000 to evaluate. It prints which data it read.
 
 Figures written to --out: masked / plain AE / DAE / clean rows for a random and a block mask
 (missing pixels drawn in grey); the table goes to metrics.json. Math: docs/06-denoising.md.
@@ -33,14 +33,14 @@ from npae import plotting
 from npae.metrics import mean_squared_error
 from npae.noise import block_mask, random_mask
 from npae.optim import Adam
-from npae.scripts import example_parser, load_mnist_or_exit
+from npae.scripts import example_parser, fraction, load_mnist_or_exit, positive_int
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = example_parser(__doc__, "inpainting", epochs=6, batch_size=128, lr=2e-3, n_train=8000)
-    parser.add_argument("--fraction", type=float, default=0.5, help="masking fraction used in training")
-    parser.add_argument("--hidden", type=int, default=256, help="hidden width (default 256)")
-    parser.add_argument("--code", type=int, default=64, help="code size (default 64)")
+    parser = example_parser(__doc__, "inpainting", epochs=6, batch_size=128, lr=2e-3)
+    parser.add_argument("--fraction", type=fraction, default=0.5, help="masking fraction used in training")
+    parser.add_argument("--hidden", type=positive_int, default=256, help="hidden width (default 256)")
+    parser.add_argument("--code", type=positive_int, default=64, help="code size (default 64)")
     args = parser.parse_args(argv)
 
     # 1. Data: pixels in [0, 1].

@@ -36,21 +36,22 @@ from npae import PCA, Autoencoder, plotting
 from npae.optim import Adam
 from npae.pca import principal_angles
 from npae.plotting import image_grid, save_figure, write_metrics
-from npae.scripts import example_parser, load_mnist_or_exit
+from npae.scripts import argument_type, example_parser, load_mnist_or_exit, positive_int
 
 plt = plotting.pyplot()  # matplotlib's pyplot, headless when there is no display
+code_size = argument_type(int, lambda k: 1 <= k <= 784, "an integer from 1 to 784")  # at most one per pixel
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = example_parser(__doc__, "pca_vs_autoencoder",
                             formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--k", type=int, default=32, help="code size / number of principal components")
-    parser.add_argument("--linear-epochs", type=int, default=120,
+    parser.add_argument("--k", type=code_size, default=32, help="code size / number of principal components")
+    parser.add_argument("--linear-epochs", type=positive_int, default=120,
                         help="epochs of the linear AE (4 stages of lr)")
-    parser.add_argument("--deep-epochs", type=int, default=30, help="epochs of each deep AE")
-    parser.add_argument("--deep-ks", type=int, nargs="*", default=[2, 4, 8, 16],
+    parser.add_argument("--deep-epochs", type=positive_int, default=30, help="epochs of each deep AE")
+    parser.add_argument("--deep-ks", type=code_size, nargs="*", default=[2, 4, 8, 16],
                         help="extra code sizes for the deep AE curve")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     X_train, _, X_test, _, source = load_mnist_or_exit(parser, args)
     k = args.k
 

@@ -38,12 +38,23 @@ from npae.datasets import natural_patches
 from npae.gradcheck import numerical_gradient, rel_error
 from npae.optim import Adam, lbfgs
 from npae.plotting import filter_mosaic, loss_curves, write_metrics
-from npae.scripts import load_mnist_or_exit
+from npae.scripts import (
+    DEFAULT_N_TRAIN,
+    existing_folder,
+    load_mnist_or_exit,
+    n_images,
+    nonnegative_int,
+    positive_float,
+    positive_int,
+)
 
 # UFLDL's settings for the two versions of the exercise.
+# "n" is the default number of training examples (as every MNIST example, 8,000 images).
 SETTINGS = {
-    "patches": {"sizes": (64, 25), "rho": 0.01, "beta": 3.0, "weight_decay": 1e-4, "shape": (8, 8)},
-    "mnist": {"sizes": (784, 196), "rho": 0.1, "beta": 3.0, "weight_decay": 3e-3, "shape": (28, 28)},
+    "patches": {"sizes": (64, 25), "rho": 0.01, "beta": 3.0, "weight_decay": 1e-4, "shape": (8, 8),
+                "n": 10000},
+    "mnist": {"sizes": (784, 196), "rho": 0.1, "beta": 3.0, "weight_decay": 3e-3, "shape": (28, 28),
+              "n": DEFAULT_N_TRAIN},
 }
 
 
@@ -52,19 +63,21 @@ def build_parser() -> argparse.ArgumentParser:
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--data", choices=("patches", "mnist"), default="patches",
                    help="natural image patches (offline) or MNIST digits (needs --data-dir)")
-    p.add_argument("--data-dir", default=os.environ.get("NPAE_DATA_DIR"),
+    p.add_argument("--data-dir", type=existing_folder, default=os.environ.get("NPAE_DATA_DIR"),
                    help="folder with the MNIST IDX files (default $NPAE_DATA_DIR); only for --data mnist")
     p.add_argument("--out", default="npae-out/sparse_kl", help="folder for the figures and metrics.json")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=nonnegative_int, default=0)
     p.add_argument("--optimizer", choices=("lbfgs", "adam"), default="lbfgs")
-    p.add_argument("--max-iter", type=int, default=400, help="L-BFGS iterations (UFLDL: 400)")
-    p.add_argument("--epochs", type=int, default=500, help="Adam epochs")
-    p.add_argument("--batch-size", type=int, default=500, help="Adam mini-batch (rho_hat is per batch)")
-    p.add_argument("--lr", type=float, default=1e-2, help="Adam learning rate")
-    p.add_argument("--n", dest="n_train", type=int, default=None,
-                   help="number of training examples (default: 10,000 patches / all MNIST training images)")
+    p.add_argument("--max-iter", type=positive_int, default=400, help="L-BFGS iterations (UFLDL: 400)")
+    p.add_argument("--epochs", type=positive_int, default=500, help="Adam epochs")
+    p.add_argument("--batch-size", type=positive_int, default=500,
+                   help="Adam mini-batch (rho_hat is per batch)")
+    p.add_argument("--lr", type=positive_float, default=1e-2, help="Adam learning rate")
+    p.add_argument("--n", dest="n_train", type=n_images, default=argparse.SUPPRESS,
+                   help="number of training examples (default: 10,000 patches / the first 8,000 MNIST "
+                        "training images; 'all': every MNIST training image)")
     p.add_argument("--no-whiten", action="store_true", help="cut patches from the raw (unwhitened) photo")
-    p.add_argument("--check-coords", type=int, default=None,
+    p.add_argument("--check-coords", type=positive_int, default=None,
                    help="gradient check: random entries per parameter array (default: all for patches, "
                         "100 for MNIST)")
     p.add_argument("--dtype", choices=("float32", "float64"), default="float32",
@@ -100,6 +113,9 @@ def main(argv=None) -> dict:
     parser = build_parser()
     args = parser.parse_args(argv)
     cfg = SETTINGS[args.data]
+    args.n_train = getattr(args, "n_train", cfg["n"])  # --n, else this data's default
+    if args.n_train is None and args.data == "patches":
+        parser.error("argument --n: 'all' is for --data mnist; patches are drawn at random, give a number")
     rng = np.random.default_rng(args.seed)
     # float32 trains well with L-BFGS too: the same final J as float64 to 3 digits, and each
     # evaluation is 2 to 5 times cheaper (docs/benchmarks.md).
@@ -107,7 +123,7 @@ def main(argv=None) -> dict:
 
     # 1. The data.
     if args.data == "patches":
-        X = natural_patches(args.n_train or 10000, size=8, rng=rng, dtype=dtype, whiten=not args.no_whiten)
+        X = natural_patches(args.n_train, size=8, rng=rng, dtype=dtype, whiten=not args.no_whiten)
         source = (f"{len(X)} random 8x8 patches of matplotlib's grace_hopper.jpg (grey, halved to 300x256, "
                   f"{'not whitened' if args.no_whiten else 'whitened'}; UFLDL normalisation to [0.1, 0.9])")
         print(f"data: {source}")

@@ -2,9 +2,11 @@
 samples from the prior, interpolations, attribute vectors and (with --latent-dim 2) the latent space.
 
 The network is pytorch/examples' VAE: encoder 784-400 (ReLU) -> mu, log_var (20 each), decoder
-20-400 (ReLU) -> 784 Bernoulli logits, Adam (lr 1e-3), mini-batches of 128. It trains on the
-MNIST training set when --data-dir has it, otherwise on the first 8,000 test images (and then
-evaluates on the last 2,000): it prints which. Everything is in nats per image:
+20-400 (ReLU) -> 784 Bernoulli logits, Adam (lr 1e-3), mini-batches of 128. Like every MNIST
+example it trains on the first 8,000 training images and evaluates on the first 2,000 test
+images (--n-train all, --n-test all: every one); a --data-dir holding only the test set gives
+its first 8,000 images to train and the last 2,000 to evaluate. It prints which data it read.
+Everything is in nats per image:
 
 - the test ELBO (one sample of z per image) and its two terms, the reconstruction -log p(x | z)
   (BCE summed over the 784 pixels) and KL(q(z | x) || N(0, I));
@@ -33,7 +35,7 @@ import numpy as np
 import npae
 from npae import latent, plotting
 from npae.optim import Adam
-from npae.scripts import example_parser, load_mnist_or_exit
+from npae.scripts import example_parser, load_mnist_or_exit, nonnegative_float, positive_int
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -42,10 +44,13 @@ def main(argv: list[str] | None = None) -> dict:
 
     parser = example_parser(__doc__, "vae", epochs=30, batch_size=128, lr=1e-3,
                             formatter_class=Formatter)
-    parser.add_argument("--latent-dim", type=int, default=20, help="dimension of z (2 draws the maps)")
-    parser.add_argument("--hidden", type=int, default=400, help="hidden width")
-    parser.add_argument("--beta", type=float, default=1.0, help="weight of the KL term (1 = the ELBO)")
-    parser.add_argument("--k", type=int, default=100, help="importance samples for the likelihood bound")
+    parser.add_argument("--latent-dim", type=positive_int, default=20,
+                        help="dimension of z (2 draws the maps)")
+    parser.add_argument("--hidden", type=positive_int, default=400, help="hidden width")
+    parser.add_argument("--beta", type=nonnegative_float, default=1.0,
+                        help="weight of the KL term (1 = the ELBO)")
+    parser.add_argument("--k", type=positive_int, default=100,
+                        help="importance samples for the likelihood bound")
     args = parser.parse_args(argv)
 
     # 1. Data: pixels in [0, 1], treated as Bernoulli probabilities.

@@ -32,7 +32,7 @@ from npae import Autoencoder, DenoisingAutoencoder
 from npae.metrics import psnr, ssim
 from npae.optim import Adam
 from npae.plotting import image_grid, write_metrics
-from npae.scripts import example_parser, load_mnist_or_exit
+from npae.scripts import example_parser, fraction, load_mnist_or_exit
 from npae.watermark import KINDS, add_watermark
 
 
@@ -57,12 +57,12 @@ class WatermarkRemover(DenoisingAutoencoder):
     __repr__ = Autoencoder.__repr__  # the network only: the DAE's noise settings are not used here
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = example_parser(__doc__, "watermark_removal", epochs=40,
                             formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--kind", choices=KINDS, default="text", help="what the watermarks are")
-    parser.add_argument("--opacity", type=float, default=0.5, help="alpha of the blend")
-    args = parser.parse_args()
+    parser.add_argument("--opacity", type=fraction, default=0.5, help="alpha of the blend")
+    args = parser.parse_args(argv)
     X_train, _, X_test, _, source = load_mnist_or_exit(parser, args)
 
     model = WatermarkRemover((784, 256, 64), args.kind, args.opacity, random_state=args.seed)

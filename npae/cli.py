@@ -14,18 +14,34 @@
 that exists when the command runs is available, and its constructor arguments are options:
 ``--sizes 784,256,32 --activation relu --loss bce``. Values are read as Python literals
 (``784,256,32`` is a tuple, ``none`` is None, ``true``/``false`` are booleans), anything else
-as a string. An error prints one line and exits with status 1 (``--debug`` shows the traceback).
+as a string. Every argument is checked before any file is read: a bad option value is a usage
+error (status 2, the same message as the examples give, e.g. ``argument --epochs: expected an
+integer >= 1, got '-1'``), and the model is built from its arguments before the data is loaded.
+Any other error prints one line and exits with status 1 (``--debug`` shows the traceback).
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import importlib
 import inspect
+import os
 import sys
 from collections.abc import Sequence
 
 import numpy as np
+
+from .scripts import (
+    argument_type,
+    existing_folder,
+    n_images,
+    new_file,
+    nonnegative_float,
+    nonnegative_int,
+    positive_float,
+    positive_int,
+)
 
 #: Small arguments for ``gradcheck`` (and the generic tests): applied when the class takes them.
 #: tanh is smooth, so central differences are valid everywhere. With ReLU a pre-activation at
@@ -38,6 +54,8 @@ SMALL_ARGS = {"sizes": (12, 6, 3), "latent_dim": 2, "input_shape": (1, 8, 8), "c
 #: needs a sigmoid code).
 SMALL_ARGS_BY_CLASS = {"VAE": {"sizes": (12, 6)}, "ConvVAE": {"channels": (2,)},
                        "SparseAutoencoder": {"activation": "sigmoid"}}
+#: The input width of each ``--data`` choice: ``train`` builds the model before it reads the data.
+DATA_WIDTH = {"mnist": 784, "patches": 64}
 
 
 class CLIError(ValueError):
@@ -172,31 +190,39 @@ def _optimizer(args):
                weight_decay=args.optim_weight_decay)
 
 
+def new_model(args, extra):
+    """The model ``train`` asked for, built from its arguments (before any data is read)."""
+    cls = model_class(args.model)
+    margs = parse_model_args(cls, extra)
+    allowed = constructor_args(cls)
+    width = DATA_WIDTH[args.data]
+    sizes_default = allowed["sizes"].default if "sizes" in allowed else None
+    if "sizes" not in margs and sizes_default is not None and sizes_default[0] != width:
+        margs["sizes"] = (width,) + tuple(sizes_default[1:])
+        print(f"note: --sizes {','.join(map(str, margs['sizes']))} (the default's input width set to the "
+              f"data's {width} features)")
+    if "random_state" in allowed:
+        margs["random_state"] = args.seed
+    try:
+        return cls(**margs)
+    except (TypeError, ValueError) as exc:
+        raise CLIError(f"{cls.__name__}: {exc}") from exc
+
+
 def cmd_train(args, extra) -> int:
     from .io import load
 
     if extra and args.resume:
         raise CLIError("model arguments cannot be changed when resuming: drop " + " ".join(extra))
-    X_train, X_test, source = load_data(args)
     if args.resume:
         model = load(args.resume)
         print(f"resuming {model!r} from {args.resume}")
     else:
-        cls = model_class(args.model)
-        margs = parse_model_args(cls, extra)
-        allowed = constructor_args(cls)
-        width = X_train.shape[1]
-        sizes_default = allowed["sizes"].default if "sizes" in allowed else None
-        if "sizes" not in margs and sizes_default is not None and sizes_default[0] != width:
-            margs["sizes"] = (width,) + tuple(sizes_default[1:])
-            print(f"note: --sizes {','.join(map(str, margs['sizes']))} (the default's input width set to the "
-                  f"data's {width} features)")
-        if "random_state" in allowed:
-            margs["random_state"] = args.seed
-        try:
-            model = cls(**margs)
-        except (TypeError, ValueError) as exc:
-            raise CLIError(f"{cls.__name__}: {exc}") from exc
+        model = new_model(args, extra)
+    X_train, X_test, source = load_data(args)
+    if X_train.shape[1] != model.n_features:
+        raise CLIError(f"the data has {X_train.shape[1]} features per example, the model takes "
+                       f"{model.n_features}: pass --sizes (or --input-shape) to match")
     print(f"data: {source}")
     print(f"model: {model!r}, {model.n_parameters():,} parameters")
     model.fit(X_train, epochs=args.epochs, batch_size=args.batch_size,
@@ -293,16 +319,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="npae", description="Autoencoders from scratch in NumPy: train, "
                                 "evaluate, reconstruct, sample, gradient-check.")
     p.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    p.add_argument("--import", dest="imports", action="append", default=[], metavar="MODULE",
+                   help="import MODULE first (repeatable): a module of your own model classes, so that their "
+                        "files can be opened and their names trained (docs/14-extending.md)")
     sub = p.add_subparsers(dest="command", required=True)
 
     def data_args(q, held_out: str):
-        q.add_argument("--data-dir", default=None,
-                       help="folder of the MNIST IDX files (default $NPAE_DATA_DIR)")
-        q.add_argument("--data", choices=("mnist", "patches"), default="mnist",
-                       help="MNIST, or 8x8 natural-image patches (offline)")
-        q.add_argument("--n-train", type=int, default=None, help="keep the first N training examples")
-        q.add_argument("--n-test", type=int, default=None, help=f"keep the first N {held_out} examples")
-        q.add_argument("--seed", type=int, default=0)
+        q.add_argument("--data-dir", type=existing_folder, default=None,
+                       help="folder of the MNIST-format IDX files (default $NPAE_DATA_DIR)")
+        q.add_argument("--data", choices=tuple(DATA_WIDTH), default="mnist",
+                       help="MNIST-format files, or 8x8 natural-image patches (offline)")
+        q.add_argument("--n-train", type=n_images, default=None,
+                       help="keep the first N training examples (default: all)")
+        q.add_argument("--n-test", type=n_images, default=None,
+                       help=f"keep the first N {held_out} examples (default: all)")
+        q.add_argument("--seed", type=nonnegative_int, default=0)
 
     sub.add_parser("models", help="list the model classes and their arguments")
     t = sub.add_parser("train", help="train MODEL and save it; model arguments as --name value",
@@ -313,39 +344,58 @@ def build_parser() -> argparse.ArgumentParser:
     names = ", ".join(sorted(_kebab(n) for n in model_classes()))
     t.add_argument("model", help=f"one of: {names}")
     data_args(t, "validation")
-    t.add_argument("--epochs", type=int, default=10)
-    t.add_argument("--batch-size", type=int, default=128)
+    t.add_argument("--epochs", type=positive_int, default=10)
+    t.add_argument("--batch-size", type=positive_int, default=128)
     t.add_argument("--optimizer", choices=("adam", "sgd"), default="adam")
-    t.add_argument("--lr", type=float, default=None, help="learning rate (Adam 1e-3, SGD 0.1)")
-    t.add_argument("--momentum", type=float, default=0.9, help="SGD momentum")
-    t.add_argument("--optim-weight-decay", type=float, default=0.0, help="the optimiser's L2 weight decay")
-    t.add_argument("--patience", type=int, default=None, help="early stopping on the validation loss")
+    t.add_argument("--lr", type=positive_float, default=None, help="learning rate (Adam 1e-3, SGD 0.1)")
+    t.add_argument("--momentum", type=argument_type(float, lambda v: 0 <= v < 1, "a number >= 0 and < 1"),
+                   default=0.9, help="SGD momentum")
+    t.add_argument("--optim-weight-decay", type=nonnegative_float, default=0.0,
+                   help="the optimiser's L2 weight decay")
+    t.add_argument("--patience", type=positive_int, default=None,
+                   help="early stopping on the validation loss")
     t.add_argument("--schedule", choices=("step", "cosine"), default=None)
-    t.add_argument("--checkpoint", default=None, help="checkpoint file written every --every epochs")
-    t.add_argument("--every", type=int, default=1)
+    t.add_argument("--checkpoint", type=new_file, default=None,
+                   help="checkpoint file written every --every epochs")
+    t.add_argument("--every", type=positive_int, default=1)
     t.add_argument("--resume", default=None, help="continue the run saved in this checkpoint")
     t.add_argument("--no-val", action="store_true", help="no validation loss per epoch")
     t.add_argument("--quiet", action="store_true", help="no progress bar and epoch lines")
-    t.add_argument("--out", required=True, help="the model file to write (.npz)")
+    t.add_argument("--out", type=new_file, required=True, help="the model file to write (.npz)")
     for name, help_ in (("evaluate", "print the metrics of a saved model on held-out data"),
                         ("reconstruct", "save a grid of held-out inputs and their reconstructions")):
         q = sub.add_parser(name, help=help_)
         q.add_argument("model_file")
         data_args(q, "evaluation")
         if name == "reconstruct":
-            q.add_argument("--n", type=int, default=12, help="how many examples")
+            q.add_argument("--n", type=positive_int, default=12, help="how many examples")
             q.add_argument("--out", required=True, help="the PNG to write")
     s = sub.add_parser("sample", help="save a grid of samples from a VAE's prior")
     s.add_argument("model_file")
-    s.add_argument("--n", type=int, default=64)
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--n", type=positive_int, default=64)
+    s.add_argument("--seed", type=nonnegative_int, default=0)
     s.add_argument("--out", required=True, help="the PNG to write")
     g = sub.add_parser("gradcheck", help="relative error of every parameter's gradient, small float64 model")
     g.add_argument("model", help=f"one of: {names}")
-    g.add_argument("--n", type=int, default=4, help="number of random inputs")
-    g.add_argument("--seed", type=int, default=0)
-    g.add_argument("--tol", type=float, default=1e-7)
+    g.add_argument("--n", type=positive_int, default=4, help="number of random inputs")
+    g.add_argument("--seed", type=nonnegative_int, default=0)
+    g.add_argument("--tol", type=positive_float, default=1e-7)
     return p
+
+
+def import_user_modules(names: list[str]) -> None:
+    """Import each module named with ``--import``: defining a model class registers it with npae.io.
+
+    The current folder is searched first, as ``python -m`` does (the ``npae`` script alone would not).
+    """
+    if names and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            raise ValueError(f"--import {name}: cannot import it ({exc}); give a module name importable "
+                             f"from the current folder or the Python path") from exc
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -359,6 +409,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if extra and args.command not in ("train", "gradcheck"):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
+        import_user_modules(args.imports)
         if args.command == "models":
             return cmd_models(args)
         if args.command == "train":

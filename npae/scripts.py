@@ -1,23 +1,30 @@
-"""What the example scripts share: their standard arguments and loading MNIST with a clear error.
+"""What the example scripts and the command line share: checked arguments and loading MNIST.
 
 Every MNIST example in ``examples/`` starts the same way::
 
     parser = example_parser(__doc__, "denoising", epochs=5, lr=2e-3)
-    parser.add_argument("--hidden", type=int, default=256)   # the example's own options
+    parser.add_argument("--hidden", type=positive_int, default=256)   # the example's own options
     args = parser.parse_args(argv)
     X_train, y_train, X_test, y_test, source = load_mnist_or_exit(parser, args)
 
 :func:`example_parser` adds ``--data-dir`` (default ``$NPAE_DATA_DIR``), ``--out`` (default
-``npae-out/<name>``), ``--n-train``, ``--seed`` and, when the example gives them a default,
-``--epochs``, ``--batch-size`` and ``--lr``. :func:`load_mnist_or_exit` reads the data with
-:func:`npae.datasets.mnist_split`, prints which data it used and turns a missing folder or a
-bad file into a usage error (exit status 2) instead of a traceback.
+``npae-out/<name>``), ``--n-train`` and ``--n-test`` (default :data:`DEFAULT_N_TRAIN` and
+:data:`DEFAULT_N_TEST`, ``all`` for every image), ``--seed`` and, when the example gives them a
+default, ``--epochs``, ``--batch-size`` and ``--lr``. :func:`load_mnist_or_exit` reads the data
+with :func:`npae.datasets.mnist_split`, prints what it read and turns a missing folder or a bad
+file into a usage error (exit status 2) instead of a traceback.
+
+Arguments are checked at the door: every number goes through a type below (``positive_int``,
+``fraction``...), so ``parse_args`` refuses ``--epochs -1`` with ``argument --epochs: expected an
+integer >= 1, got '-1'`` before any file is read.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
+from collections.abc import Callable
 
 import numpy as np
 
@@ -26,9 +33,70 @@ from .datasets import DataError, mnist_split
 #: The usage error when neither ``--data-dir`` nor ``$NPAE_DATA_DIR`` names a folder.
 NO_DATA_MESSAGE = "no MNIST folder: pass --data-dir DIR or set NPAE_DATA_DIR"
 
+#: The images an example trains and evaluates on unless given ``--n-train``/``--n-test`` (a number
+#: or ``all``): what a folder holding only MNIST's 10,000 test images gives (the first 8,000 train,
+#: see :data:`npae.datasets.TEST_ONLY_SPLIT`, the last 2,000 evaluate), so that every example costs
+#: the same, about a minute on two cores, whether the folder holds 10,000 images or 70,000.
+DEFAULT_N_TRAIN = 8000
+DEFAULT_N_TEST = 2000
 
+
+# ---------------------------------------------------------------------------- argument types
+def argument_type(kind: type, test: Callable[[float], bool], expected: str) -> Callable[[str], int | float]:
+    """An argparse ``type``: ``kind(text)`` when it is finite and passes ``test``, else a usage error.
+
+    ``argument_type(int, lambda v: v >= 1, "an integer >= 1")`` turns ``"-1"`` into the message
+    ``argument --epochs: expected an integer >= 1, got '-1'`` (argparse adds the option's name).
+    """
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or not math.isfinite(value) or not test(value):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+        return value
+
+    parse.__name__ = expected  # what argparse calls the type in its own messages
+    return parse
+
+
+positive_int = argument_type(int, lambda v: v >= 1, "an integer >= 1")
+nonnegative_int = argument_type(int, lambda v: v >= 0, "an integer >= 0")
+positive_float = argument_type(float, lambda v: v > 0, "a number > 0")
+nonnegative_float = argument_type(float, lambda v: v >= 0, "a number >= 0")
+fraction = argument_type(float, lambda v: 0 <= v <= 1, "a number from 0 to 1")
+
+
+def n_images(text: str) -> int | None:
+    """An argparse ``type`` for a number of images: a positive integer, or ``all`` (None)."""
+    if text.strip().lower() == "all":
+        return None
+    try:
+        return positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1 or 'all', got {text!r}") from None
+
+
+def existing_folder(text: str) -> str:
+    """An argparse ``type`` for ``--data-dir``: an existing folder (its files are read later)."""
+    if not os.path.isdir(text):
+        raise argparse.ArgumentTypeError(f"expected an existing folder, got {text!r}")
+    return text
+
+
+def new_file(text: str) -> str:
+    """An argparse ``type`` for a file to write: its folder must exist (checked before training)."""
+    folder = os.path.dirname(text) or "."
+    if not os.path.isdir(folder):
+        raise argparse.ArgumentTypeError(f"expected a file in an existing folder, got {text!r} "
+                                         f"(no folder {folder!r})")
+    return text
+
+
+# ---------------------------------------------------------------------------- the examples
 def example_parser(doc: str, name: str, *, epochs: int | None = None, batch_size: int | None = None,
-                   lr: float | None = None, n_train: int | None = None,
+                   lr: float | None = None,
                    formatter_class: type[argparse.HelpFormatter] = argparse.RawDescriptionHelpFormatter,
                    ) -> argparse.ArgumentParser:
     """The argument parser of an example script, with the options every example shares.
@@ -44,8 +112,6 @@ def example_parser(doc: str, name: str, *, epochs: int | None = None, batch_size
         that do not have it, or name it differently).
     lr : float or None
         Default of ``--lr`` (the Adam learning rate); None leaves the option out.
-    n_train : int or None
-        Default of ``--n-train`` (use only the first N training images); None means all of them.
     formatter_class : argparse.HelpFormatter subclass
         How ``--help`` is laid out (default: the description's line breaks are kept).
 
@@ -56,21 +122,24 @@ def example_parser(doc: str, name: str, *, epochs: int | None = None, batch_size
         to ``$NPAE_DATA_DIR`` as it is when this function is called (None if unset).
     """
     parser = argparse.ArgumentParser(description=doc.split("\n\n")[0], formatter_class=formatter_class)
-    parser.add_argument("--data-dir", default=os.environ.get("NPAE_DATA_DIR"),
-                        help="folder with the MNIST IDX files (default $NPAE_DATA_DIR, now %(default)s)")
+    parser.add_argument("--data-dir", type=existing_folder, default=os.environ.get("NPAE_DATA_DIR"),
+                        help="folder of the MNIST-format IDX files (default $NPAE_DATA_DIR, now %(default)s)")
     parser.add_argument("--out", default=f"npae-out/{name}",
                         help="where figures and metrics.json go (default %(default)s)")
     if epochs is not None:
-        parser.add_argument("--epochs", type=int, default=epochs,
+        parser.add_argument("--epochs", type=positive_int, default=epochs,
                             help="passes over the training images (default %(default)s)")
     if batch_size is not None:
-        parser.add_argument("--batch-size", type=int, default=batch_size,
+        parser.add_argument("--batch-size", type=positive_int, default=batch_size,
                             help="images per optimiser step (default %(default)s)")
     if lr is not None:
-        parser.add_argument("--lr", type=float, default=lr, help="Adam learning rate (default %(default)s)")
-    parser.add_argument("--n-train", type=int, default=n_train,
-                        help="use only the first N training images (default %(default)s; None: all)")
-    parser.add_argument("--seed", type=int, default=0,
+        parser.add_argument("--lr", type=positive_float, default=lr,
+                            help="Adam learning rate (default %(default)s)")
+    parser.add_argument("--n-train", type=n_images, default=DEFAULT_N_TRAIN,
+                        help="train on the first N training images, or 'all' (default %(default)s)")
+    parser.add_argument("--n-test", type=n_images, default=DEFAULT_N_TEST,
+                        help="evaluate on the first N held-out images, or 'all' (default %(default)s)")
+    parser.add_argument("--seed", type=nonnegative_int, default=0,
                         help="seeds the weights, the batches and the noise (default %(default)s)")
     return parser
 
@@ -79,14 +148,15 @@ def load_mnist_or_exit(parser: argparse.ArgumentParser, args: argparse.Namespace
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str]:
     """MNIST as :func:`npae.datasets.mnist_split` gives it, or a usage error naming the problem.
 
-    Prints ``data: <sentence saying which images train and which evaluate>``.
+    Prints ``data: <data set or "unidentified", folder, images used out of how many>``.
 
     Parameters
     ----------
     parser : argparse.ArgumentParser
         The parser that made ``args`` (its ``error`` prints the usage and exits with status 2).
     args : argparse.Namespace
-        Parsed arguments with ``data_dir`` and optionally ``n_train`` (None or missing: all).
+        Parsed arguments with ``data_dir`` and optionally ``n_train`` and ``n_test`` (None or
+        missing: all).
 
     Returns
     -------
@@ -99,18 +169,20 @@ def load_mnist_or_exit(parser: argparse.ArgumentParser, args: argparse.Namespace
     y_test : ndarray, shape (N_test,)
         Their labels.
     source : str
-        The sentence that was printed (with the two image counts), for ``metrics.json``.
+        The sentence that was printed, for ``metrics.json``.
     """
     if not args.data_dir:
         parser.error(NO_DATA_MESSAGE)
     try:
         X_train, y_train, X_test, y_test, source = mnist_split(args.data_dir,
-                                                               n_train=getattr(args, "n_train", None))
+                                                               n_train=getattr(args, "n_train", None),
+                                                               n_test=getattr(args, "n_test", None))
     except DataError as exc:
         parser.error(str(exc))
     print(f"data: {source}")
-    print(f"training on {len(X_train)} images, evaluating on {len(X_test)}")
     return X_train, y_train, X_test, y_test, source
 
 
-__all__ = ["NO_DATA_MESSAGE", "example_parser", "load_mnist_or_exit"]
+__all__ = ["DEFAULT_N_TEST", "DEFAULT_N_TRAIN", "NO_DATA_MESSAGE", "argument_type", "example_parser",
+           "existing_folder", "fraction", "load_mnist_or_exit", "n_images", "new_file", "nonnegative_float",
+           "nonnegative_int", "positive_float", "positive_int"]

@@ -11,6 +11,7 @@ import pytest
 
 import npae
 from npae import cli
+from npae.datasets import mnist as mnist_module
 from npae.io import model_classes
 
 from idx_files import write_mnist
@@ -54,7 +55,9 @@ def test_train_evaluate_reconstruct(capsys, tmp_path, mnist_dir):
                          "--batch-size", 16, "--sizes", "784,16", "--loss", "bce", "--out", path,
                          "--checkpoint", tmp_path / "ck.npz")
     assert code == 0, err
-    assert "data: MNIST training set (48 images)" in out and "epoch 2/2" in out and "test loss" in out
+    assert (f"data: unidentified MNIST-format data (MD5s not those of the MNIST or Fashion-MNIST files npae "
+            f"knows) in {mnist_dir}: training on all 48 training images, evaluating on all 16 test images\n"
+            in out) and "epoch 2/2" in out and "test loss" in out
     model = npae.load(path)
     assert model.sizes == (784, 16) and model.loss == "bce" and len(model.history_["loss"]) == 2
     code, out, err = run(capsys, "train", "autoencoder", "--data-dir", mnist_dir, "--epochs", 3,
@@ -102,8 +105,8 @@ def test_errors_are_one_line_without_traceback_unless_debug(capsys, tmp_path, mn
               "Autoencoder has no argument --foo"),
              (("train", "autoencoder", "--data-dir", mnist_dir, "--out", tmp_path / "x.npz", "--activation",
                "swish"), "activation must be one of"),
-             (("train", "autoencoder", "--data-dir", mnist_dir, "--out", tmp_path / "x.npz", "--epochs", -1),
-              "epochs must be >= 0"),
+             (("train", "autoencoder", "--data-dir", mnist_dir, "--out", tmp_path / "x.npz", "--sizes",
+               "64,8"), "the data has 784 features per example, the model takes 64"),
              (("evaluate", tmp_path / "missing.npz", "--data-dir", mnist_dir), "no such model file")]
     for argv, message in cases:
         code, out, err = run(capsys, *argv)
@@ -112,6 +115,62 @@ def test_errors_are_one_line_without_traceback_unless_debug(capsys, tmp_path, mn
         cli.main(["--debug", "evaluate", str(tmp_path / "missing.npz"), "--data-dir", str(mnist_dir)])
     with pytest.raises(ValueError):
         cli.main(["gradcheck", "no-such-model", "--debug"])
+
+
+@pytest.fixture
+def reads(monkeypatch) -> list:
+    """Every way npae reads a data folder, replaced by one that records the call and fails."""
+    calls = []
+
+    def refuse(*args, **kwargs):
+        calls.append(args)
+        raise AssertionError("data read before the arguments were checked")
+
+    for name in ("load_mnist", "read_idx", "identify"):  # what mnist_split and load_mnist call
+        monkeypatch.setattr(mnist_module, name, refuse)
+    monkeypatch.setattr(npae.datasets, "natural_patches", refuse)
+    return calls
+
+
+BAD_OPTIONS = [(("--epochs", "-1"), "argument --epochs: expected an integer >= 1, got '-1'"),
+               (("--batch-size", "0"), "argument --batch-size: expected an integer >= 1, got '0'"),
+               (("--lr", "-0.5"), "argument --lr: expected a number > 0, got '-0.5'"),
+               (("--momentum", "1.5"), "argument --momentum: expected a number >= 0 and < 1, got '1.5'"),
+               (("--patience", "0"), "argument --patience: expected an integer >= 1, got '0'"),
+               (("--n-train", "0"), "argument --n-train: expected an integer >= 1 or 'all', got '0'"),
+               (("--seed", "-3"), "argument --seed: expected an integer >= 0, got '-3'"),
+               (("--every", "x"), "argument --every: expected an integer >= 1, got 'x'")]
+
+
+@pytest.mark.parametrize("option, message", BAD_OPTIONS)
+def test_a_bad_option_is_refused_before_any_data_is_read(capsys, tmp_path, mnist_dir, reads, option, message):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["train", "autoencoder", "--data-dir", str(mnist_dir), "--out", str(tmp_path / "m.npz"),
+                  *option])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and f"npae train: error: {message}\n" in err and reads == []
+
+
+def test_bad_paths_and_model_arguments_are_refused_before_data_is_read(capsys, tmp_path, mnist_dir, reads):
+    train = ("train", "autoencoder", "--data-dir", mnist_dir)
+    usage_errors = [((*train, "--out", tmp_path / "no-such-folder" / "m.npz"),
+                     "argument --out: expected a file in an existing folder"),
+                    (("train", "autoencoder", "--data-dir", tmp_path / "no-such-folder", "--out", "m.npz"),
+                     "argument --data-dir: expected an existing folder"),
+                    (("evaluate", "m.npz", "--data-dir", mnist_dir, "--n-test", "-2"),
+                     "argument --n-test: expected an integer >= 1 or 'all', got '-2'"),
+                    (("reconstruct", "m.npz", "--data-dir", mnist_dir, "--n", "0", "--out", "g.png"),
+                     "argument --n: expected an integer >= 1, got '0'")]
+    for argv, message in usage_errors:
+        with pytest.raises(SystemExit) as info:
+            cli.main([str(a) for a in argv])
+        assert info.value.code == 2 and message in capsys.readouterr().err
+    model_errors = [(("--activation", "swish"), "activation must be one of"),
+                    (("--foo", "3"), "Autoencoder has no argument --foo")]
+    for option, message in model_errors:  # the model is built before the data is read
+        code, _, err = run(capsys, *train, "--out", tmp_path / "m.npz", *option)
+        assert code == 1 and message in err
+    assert reads == []
 
 
 def test_parse_value_and_model_args():
@@ -129,3 +188,23 @@ def test_python_dash_m_help():
     done = subprocess.run([sys.executable, "-m", "npae", "--help"], capture_output=True, text=True, cwd=root,
                           timeout=120)
     assert done.returncode == 0 and "gradcheck" in done.stdout and "train" in done.stdout
+
+
+def test_a_model_class_of_the_users_own_module_opens_with_import(tmp_path, mnist_dir):
+    """A file holding a class from the user's module: refused without it, evaluated with --import."""
+    (tmp_path / "my_models.py").write_text(
+        "import npae\n\n\nclass WideAE(npae.Autoencoder):\n"
+        "    def __init__(self, sizes=(784, 8), random_state=None):\n"
+        "        super().__init__(sizes, activation='tanh', random_state=random_state)\n")
+    make = ("import my_models\nmy_models.WideAE(random_state=0).save('wide.npz')\n")
+    subprocess.run([sys.executable, "-c", make], cwd=tmp_path, check=True, timeout=120)
+    args = [sys.executable, "-m", "npae", "evaluate", "wide.npz", "--data-dir", str(mnist_dir)]
+    refused = subprocess.run(args, capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert refused.returncode == 1 and "unknown class 'WideAE'" in refused.stderr
+    opened = subprocess.run(args[:3] + ["--import", "my_models"] + args[3:], capture_output=True, text=True,
+                            cwd=tmp_path, timeout=120)
+    assert opened.returncode == 0, opened.stderr
+    assert "score" in opened.stdout
+    missing = subprocess.run(args[:3] + ["--import", "no_such_module"] + args[3:], capture_output=True,
+                             text=True, cwd=tmp_path, timeout=120)
+    assert missing.returncode == 1 and "--import no_such_module: cannot import it" in missing.stderr

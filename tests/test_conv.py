@@ -1,4 +1,5 @@
-"""Conv2D and Conv2DTranspose against plain-loop references, the adjoint identity, gradient checks."""
+"""Conv2D and Conv2DTranspose against plain-loop references, the adjoint identity, gradient checks;
+the fast stride-1 kernel (conv_shifted.py) against the taught im2col route and the loop."""
 
 import numpy as np
 import pytest
@@ -7,7 +8,7 @@ from hypothesis import strategies as st
 from profiles import examples
 
 from npae.gradcheck import check_layer
-from npae.layers import Conv2D, Conv2DTranspose, Sequential
+from npae.layers import Conv2D, Conv2DTranspose, Sequential, conv, conv_shifted
 from npae.layers.conv import col2im, conv_output_size, conv_transpose_output_size, im2col
 
 
@@ -130,15 +131,14 @@ def test_conv2d_gradients(k, s, p):
     assert max(errors.values()) < 1e-7, errors
 
 
-@pytest.mark.parametrize("c, o, k, p", [(3, 2, 3, 1), (2, 2, (2, 3), (1, 0)), (2, 2, 2, 2)])
-def test_conv2d_stride1_shifted_routes_gradients(c, o, k, p):
-    """Stride 1 with O <= C: forward and dW by shifted GEMMs (weight_grad_shifted); dx by im2col
-    of dy (O < C), by shifted GEMMs (O = C), or by col2im (padding >= kernel)."""
+@pytest.mark.parametrize("c, o, k, p", [(3, 2, 3, 1), (4, 1, (2, 3), (1, 0))])
+def test_fast_stride1_kernel_gradients(c, o, k, p):
+    """Stride 1 with O < C runs conv_shifted.py; its gradients pass the same check."""
     rng = np.random.default_rng(6)
     layer = Conv2D(c, o, k, 1, p, rng=rng, dtype=np.float64)
     layer.params["b"][:] = rng.standard_normal(o)
     errors = check_layer(layer, rng.standard_normal((2, c, 5, 4)), rng)
-    assert layer._cache[0] == "shifted"
+    assert layer._fast
     assert set(errors) == {"x", "W", "b"}
     assert max(errors.values()) < 1e-7, errors
 
@@ -193,21 +193,13 @@ def test_weight_layouts_follow_pytorch():
     assert Conv2D(3, 5, 2).params["b"].shape == Conv2DTranspose(3, 5, 2).params["b"].shape == (5,)
 
 
-def test_wrong_channel_count_names_layer_and_shapes():
-    with pytest.raises(ValueError, match=r"Conv2D\(3, 8.*3 channels.*\(2, 1, 10, 10\)"):
-        Conv2D(3, 8, 3).forward(np.zeros((2, 1, 10, 10), np.float32))
-    with pytest.raises(ValueError, match=r"Conv2DTranspose\(4, 2.*4 channels.*\(2, 3, 5, 5\)"):
-        Conv2DTranspose(4, 2, 3).forward(np.zeros((2, 3, 5, 5), np.float32))
-    with pytest.raises(ValueError, match=r"NCHW.*\(2, 100\)"):
-        Conv2D(1, 8, 3).forward(np.zeros((2, 100), np.float32))
-
-
-def test_input_smaller_than_kernel_names_layer_and_shapes():
+def test_output_shape_refuses_an_input_smaller_than_the_kernel():
+    """The size check sits in output_shape (a model's door), not in the forward pass."""
     msg = r"Conv2D\(1, 8, kernel_size=\(5, 5\).*\(3, 3\).*smaller than the kernel"
     with pytest.raises(ValueError, match=msg):
-        Conv2D(1, 8, 5).forward(np.zeros((2, 1, 3, 3), np.float32))
+        Conv2D(1, 8, 5).output_shape((2, 1, 3, 3))
     with pytest.raises(ValueError, match=r"Conv2DTranspose.*empty output"):
-        Conv2DTranspose(1, 1, 1, padding=1).forward(np.zeros((1, 1, 2, 2), np.float32))
+        Conv2DTranspose(1, 1, 1, padding=1).output_shape((1, 1, 2, 2))
 
 
 @pytest.mark.parametrize("kwargs, error", [
@@ -238,22 +230,40 @@ def test_input_grad_false_gives_the_same_parameter_gradients(cls, args):
         np.testing.assert_array_equal(g, full[k])
 
 
-@pytest.mark.parametrize("k, p", [(3, 1), (3, 0), (3, 2), ((1, 3), (0, 2)), (5, 2), (1, 1)])
-def test_stride1_input_gradient_by_convolution_matches_col2im(k, p):
-    """With stride 1, dx is a convolution of dy with the flipped kernel; it must equal col2im(W^T dY)."""
-    rng = np.random.default_rng(5)
-    layer = Conv2D(4, 1, k, 1, p, rng=rng, dtype=np.float64)
-    x = rng.standard_normal((2, 4, 6, 7))
-    dy = rng.standard_normal(layer.forward(x).shape)
-    dx = layer.backward(dy)
-    W = layer.params["W"]
-    kk = layer.kernel_size
-    dcols = W.reshape(1, -1).T @ dy.transpose(1, 0, 2, 3).reshape(1, -1)
-    ph, pw = layer.padding
-    dxp = col2im(dcols, (4, 2, 6 + 2 * ph, 7 + 2 * pw), kk, (1, 1), dy.shape[2:])
-    expected = dxp[:, :, ph:ph + 6, pw:pw + 7].transpose(1, 0, 2, 3)
-    np.testing.assert_allclose(dx, expected, rtol=1e-12, atol=1e-12)
-    assert check_layer(layer, x, rng)["x"] < 1e-7
+# ---------------------------------------------------------------- the fast stride-1 kernel
+@st.composite
+def fast_config(draw):
+    """Layers that conv_shifted.py computes: stride 1, fewer output than input channels, padding < kernel."""
+    k = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    p = tuple(draw(st.integers(0, k[a] - 1)) for a in range(2))
+    c = draw(st.integers(2, 5))
+    hw = tuple(draw(st.integers(max(1, k[a] - 2 * p[a]), 8)) for a in range(2))
+    return dict(n=draw(st.integers(1, 3)), c=c, o=draw(st.integers(1, c - 1)), hw=hw, k=k, s=(1, 1), p=p,
+                seed=draw(st.integers(0, 2**16)))
+
+
+@examples(40)
+@given(fast_config())
+def test_fast_stride1_kernel_equals_the_taught_route_and_the_loop(cfg):
+    """y, dx, dW and db of conv_shifted.py equal those of the im2col route; y equals the loop."""
+    rng = np.random.default_rng(cfg["seed"])
+    layer = Conv2D(cfg["c"], cfg["o"], cfg["k"], 1, cfg["p"], rng=rng, dtype=np.float64)
+    layer.params["b"][:] = rng.standard_normal(cfg["o"])
+    assert conv_shifted.runs_for(layer.params["W"].shape, layer.stride, layer.padding)
+    x = rng.standard_normal((cfg["n"], cfg["c"], *cfg["hw"]))
+    dy = rng.standard_normal(layer.output_shape(x.shape))
+    routes = {}
+    for fast in (True, False):
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(conv, "FAST_STRIDE1", fast)
+            y = layer.forward(x)
+            assert layer._fast is fast
+            dx = layer.backward(dy)
+        routes[fast] = (y, dx, layer.grads["W"], layer.grads["b"])
+    expected = conv2d_loop(x, layer.params["W"], layer.params["b"], (1, 1), cfg["p"])
+    np.testing.assert_allclose(routes[True][0], expected, rtol=1e-10, atol=1e-12)
+    for fast, taught in zip(routes[True], routes[False], strict=True):
+        np.testing.assert_allclose(fast, taught, rtol=1e-10, atol=1e-12)
 
 
 @examples(40)
@@ -277,3 +287,51 @@ def test_conv2d_backward_matches_the_im2col_formulas(cfg):
     convT = Conv2DTranspose(o, c, k, s, p, op, dtype=np.float64)
     convT.params["W"][...] = layer.params["W"]
     np.testing.assert_allclose(dx, convT.forward(dy), rtol=1e-10, atol=1e-10)
+
+
+# ---------------------------------------------------------------- non-finite upstream gradients
+@pytest.mark.parametrize("fast", [True, False])
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_conv2d_backward_propagates_nan_and_inf(bad, fast, monkeypatch):
+    """One bad dy[1, o, 2, 2] reaches, by plain arithmetic and without a warning: the 3x3 window it
+    came from in every channel of dx[1], all of dW[o] and db[o]; NaN stays NaN, Inf stays Inf
+    (nothing multiplies it by 0 here: the window lies inside the image)."""
+    monkeypatch.setattr(conv, "FAST_STRIDE1", fast)
+    rng = np.random.default_rng(7)
+    layer = Conv2D(3, 2, 3, 1, 1, rng=rng, dtype=np.float64)  # stride 1, O < C: the fast kernel if on
+    x = rng.standard_normal((2, 3, 5, 5))
+    dy = rng.standard_normal(layer.forward(x).shape)
+    assert layer._fast is fast
+    dy[1, 1, 2, 2] = bad
+    dx = layer.backward(dy)
+    assert dx.shape == x.shape
+    window = np.zeros(x.shape, dtype=bool)
+    window[1, :, 1:4, 1:4] = True
+    kind = np.isnan if np.isnan(bad) else np.isinf
+    np.testing.assert_array_equal(kind(dx), window)
+    np.testing.assert_array_equal(np.isfinite(dx), ~window)
+    assert kind(layer.grads["W"][1]).all() and np.isfinite(layer.grads["W"][0]).all()
+    assert kind(layer.grads["b"][1]) and np.isfinite(layer.grads["b"][0])
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_conv_transpose2d_backward_propagates_nan_and_inf(bad):
+    """dy[1, 2, 1, 1] (canvas row and column 2 = 2*h + i) comes from the inputs h, w in {0, 1} with
+    kernel offsets i, j in {2, 0}: those inputs of dx[1] in every channel and W[:, 2, ::2, ::2]."""
+    rng = np.random.default_rng(8)
+    layer = Conv2DTranspose(2, 3, 3, 2, 1, 1, rng=rng, dtype=np.float64)
+    x = rng.standard_normal((2, 2, 3, 3))
+    dy = rng.standard_normal(layer.forward(x).shape)  # (2, 3, 6, 6)
+    dy[1, 2, 1, 1] = bad
+    dx = layer.backward(dy)
+    assert dx.shape == x.shape
+    kind = np.isnan if np.isnan(bad) else np.isinf
+    expected = np.zeros(x.shape, dtype=bool)
+    expected[1, :, :2, :2] = True
+    np.testing.assert_array_equal(kind(dx), expected)
+    np.testing.assert_array_equal(np.isfinite(dx), ~expected)
+    expected = np.zeros(layer.params["W"].shape, dtype=bool)
+    expected[:, 2, ::2, ::2] = True
+    np.testing.assert_array_equal(kind(layer.grads["W"]), expected)
+    np.testing.assert_array_equal(np.isfinite(layer.grads["W"]), ~expected)
+    np.testing.assert_array_equal(np.isfinite(layer.grads["b"]), [True, True, False])

@@ -17,6 +17,7 @@ from npae import datasets
 from npae.datasets import (
     DataError,
     available_photos,
+    identity,
     load_mnist,
     mnist_split,
     natural_patches,
@@ -232,6 +233,99 @@ def test_mnist_split_test_only_folder_does_not_download(tmp_path, monkeypatch):
     # "first 8,000 train, the rest evaluate": with 10 images all 10 train and none evaluate.
     assert X_train.shape == (10, 784) and X_test.shape == (0, 784)
     np.testing.assert_array_equal(y_train, labels)
+
+
+def write_test_set(folder: Path, n: int, gz: bool = True) -> dict[str, bytes]:
+    """Fake MNIST-format test files in ``folder``; returns {official name without .gz: IDX bytes}."""
+    images, labels = fake_mnist(n)
+    files = {"t10k-images-idx3-ubyte": idx_bytes(images), "t10k-labels-idx1-ubyte": idx_bytes(labels)}
+    for stem, data in files.items():
+        (folder / (stem + ".gz" if gz else stem)).write_bytes(gzip.compress(data, mtime=0) if gz else data)
+    return files
+
+
+def test_known_digests_are_distinct_and_shared_with_the_download_code():
+    assert datasets.MNIST_MD5 is mnist_module.MNIST_MD5  # one table: download checks what identify names
+    # gzipped MNIST and Fashion-MNIST, decompressed MNIST test set and Fashion-MNIST: no digest twice
+    assert len(identity.KNOWN_FILES) == 4 + 4 + 2 + 4
+    known = identity.KNOWN_FILES
+    assert known["bb300cfdad3c16e7a12a480ee83cd310"] == ("Fashion-MNIST", "t10k-labels-idx1-ubyte")
+    assert known["9fb629c4189551a2d022fa330f9573f3"] == ("MNIST", "t10k-images-idx3-ubyte")
+
+
+def test_identify_names_a_data_set_only_when_every_file_proves_it(tmp_path, monkeypatch):
+    files = write_test_set(tmp_path, 10)
+    paths = sorted(tmp_path.iterdir())
+    assert datasets.identify(paths) is None  # random images: nobody's published files
+    stored = {p.name.removesuffix(".gz"): hashlib.md5(p.read_bytes()).hexdigest() for p in paths}
+    for stem, digest in stored.items():  # pretend these are Fashion-MNIST's published gzip files
+        monkeypatch.setitem(identity.KNOWN_FILES, digest, ("Fashion-MNIST", stem))
+    assert datasets.identify(paths) == "Fashion-MNIST"
+    assert datasets.identify_file(paths[0]) == ("Fashion-MNIST", "t10k-images-idx3-ubyte")
+    # the images file known under the labels' name: a renamed file proves nothing
+    monkeypatch.setitem(identity.KNOWN_FILES, stored["t10k-images-idx3-ubyte"],
+                        ("Fashion-MNIST", "t10k-labels-idx1-ubyte"))
+    assert datasets.identify(paths) is None
+    # one file of each data set: a mixed folder is unidentified
+    monkeypatch.setitem(identity.KNOWN_FILES, stored["t10k-images-idx3-ubyte"],
+                        ("MNIST", "t10k-images-idx3-ubyte"))
+    assert datasets.identify(paths) is None
+    # by the decompressed bytes: a gunzipped copy, and a copy re-compressed with another gzip header
+    for stem, data in files.items():
+        monkeypatch.setitem(identity.KNOWN_FILES, hashlib.md5(data).hexdigest(), ("MNIST", stem))
+    plain, regz = tmp_path / "plain", tmp_path / "regz"
+    for folder, gz in ((plain, False), (regz, True)):
+        folder.mkdir()
+        write_test_set(folder, 10, gz=gz)
+    for p in regz.iterdir():  # another time stamp in the header: the file's own MD5 changes
+        p.write_bytes(gzip.compress(gzip.decompress(p.read_bytes()), mtime=12345))
+    assert datasets.identify(plain.iterdir()) == "MNIST" and datasets.identify(regz.iterdir()) == "MNIST"
+
+
+def test_mnist_split_says_what_it_read(tmp_path, monkeypatch):
+    write_test_set(tmp_path, 10)
+    monkeypatch.setattr(mnist_module, "TEST_ONLY_SPLIT", 6)
+    unidentified = ("unidentified MNIST-format data (MD5s not those of the MNIST or Fashion-MNIST files npae "
+                    f"knows) in {tmp_path}")
+    *_, source = mnist_split(tmp_path)
+    assert source == (f"{unidentified}, test set only: training on the first 6 of 10 test images, "
+                      "evaluating on the last 4 of 10 test images")
+    *_, source = mnist_split(tmp_path, n_train=2, n_test=3)
+    assert source.endswith("training on the first 2 of 10 test images, "
+                           "evaluating on test images 7 to 9 of 10")
+    for p in tmp_path.iterdir():
+        monkeypatch.setitem(identity.KNOWN_FILES, hashlib.md5(p.read_bytes()).hexdigest(),
+                            ("Fashion-MNIST", p.name.removesuffix(".gz")))
+    *_, source = mnist_split(tmp_path)
+    assert source.startswith(f"Fashion-MNIST (identified by the files' MD5s) in {tmp_path}, test set only:")
+    images, labels = fake_mnist(30, seed=1)  # now a training set too: it is used, and not identified
+    (tmp_path / "train-images-idx3-ubyte").write_bytes(idx_bytes(images))
+    (tmp_path / "train-labels-idx1-ubyte").write_bytes(idx_bytes(labels))
+    X_train, _, X_test, _, source = mnist_split(tmp_path, n_train=25)
+    assert (len(X_train), len(X_test)) == (25, 10)
+    assert source == (f"{unidentified}: training on the first 25 of 30 training images, "
+                      "evaluating on all 10 test images")
+
+
+def test_mnist_split_refuses_a_broken_training_file(tmp_path):
+    write_test_set(tmp_path, 10)
+    (tmp_path / "train-images-idx3-ubyte").write_bytes(b"\x00\x00\x08\x03broken")
+    (tmp_path / "train-labels-idx1-ubyte").write_bytes(b"")
+    with pytest.raises(DataError, match="train-images-idx3-ubyte"):  # not a silent fall-back to the test set
+        mnist_split(tmp_path)
+
+
+def test_real_mnist_test_set_is_named():
+    folder = os.environ.get("NPAE_DATA_DIR")
+    if not folder or not (Path(folder) / "t10k-images-idx3-ubyte.gz").is_file():
+        pytest.skip("NPAE_DATA_DIR with the gzipped MNIST test set is not available")
+    names = ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+    assert datasets.identify(Path(folder) / name for name in names) == "MNIST"
+    if not list(Path(folder).glob("train-*")):  # the test set alone, as in the shared folder
+        *_, source = mnist_split(folder)
+        assert source == (f"MNIST (identified by the files' MD5s) in {folder}, test set only: training on "
+                          "the first 8,000 of 10,000 test images, evaluating on the last 2,000 of 10,000 "
+                          "test images")
 
 
 def test_download_write_keeps_old_file_on_failure(tmp_path, monkeypatch):

@@ -1,7 +1,9 @@
-"""Data: MNIST-format IDX files (:mod:`npae.datasets.mnist`) and natural-image patches from the
-photographs matplotlib ships (:mod:`npae.datasets.images`, offline). Import the names from here.
+"""Data: MNIST-format IDX files (:mod:`npae.datasets.mnist`), which data set they are
+(:mod:`npae.datasets.identity`, by MD5) and natural-image patches from the photographs
+matplotlib ships (:mod:`npae.datasets.images`, offline). Import the names from here.
 """
 
+from .identity import DECOMPRESSED_MD5, FASHION_MNIST_MD5, MNIST_MD5, identify, identify_file
 from .images import (
     SAMPLE_PHOTOS,
     available_photos,
@@ -14,8 +16,8 @@ from .images import (
 )
 from .mnist import (
     MNIST_FILES,
-    MNIST_MD5,
     MNIST_MIRRORS,
+    TEST_ONLY_SPLIT,
     DataError,
     ScaledRows,
     data_dir_from,
@@ -33,8 +35,12 @@ __all__ = [
     "block_mean",
     "data_dir_from",
     "DataError",
+    "DECOMPRESSED_MD5",
     "default_cache_dir",
     "download_mnist",
+    "FASHION_MNIST_MD5",
+    "identify",
+    "identify_file",
     "load_mnist",
     "MNIST_FILES",
     "MNIST_MD5",
@@ -48,6 +54,7 @@ __all__ = [
     "sample_photo",
     "ScaledRows",
     "SAMPLE_PHOTOS",
+    "TEST_ONLY_SPLIT",
     "to_grey",
     "whiten_image",
 ]

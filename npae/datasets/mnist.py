@@ -10,7 +10,6 @@ memory. Nothing here depends on where the project happens to keep its data.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import http.client
 import os
 import urllib.error
@@ -22,6 +21,7 @@ import numpy as np
 
 from .._validation import check_choice, check_float
 from ..io import atomic_write
+from .identity import MNIST_MD5, identify, md5
 
 #: IDX element types: type code -> (NumPy dtype, big-endian).
 _IDX_TYPES = {0x08: np.dtype(np.uint8), 0x09: np.dtype(np.int8), 0x0B: np.dtype(">i2"),
@@ -32,14 +32,6 @@ MNIST_FILES = {
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
 
-
-#: MD5 of the official gzipped files (the digests torchvision and the MNIST mirrors publish).
-MNIST_MD5 = {
-    "train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
-    "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
-    "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
-    "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
-}
 
 #: Mirrors tried in order (Yann LeCun's original site now often refuses scripted downloads).
 MNIST_MIRRORS = (
@@ -193,10 +185,6 @@ def _open_url(url: str, timeout: float = 30.0):
     return urllib.request.urlopen(url, timeout=timeout)
 
 
-def _md5(data: bytes) -> str:
-    return hashlib.md5(data).hexdigest()
-
-
 def download_mnist(data_dir: str | os.PathLike | None = None, kind: str = "train",
                    mirrors: tuple[str, ...] = MNIST_MIRRORS) -> Path:
     """Download the two gzipped MNIST files of ``kind`` that ``data_dir`` does not have yet.
@@ -237,7 +225,7 @@ def download_mnist(data_dir: str | os.PathLike | None = None, kind: str = "train
             except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
                 failures.append(f"{url}: {getattr(exc, 'reason', exc)}")
                 continue
-            digest = _md5(data)
+            digest = md5(data)
             if digest != MNIST_MD5[name]:
                 failures.append(f"{url}: MD5 {digest} != expected {MNIST_MD5[name]} ({len(data)} bytes)")
                 continue
@@ -296,28 +284,63 @@ def load_mnist(data_dir: str | os.PathLike | None = None, kind: str = "train", d
     return X, labels.astype(np.int64)
 
 
+#: With only the test set in the folder, the examples train on this many of its first images
+#: and evaluate on the rest (MNIST's 10,000 test images: 8,000 and 2,000).
+TEST_ONLY_SPLIT = 8000
+
+
+def _which(n: int, start: int, total: int, what: str) -> str:
+    """Which rows of a set of ``total`` were kept: ``n`` from index ``start``, in words."""
+    if n == total:
+        return f"all {total:,} {what}"
+    if start == 0:
+        return f"the first {n:,} of {total:,} {what}"
+    if start + n == total:
+        return f"the last {n:,} of {total:,} {what}"
+    return f"{what} {start + 1:,} to {start + n:,} of {total:,}"
+
+
 def mnist_split(data_dir: str | os.PathLike | None = None, n_train: int | None = None,
                 n_test: int | None = None, download: bool = False,
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str]:
-    """Training and evaluation data for the examples, and a sentence saying where it came from.
+    """Training and evaluation data for the examples, and a sentence saying what was read.
 
-    Uses the 60,000-image training set and the test set when the folder has both; with only
-    the test set, the first 8,000 test images train and the last 2,000 evaluate.
-    ``n_train``/``n_test`` keep the first that many of each. With ``download=True`` missing
-    files are fetched (see :func:`load_mnist`); by default nothing is downloaded, so a folder
-    holding only the test set is used as it is.
+    Uses the training set and the test set when the folder has both; with only the test set,
+    its first :data:`TEST_ONLY_SPLIT` images train and the rest evaluate. ``n_train``/``n_test``
+    keep the first that many of each (None: all). With ``download=True`` missing MNIST files
+    are fetched first (see :func:`download_mnist`; offline, the folder is used as it is); by
+    default nothing is downloaded.
+
+    The sentence names the folder, the images used out of how many, and the data set, which
+    :func:`npae.datasets.identity.identify` tells from the files' MD5s ("unidentified" when they
+    match no published files), e.g. ``"Fashion-MNIST (identified by the files' MD5s) in D:
+    training on the first 8,000 of 60,000 training images, evaluating on all 10,000 test images"``.
 
     Returns ``X_train, y_train, X_test, y_test, source``.
     """
     directory = data_dir_from(data_dir)
+    if download:
+        directory = directory or default_cache_dir()
+        try:
+            download_mnist(directory, "train")
+        except DataError:
+            pass  # offline: split the test set below
     X_test, y_test = load_mnist(directory, "test", download=download)
-    try:
-        X_train, y_train = load_mnist(directory, "train", download=download)
-        source = f"MNIST training set ({len(X_train)} images) / test set ({len(X_test)} images)"
-    except DataError:
-        X_train, y_train = X_test[:8000], y_test[:8000]
-        X_test, y_test = X_test[8000:], y_test[8000:]
-        source = "MNIST test set only: first 8,000 images train, last 2,000 evaluate"
+    kinds = ("train", "test") if all(_find(directory, stem) for stem in MNIST_FILES["train"]) else ("test",)
+    name = identify(_find(directory, stem) for kind in kinds for stem in MNIST_FILES[kind])
+    label = (f"{name} (identified by the files' MD5s)" if name else
+             "unidentified MNIST-format data (MD5s not those of the MNIST or Fashion-MNIST files npae knows)")
+    n_test_set = len(X_test)
+    if kinds == ("train", "test"):
+        X_train, y_train = load_mnist(directory, "train", download=False)
+        train_set, test_start, where = (len(X_train), "training images"), 0, ""
+    else:  # the test set only: its first TEST_ONLY_SPLIT images train
+        X_train, y_train = X_test[:TEST_ONLY_SPLIT], y_test[:TEST_ONLY_SPLIT]
+        X_test, y_test = X_test[TEST_ONLY_SPLIT:], y_test[TEST_ONLY_SPLIT:]
+        train_set, where = (n_test_set, "test images"), ", test set only"
+        test_start = n_test_set - len(X_test)
     X_train, y_train = X_train[:n_train], y_train[:n_train]
     X_test, y_test = X_test[:n_test], y_test[:n_test]
+    source = (f"{label} in {directory}{where}: training on {_which(len(X_train), 0, *train_set)}, "
+              f"evaluating on {_which(len(X_test), test_start, n_test_set, 'test images')}")
     return X_train, y_train, X_test, y_test, source

@@ -12,8 +12,11 @@ functions and its own transpose back to channel-major then cost nothing extra.
 The two layers are adjoint to each other: the input gradient of a convolution is a transposed
 convolution of ``dy`` with the same weights, and the input gradient of a transposed convolution
 is a convolution. Both share the two helpers below, :func:`im2col` (gather every kernel window
-into a column) and :func:`col2im` (its adjoint: scatter-add the columns back). For a stride of 1,
-:func:`conv2d_shifted` avoids im2col altogether (a window offset is a shift of the flat index).
+into a column) and :func:`col2im` (its adjoint: scatter-add the columns back).
+
+One fast kernel sits beside this route: stride-1 ``Conv2D`` layers with fewer output than input
+channels run ``conv_shifted.py`` (the same numbers without im2col's copy) while
+:data:`FAST_STRIDE1` is True; ``Conv2D.forward`` makes that choice, in one ``if``.
 """
 
 from __future__ import annotations
@@ -25,7 +28,12 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from .._validation import check_dtype, check_int, check_random_state
 from ..init import Initializer, get_initializer
+from . import conv_shifted
 from .base import Layer
+
+#: True: stride-1 Conv2D layers with O < C run the fast kernel of ``conv_shifted.py``
+#: (``conv_shifted.runs_for``); False: every layer runs the im2col route below.
+FAST_STRIDE1 = True
 
 Pair = int | tuple[int, int]
 
@@ -110,95 +118,21 @@ def col2im(cols: np.ndarray, shape: tuple[int, int, int, int], kernel: tuple[int
     return xp
 
 
-def _shift_buffer(c: int, n: int, hp: int, wp: int, kernel: tuple[int, int], dtype
-                  ) -> tuple[np.ndarray, np.ndarray]:
-    """A zeroed channel-major canvas (C, N, H_p, W_p) inside a flat buffer with a zero tail.
-
-    Returns ``(flat, canvas)``: ``flat`` has shape (C, N*H_p*W_p + span) with
-    ``span = (kH-1)*W_p + kW-1``, so that every shifted slice ``flat[:, s: s + N*H_p*W_p]`` of
-    :func:`conv2d_shifted` exists; ``canvas`` is a view of its first N*H_p*W_p columns.
-    """
-    size = n * hp * wp
-    flat = np.zeros((c, size + (kernel[0] - 1) * wp + kernel[1] - 1), dtype=dtype)
-    return flat, flat[:, :size].reshape(c, n, hp, wp)  # (C, N, H_p, W_p), a view
-
-
-def conv2d_shifted(flat: np.ndarray, shape: tuple[int, int, int, int], W: np.ndarray) -> np.ndarray:
-    r"""Stride-1 convolution of a channel-major canvas without im2col: kH*kW shifted GEMMs.
-
-    With the canvas flattened per channel, ``q = n H_p W_p + h W_p + w``, the window offset
-    ``(i, j)`` is a shift of the flat index by ``i W_p + j``, so
-
-    .. math:: Y[o, q] = \sum_{i, j} \sum_c W[o, c, i, j]\; \mathrm{flat}[c, q + i W_p + j]
-
-    is kH*kW products of (O, C) with a contiguous column slice of ``flat`` (no copy). Entries of
-    ``Y`` whose window runs off the right or bottom edge are computed and thrown away (a small
-    waste), which for a stride of 1 is much cheaper than im2col's kH*kW-fold copy.
-
-    Parameters
-    ----------
-    flat : ndarray, shape (C, N*H_p*W_p + span), from :func:`_shift_buffer`
-    shape : (C, N, H_p, W_p)
-    W : ndarray, shape (O, C, kH, kW)
-
-    Returns
-    -------
-    y : ndarray, shape (O, N, H_p-kH+1, W_p-kW+1), a view
-    """
-    c, n, hp, wp = shape
-    o, _, kh, kw = W.shape
-    size = n * hp * wp
-    W_offsets = np.ascontiguousarray(W.transpose(2, 3, 0, 1))  # (kH, kW, O, C)
-    y = W_offsets[0, 0] @ flat[:, :size]  # (O, N*H_p*W_p)
-    for i in range(kh):
-        for j in range(kw):
-            if i or j:
-                shift = i * wp + j
-                y += W_offsets[i, j] @ flat[:, shift: shift + size]
-    return y.reshape(o, n, hp, wp)[:, :, : hp - kh + 1, : wp - kw + 1]  # (O, N, H_out, W_out), a view
-
-
-def weight_grad_shifted(flat: np.ndarray, shape: tuple[int, int, int, int], dy: np.ndarray,
-                        w_shape: tuple[int, ...]) -> np.ndarray:
-    r"""``dW`` of :func:`conv2d_shifted`: ``dW[o, c, i, j] = sum_q dY[o, q] flat[c, q + i W_p + j]``.
-
-    ``dy`` (O, N, H_out, W_out) is placed on a zero (O, N, H_p, W_p) canvas (the thrown-away
-    positions get zero gradient), then one (O, N*H_p*W_p) x (N*H_p*W_p, C) product per offset.
-    """
-    c, n, hp, wp = shape
-    o, _, kh, kw = w_shape
-    size = n * hp * wp
-    dY = np.zeros((o, n, hp, wp), dtype=dy.dtype)
-    dY[:, :, : dy.shape[2], : dy.shape[3]] = dy
-    dY = dY.reshape(o, size)  # (O, N*H_p*W_p)
-    dW = np.empty((kh, kw, o, c), dtype=np.result_type(dy, flat))
-    for i in range(kh):
-        for j in range(kw):
-            shift = i * wp + j
-            dW[i, j] = dY @ flat[:, shift: shift + size].T  # (O, C)
-    return np.ascontiguousarray(dW.transpose(2, 3, 0, 1))  # (O, C, kH, kW)
-
-
-def _check_input(layer: Layer, x: np.ndarray, channels: int | None = None) -> None:
-    """Refuse anything but an NCHW array (with ``channels`` channels if given), naming the layer."""
-    c = "C" if channels is None else channels
-    if not isinstance(x, np.ndarray) or x.ndim != 4:
-        shape = getattr(x, "shape", type(x).__name__)
-        raise ValueError(f"{layer!r}: x must be an NCHW array of shape (N, {c}, H, W), got {shape}")
-    if channels is not None and x.shape[1] != channels:
-        raise ValueError(f"{layer!r}: x must have {channels} channels (shape (N, {channels}, H, W)), "
-                         f"got shape {x.shape}")
+def _window_counts(layer: Layer, h: int, w: int) -> tuple[int, int]:
+    """(H_out, W_out): how many of ``layer``'s windows (kernel_size, stride, padding) fit along each axis."""
+    (kh, kw), (sh, sw), (ph, pw) = layer.kernel_size, layer.stride, layer.padding
+    return conv_output_size(h, kh, sh, ph), conv_output_size(w, kw, sw, pw)
 
 
 def _window_output_size(layer: Layer, input_shape: tuple[int, ...]) -> tuple[int, int]:
-    """(H_out, W_out) of ``layer``'s windows (its kernel_size, stride, padding) over an NCHW
-    input, or a clear error when the padded input is smaller than one window."""
+    """:func:`_window_counts` for an NCHW ``input_shape``, or a clear error when the padded input
+    is smaller than one window (for ``output_shape``: a model's door, not the forward pass)."""
     h, w = input_shape[2:]
-    (kh, kw), (sh, sw), (ph, pw) = layer.kernel_size, layer.stride, layer.padding
+    (kh, kw), (ph, pw) = layer.kernel_size, layer.padding
     if h + 2 * ph < kh or w + 2 * pw < kw:
         raise ValueError(f"{layer!r}: input spatial size ({h}, {w}) with padding ({ph}, {pw}) is smaller "
                          f"than the kernel ({kh}, {kw}); got x of shape {tuple(input_shape)}")
-    return conv_output_size(h, kh, sh, ph), conv_output_size(w, kw, sw, pw)
+    return _window_counts(layer, h, w)
 
 
 class _ConvBase(Layer):
@@ -255,12 +189,9 @@ class Conv2D(_ConvBase):
     ``dx`` is the transposed convolution of ``dy`` with the same ``W``
     (see ``docs/10-convolutions.md``).
 
-    Stride 1 takes cheaper routes to the same numbers: with ``O <= C`` the forward pass and
-    ``dW`` are kH*kW GEMMs on shifted slices of the flat padded input (:func:`conv2d_shifted`,
-    no im2col copy), and, when ``padding < k``, ``dx`` is the stride-1 convolution of ``dy``
-    (padded by ``k-1-padding``) with the flipped kernel (by im2col of ``dy`` when ``O < C``, by
-    shifted GEMMs otherwise). ``tests/test_conv.py`` checks every route against the formulas
-    above and by central differences.
+    With stride 1 and ``O < C`` (and ``padding < kernel_size``), while :data:`FAST_STRIDE1` is
+    True, the same numbers come from the fast kernel in ``conv_shifted.py`` instead (no im2col
+    copy); ``tests/test_conv.py`` asserts that both routes agree.
 
     Parameters
     ----------
@@ -291,57 +222,44 @@ class Conv2D(_ConvBase):
         return (input_shape[0], self.out_channels, *_window_output_size(self, input_shape))
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        _check_input(self, x, self.in_channels)
+        W, b = self.params["W"], self.params["b"]
+        self._fast = FAST_STRIDE1 and conv_shifted.runs_for(W.shape, self.stride, self.padding)
+        if self._fast:  # the fast kernel: the same y without im2col (stride 1, O < C)
+            y, self._cache = conv_shifted.forward(x, W, b, self.padding)
+            return y
         n, c, h, w = x.shape
-        _, o, ho, wo = self.output_shape(x.shape)
-        (ph, pw), W = self.padding, self.params["W"]
-        dtype = np.result_type(x, W)
-        if self.stride == (1, 1) and o <= c:  # no im2col at all: kH*kW GEMMs on shifted slices
-            xf, xp = _shift_buffer(c, n, h + 2 * ph, w + 2 * pw, self.kernel_size, dtype)
-            xp[:, :, ph: ph + h, pw: pw + w] = x.transpose(1, 0, 2, 3)  # (C, N, H, W)
-            y = conv2d_shifted(xf, xp.shape, W)  # (O, N, H_out, W_out), a view
-            y += self.params["b"][:, None, None, None]
-            self._cache = ("shifted", x.shape, xf, xp.shape, (ho, wo))
-            return y.transpose(1, 0, 2, 3)  # (N, O, H_out, W_out), a view
+        o, (ph, pw) = self.out_channels, self.padding
+        ho, wo = _window_counts(self, h, w)
         # 1. pad into a channel-major buffer
-        xp = np.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=dtype)
+        xp = np.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=np.result_type(x, W))
         xp[:, :, ph: ph + h, pw: pw + w] = x.transpose(1, 0, 2, 3)  # (C, N, H, W)
-        # 2. every window as a column, 3. one GEMM over the whole batch
+        # 2. every window as a column
         cols = im2col(xp, self.kernel_size, self.stride, (ho, wo))  # (C*kH*kW, N*H_out*W_out)
-        y = W.reshape(o, -1) @ cols  # (O, N*H_out*W_out)
-        y += self.params["b"][:, None]
-        self._cache = ("im2col", x.shape, cols, xp.shape, (ho, wo))
+        # 3. one GEMM over the whole batch, and the bias
+        y = W.reshape(o, -1) @ cols  # (O, C*kH*kW) @ (C*kH*kW, N*H_out*W_out) -> (O, N*H_out*W_out)
+        y += b[:, None]
+        self._cache = (x.shape, cols)
         return y.reshape(o, n, ho, wo).transpose(1, 0, 2, 3)  # (N, O, H_out, W_out), a view
 
+    @np.errstate(invalid="ignore")  # NaN/Inf in dy propagate by IEEE arithmetic (Inf*0 = NaN), no warning
     def backward(self, dy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
-        if self._cache is None:
-            raise RuntimeError(f"{self!r}: backward called before forward")
-        how, x_shape, data, xp_shape, (ho, wo) = self._cache
-        n, c, h, w = x_shape
-        (ph, pw), (kh, kw), W = self.padding, self.kernel_size, self.params["W"]
-        o = self.out_channels
+        W = self.params["W"]
+        if self._fast:  # the forward pass took the fast kernel
+            dx, dW, db = conv_shifted.backward(dy, W, self.padding, self._cache, input_grad)
+            self.grads = {"W": dW, "b": db}
+            return dx
+        (n, c, h, w), cols = self._cache
+        o, ho, wo = dy.shape[1:]
+        ph, pw = self.padding
         dY = dy.transpose(1, 0, 2, 3).reshape(o, n * ho * wo)  # (O, N*H_out*W_out), free if channel-major
-        if how == "shifted":
-            dW = weight_grad_shifted(data, xp_shape, dY.reshape(o, n, ho, wo), W.shape)
-        else:
-            dW = (dY @ data.T).reshape(W.shape)  # (O, C*kH*kW) -> (O, C, kH, kW); data = cols
-        self.grads = {"W": dW, "b": dY.sum(axis=1)}  # b: (O,)
+        self.grads = {"W": (dY @ cols.T).reshape(W.shape),  # (O, C*kH*kW) -> (O, C, kH, kW)
+                      "b": dY.sum(axis=1)}  # (O,)
         if not input_grad:
             return None
-        if self.stride == (1, 1) and ph < kh and pw < kw:
-            # dx is the stride-1 convolution of dy, zero-padded by k-1-p, with the flipped kernel
-            qh, qw = kh - 1 - ph, kw - 1 - pw
-            df, dyp = _shift_buffer(o, n, h + kh - 1, w + kw - 1, self.kernel_size, dY.dtype)
-            dyp[:, :, qh: qh + ho, qw: qw + wo] = dY.reshape(o, n, ho, wo)  # (O, N, H_out, W_out)
-            W_flip = W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # (C, O, kH, kW)
-            if o < c:  # few channels in dy: im2col of dy is small, one GEMM
-                dcols = im2col(dyp, self.kernel_size, (1, 1), (h, w))  # (O*kH*kW, N*H*W)
-                dX = W_flip.reshape(c, o * kh * kw) @ dcols  # (C, N*H*W)
-                return dX.reshape(c, n, h, w).transpose(1, 0, 2, 3)  # (N, C, H, W), a view
-            return conv2d_shifted(df, dyp.shape, W_flip).transpose(1, 0, 2, 3)  # (N, C, H, W), a view
         dcols = W.reshape(o, -1).T @ dY  # (C*kH*kW, N*H_out*W_out)
-        dxp = col2im(dcols, xp_shape, self.kernel_size, self.stride, (ho, wo))  # (C, N, H_p, W_p)
-        return dxp[:, :, ph: ph + h, pw: pw + w].transpose(1, 0, 2, 3)  # (N, C, H, W), a view
+        dxp = col2im(dcols, (c, n, h + 2 * ph, w + 2 * pw), self.kernel_size, self.stride, (ho, wo))
+        dx = dxp[:, :, ph: ph + h, pw: pw + w]  # (C, N, H_p, W_p) -> (C, N, H, W), a view
+        return dx.transpose(1, 0, 2, 3)  # (N, C, H, W), a view
 
     def __repr__(self) -> str:
         return f"Conv2D({self._describe()})"
@@ -401,11 +319,16 @@ class Conv2DTranspose(_ConvBase):
                 raise ValueError(f"output_padding must be smaller than stride along each axis, got "
                                  f"output_padding={self.output_padding}, stride={self.stride}")
 
+    def _output_size(self, h: int, w: int) -> tuple[int, int]:
+        """(H_out, W_out) by :func:`conv_transpose_output_size` along each axis."""
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
+        oph, opw = self.output_padding
+        return conv_transpose_output_size(h, kh, sh, ph, oph), conv_transpose_output_size(w, kw, sw, pw, opw)
+
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         """(N, O, H_out, W_out) for an input of shape (N, C, H, W), or a clear error."""
         n, _, h, w = input_shape
-        ho, wo = (conv_transpose_output_size(size, k, s, p, op) for size, k, s, p, op in
-                  zip((h, w), self.kernel_size, self.stride, self.padding, self.output_padding, strict=True))
+        ho, wo = self._output_size(h, w)
         if ho < 1 or wo < 1:
             raise ValueError(f"{self!r}: input spatial size ({h}, {w}) gives an empty output ({ho}, {wo}): "
                              f"padding {self.padding} crops more than the kernel adds; "
@@ -418,10 +341,9 @@ class Conv2DTranspose(_ConvBase):
         return max((h - 1) * sh + kh, ph + ho), max((w - 1) * sw + kw, pw + wo)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        _check_input(self, x, self.in_channels)
         n, c, h, w = x.shape
-        _, o, ho, wo = self.output_shape(x.shape)
-        (ph, pw), W = self.padding, self.params["W"]
+        o, (ph, pw), W = self.out_channels, self.padding, self.params["W"]
+        ho, wo = self._output_size(h, w)
         X = x.transpose(1, 0, 2, 3).reshape(c, n * h * w)  # (C, N*H*W); free if x is channel-major
         # 1. one GEMM: every input pixel times the whole kernel
         cols = W.reshape(c, -1).T @ X  # (O*kH*kW, N*H*W)
@@ -429,15 +351,14 @@ class Conv2DTranspose(_ConvBase):
         canvas = col2im(cols, (o, n, *self._canvas(h, w, ho, wo)), self.kernel_size, self.stride, (h, w))
         y = canvas[:, :, ph: ph + ho, pw: pw + wo]  # (O, N, H_out, W_out), a view
         y += self.params["b"][:, None, None, None]
-        self._cache = (x.shape, X, (ho, wo))
+        self._cache = (x.shape, X)
         return y.transpose(1, 0, 2, 3)  # (N, O, H_out, W_out), a view
 
+    @np.errstate(invalid="ignore")  # NaN/Inf in dy propagate by IEEE arithmetic (Inf*0 = NaN), no warning
     def backward(self, dy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
-        if self._cache is None:
-            raise RuntimeError(f"{self!r}: backward called before forward")
-        (n, c, h, w), X, (ho, wo) = self._cache
+        (n, c, h, w), X = self._cache
+        o, ho, wo = dy.shape[1:]
         (ph, pw), W = self.padding, self.params["W"]
-        o = self.out_channels
         canvas = np.zeros((o, n, *self._canvas(h, w, ho, wo)), dtype=np.result_type(dy, W))
         canvas[:, :, ph: ph + ho, pw: pw + wo] = dy.transpose(1, 0, 2, 3)  # (O, N, H_out, W_out)
         dcols = im2col(canvas, self.kernel_size, self.stride, (h, w))  # (O*kH*kW, N*H*W)
@@ -452,5 +373,5 @@ class Conv2DTranspose(_ConvBase):
         return f"Conv2DTranspose({self._describe()}, output_padding={self.output_padding})"
 
 
-__all__ = ["Conv2D", "Conv2DTranspose", "col2im", "conv2d_shifted", "conv_output_size",
-           "conv_transpose_output_size", "im2col", "weight_grad_shifted"]
+__all__ = ["FAST_STRIDE1", "Conv2D", "Conv2DTranspose", "col2im", "conv_output_size",
+           "conv_transpose_output_size", "im2col"]

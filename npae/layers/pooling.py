@@ -1,6 +1,6 @@
 r"""Max pooling and nearest-neighbour up-sampling of NCHW images.
 
-Derivations: ``docs/10-convolutions.md`` (section "Pooling and up-sampling").
+Derivations: ``docs/10-convolutions.md`` (section "Pooling, up-sampling, reshapes").
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from .base import Layer
-from .conv import Pair, _check_input, _pair, _window_output_size
+from .conv import Pair, _pair, _window_counts
 
 
 class MaxPool2D(Layer):
@@ -18,11 +18,21 @@ class MaxPool2D(Layer):
 
     .. math:: y[n, c, h, w] = \max_{i, j}\; xp[n, c, s_H h + i, s_W w + j]
 
-    Backward: the maximum is locally the identity on its arg-max and constant in the other
-    entries, so each ``dy`` goes to the one input that won its window (the first one on ties,
-    as in PyTorch); inputs in several windows (stride < kernel) add up what they won:
+    Backward: the maximum is locally the identity on the entry that won its window and constant
+    in the others, so each ``dy`` goes to its window's winner ``(i*, j*)``; inputs in several
+    windows (stride < kernel) add up what they won:
 
     .. math:: dx[n, c, s_H h + i^*, s_W w + j^*] \mathrel{+}= dy[n, c, h, w]
+
+    The winner is PyTorch's (its ``max_pool2d`` scans each window in row-major order, starting at
+    the window's first entry inside the image, and moves on to every entry that is larger than
+    the best so far or is NaN). The forward pass runs the same scan over the whole batch, one
+    kernel offset at a time, and keeps each window's winner for the backward pass. So the winner is
+
+    - the first entry holding the maximum (on ties, e.g. the zeros of a ReLU, the first one);
+    - in a window holding NaN (its ``y`` is NaN), the last NaN;
+    - in a window that is all ``-inf`` (``y = -inf``), its first entry inside the image: the
+      padding never wins.
 
     Parameters
     ----------
@@ -46,26 +56,8 @@ class MaxPool2D(Layer):
                              f"kernel_size={self.kernel_size}")
         self._cache: tuple | None = None
 
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        _check_input(self, x)
-        n, c, h, w = x.shape
-        ph, pw = self.padding
-        ho, wo = _window_output_size(self, x.shape)
-        if ph or pw:
-            xp = np.full((n, c, h + 2 * ph, w + 2 * pw), -np.inf, dtype=x.dtype)
-            xp[:, :, ph: ph + h, pw: pw + w] = x
-        else:
-            xp = x
-        # the max over the window, as kH*kW element-wise maxima of strided views of the whole batch
-        # (a reduction over a short last axis of a (..., kH*kW) copy is several times slower)
-        y = self._offset_view(xp, 0, 0, ho, wo).copy(order="K")  # (N, C, H_out, W_out)
-        for i, j in self._offsets()[1:]:
-            np.maximum(y, self._offset_view(xp, i, j, ho, wo), out=y)
-        self._cache = (x.shape, xp, y)
-        return y
-
     def _offsets(self) -> list[tuple[int, int]]:
-        """Kernel offsets (i, j) in row-major order (the order that breaks ties)."""
+        """Kernel offsets (i, j) in row-major order, the order of PyTorch's scan; offset k is the k-th."""
         return [(i, j) for i in range(self.kernel_size[0]) for j in range(self.kernel_size[1])]
 
     def _offset_view(self, xp: np.ndarray, i: int, j: int, ho: int, wo: int) -> np.ndarray:
@@ -73,22 +65,46 @@ class MaxPool2D(Layer):
         (sh, sw) = self.stride
         return xp[:, :, i: i + sh * (ho - 1) + 1: sh, j: j + sw * (wo - 1) + 1: sw]
 
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        n, c, h, w = x.shape
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
+        ho, wo = _window_counts(self, h, w)
+        if ph or pw:
+            xp = np.full((n, c, h + 2 * ph, w + 2 * pw), -np.inf, dtype=x.dtype)
+            xp[:, :, ph: ph + h, pw: pw + w] = x
+        else:
+            xp = x
+        # the scan, vectorised: one step per kernel offset k, each over the whole batch
+        # (kH*kW element-wise passes; a reduction over a short last axis of a (..., kH*kW) copy is
+        # several times slower). y and winner keep x's memory order (channel-major after a conv).
+        first = self._offset_view(xp, 0, 0, ho, wo)
+        y = np.full_like(first, -np.inf)  # (N, C, H_out, W_out): the best so far
+        i0 = np.maximum(ph - sh * np.arange(ho), 0)  # (H_out,): each window's first row inside the image
+        j0 = np.maximum(pw - sw * np.arange(wo), 0)  # (W_out,)
+        winner = np.empty_like(first, dtype=np.min_scalar_type(kh * kw - 1))  # offset number k of the best
+        winner[...] = i0[:, None] * kw + j0  # (H_out, W_out) broadcast: the first entry inside the image
+        takes = np.empty_like(first, dtype=bool)
+        for k, (i, j) in enumerate(self._offsets()):
+            v = self._offset_view(xp, i, j, ho, wo)  # (N, C, H_out, W_out)
+            np.greater(v, y, out=takes)
+            takes |= np.isnan(v)  # larger than the best so far, or NaN
+            # winner = k where it takes: a taker is inside the image, so k is larger than the
+            # current winner and a maximum does it (np.copyto(..., where=takes): ~30x slower)
+            np.maximum(winner, takes * winner.dtype.type(k), out=winner)
+            np.maximum(y, v, out=y)  # the new best (np.maximum propagates NaN, as the scan does)
+        self._cache = (x.shape[2:], xp, winner)
+        return y
+
+    @np.errstate(invalid="ignore")  # NaN/Inf in dy propagate by IEEE arithmetic (Inf*0 = NaN), no warning
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        if self._cache is None:
-            raise RuntimeError(f"{self!r}: backward called before forward")
-        (n, c, h, w), xp, y = self._cache
+        (h, w), xp, winner = self._cache
         ph, pw = self.padding
-        ho, wo = y.shape[2:]
-        dxp = np.zeros_like(xp, dtype=dy.dtype)  # (N, C, H_p, W_p), the memory layout of x
-        claimed = np.zeros(y.shape, dtype=bool)  # windows whose winner has been found
-        finite = np.isfinite(dy).all()  # dy * won is exact (and ~10x faster than np.where) unless dy has Inf
-        # one masked, strided add per kernel offset (kH*kW of them), each over the whole batch:
-        # the first offset (row-major) holding the maximum wins, as np.argmax and PyTorch do
-        for i, j in self._offsets():
-            won = self._offset_view(xp, i, j, ho, wo) == y  # (N, C, H_out, W_out)
-            won &= ~claimed
-            claimed |= won
-            self._offset_view(dxp, i, j, ho, wo)[...] += dy * won if finite else np.where(won, dy, 0)
+        ho, wo = dy.shape[2:]
+        dxp = np.zeros_like(xp, dtype=dy.dtype)  # (N, C, H_p, W_p), the memory order of x
+        # one masked, strided add per kernel offset k, each over the whole batch
+        for k, (i, j) in enumerate(self._offsets()):
+            dxp_k = self._offset_view(dxp, i, j, ho, wo)  # (N, C, H_out, W_out), a view
+            dxp_k += dy * (winner == k)
         return dxp[:, :, ph: ph + h, pw: pw + w]  # (N, C, H, W)
 
     def __repr__(self) -> str:
@@ -113,13 +129,10 @@ class UpSampling2D(Layer):
     def __init__(self, size: Pair = 2) -> None:
         super().__init__()
         self.size = _pair(size, "size", 1)
-        self._shape: tuple[int, ...] | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        _check_input(self, x)
         n, c, h, w = x.shape
         sh, sw = self.size
-        self._shape = x.shape
         if x.strides[1] > x.strides[0]:  # x is a channel-major view (from a convolution): keep that order
             y = np.empty((c, n, h * sh, w * sw), dtype=x.dtype).transpose(1, 0, 2, 3)  # (N, C, H*sH, W*sW)
         else:
@@ -129,10 +142,8 @@ class UpSampling2D(Layer):
                 y[:, :, i::sh, j::sw] = x
         return y
 
+    @np.errstate(invalid="ignore")  # NaN/Inf in dy propagate by IEEE arithmetic (Inf - Inf = NaN), no warning
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        if self._shape is None:
-            raise RuntimeError(f"{self!r}: backward called before forward")
-        n, c, h, w = self._shape
         sh, sw = self.size
         # the block sums as sH*sW strided adds (a sum over the short axes of
         # dy.reshape(N, C, H, sH, W, sW) gives the same numbers, ~10x slower)

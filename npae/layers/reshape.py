@@ -20,21 +20,12 @@ class Flatten(Layer):
     Forward ``y = x.reshape(N, -1)``; backward ``dx = dy.reshape(x.shape)``.
     """
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._shape: tuple[int, ...] | None = None
-
     def forward(self, x: np.ndarray) -> np.ndarray:
-        if not isinstance(x, np.ndarray) or x.ndim < 2:
-            raise ValueError(f"{self!r}: x must have shape (N, ...) with at least 2 dimensions, "
-                             f"got {getattr(x, 'shape', type(x).__name__)}")
         self._shape = x.shape
-        return x.reshape(len(x), -1)  # (N, C*H*W)
+        return x.reshape(len(x), -1)  # (N, C, H, W) -> (N, C*H*W)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        if self._shape is None:
-            raise RuntimeError(f"{self!r}: backward called before forward")
-        return dy.reshape(self._shape)  # (N, C, H, W)
+        return dy.reshape(self._shape)  # (N, C*H*W) -> (N, C, H, W)
 
     def __repr__(self) -> str:
         return "Flatten()"
@@ -56,20 +47,13 @@ class Reshape(Layer):
         if isinstance(shape, (str, bytes)) or not isinstance(shape, Sequence) or not shape:
             raise TypeError(f"shape must be a non-empty sequence of ints, got {shape!r}")
         self.shape = tuple(check_int(s, f"shape[{i}]", 1) for i, s in enumerate(shape))
-        self._shape: tuple[int, ...] | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        size = int(np.prod(self.shape))
-        if not isinstance(x, np.ndarray) or x.ndim < 1 or x[:1].size != size:
-            raise ValueError(f"{self!r}: each sample must have {size} entries to become {self.shape}, "
-                             f"got x of shape {getattr(x, 'shape', type(x).__name__)}")
         self._shape = x.shape
-        return x.reshape(len(x), *self.shape)  # (N, *shape)
+        return x.reshape(len(x), *self.shape)  # (N, prod(shape)) -> (N, *shape)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        if self._shape is None:
-            raise RuntimeError(f"{self!r}: backward called before forward")
-        return dy.reshape(self._shape)  # (N, ...) as the input
+        return dy.reshape(self._shape)  # (N, *shape) -> (N, prod(shape)), the input's shape
 
     def __repr__(self) -> str:
         return f"Reshape({self.shape})"

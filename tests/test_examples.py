@@ -1,0 +1,90 @@
+"""The example scripts as a new user meets them: bad arguments refused before any data is read,
+and the data that was read named in the output and in metrics.json."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from npae.datasets import mnist as mnist_module
+
+from idx_files import write_mnist
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def example(name: str):
+    """The module ``examples/<name>.py``, imported (its ``main(argv)`` not run)."""
+    spec = importlib.util.spec_from_file_location(f"{name}_example", EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def mnist_dir(tmp_path_factory) -> Path:
+    """60 training and 30 test random 28x28 images in MNIST's IDX format (every label present)."""
+    folder = tmp_path_factory.mktemp("idx")
+    rng = np.random.default_rng(0)
+    for stem, n in (("train", 60), ("t10k", 30)):
+        write_mnist(folder, stem, (rng.uniform(size=(n, 28, 28)) < 0.2) * 255, np.arange(n) % 10)
+    return folder
+
+
+# One bad argument per example: the shared ones and each script's own.
+BAD_ARGUMENTS = [
+    ("anomaly_detection", ("--code", "0"), "argument --code: expected an integer >= 1, got '0'"),
+    ("anomaly_detection", ("--digit", "10"), "argument --digit: invalid choice: 10"),
+    ("contractive", ("--lam", "-1"), "argument --lam: expected a number >= 0, got '-1'"),
+    ("conv_ae", ("--epochs", "-1"), "argument --epochs: expected an integer >= 1, got '-1'"),
+    ("conv_denoising", ("--noise-factor", "nan"),
+     "argument --noise-factor: expected a number >= 0, got 'nan'"),
+    ("denoising", ("--n-train", "0"), "argument --n-train: expected an integer >= 1 or 'all', got '0'"),
+    ("inpainting", ("--fraction", "2"), "argument --fraction: expected a number from 0 to 1, got '2'"),
+    ("inpainting", ("--n-test", "some"), "argument --n-test: expected an integer >= 1 or 'all', got 'some'"),
+    ("pca_vs_autoencoder", ("--deep-ks", "8", "1000"),
+     "argument --deep-ks: expected an integer from 1 to 784, got '1000'"),
+    ("sparse_kl", ("--data", "mnist", "--n", "-5"),
+     "argument --n: expected an integer >= 1 or 'all', got '-5'"),
+    ("sparse_kl", ("--n", "all"), "argument --n: 'all' is for --data mnist"),
+    ("vae", ("--batch-size", "0"), "argument --batch-size: expected an integer >= 1, got '0'"),
+    ("watermark_removal", ("--opacity", "1.5"),
+     "argument --opacity: expected a number from 0 to 1, got '1.5'"),
+    ("colorization", ("--n-patches", "-1"), "argument --n-patches: expected an integer >= 1, got '-1'"),
+]
+
+
+@pytest.mark.parametrize("name, argv, message", BAD_ARGUMENTS)
+def test_a_bad_argument_is_refused_before_any_data_is_read(monkeypatch, capsys, tmp_path, mnist_dir,
+                                                           name, argv, message):
+    module = example(name)
+    reads = []
+
+    def refuse(*args, **kwargs):
+        reads.append(args)
+        raise AssertionError("data read before the arguments were checked")
+
+    for reader in ("load_mnist", "read_idx", "identify"):  # what mnist_split calls
+        monkeypatch.setattr(mnist_module, reader, refuse)
+    for reader in ("natural_patches", "sample_photo"):  # the offline examples' data
+        if hasattr(module, reader):
+            monkeypatch.setattr(module, reader, refuse)
+    with pytest.raises(SystemExit) as info:
+        module.main(["--data-dir", str(mnist_dir), "--out", str(tmp_path), *argv])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and f"error: {message}" in err and reads == []
+
+
+def test_the_output_and_metrics_name_the_folder_and_the_counts(capsys, tmp_path, mnist_dir):
+    out = tmp_path / "out"
+    example("denoising").main(["--data-dir", str(mnist_dir), "--out", str(out), "--epochs", "1",
+                               "--hidden", "8", "--code", "4", "--n-train", "50", "--n-test", "all"])
+    source = ("unidentified MNIST-format data (MD5s not those of the MNIST or Fashion-MNIST files npae "
+              f"knows) in {mnist_dir}: training on the first 50 of 60 training images, evaluating on all "
+              "30 test images")
+    assert capsys.readouterr().out.startswith(f"data: {source}\n")
+    assert json.loads((out / "metrics.json").read_text())["data"] == source
