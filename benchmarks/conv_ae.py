@@ -18,8 +18,8 @@ Run it (PyTorch is optional; without it only npae is timed)::
 (padding copies, transposes, bias), element-wise work (activations, loss, Adam) and the rest,
 and reports the GEMMs' GFLOP/s. Every layer of this strided network takes the im2col route of
 ``npae/layers/conv.py``; the fast kernel of ``conv_shifted.py`` (stride-1 layers with fewer
-output than input channels) never runs here, so the split does not know it. ``--data-dir`` defaults to ``$NPAE_DATA_DIR``. Results are
-recorded in docs/benchmarks.md.
+output than input channels) never runs here, so the split does not know it. ``--data-dir``
+defaults to ``$NPAE_DATA_DIR``. Results are recorded in docs/benchmarks.md.
 """
 
 from __future__ import annotations
