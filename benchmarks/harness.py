@@ -219,7 +219,9 @@ def run(workloads: list[Workload], args: argparse.Namespace | None = None,
             print(f"round {r + 1}/{rounds}  {line}  samples/s", file=sys.stderr)
     if args is not None and getattr(args, "json", None):
         with open(args.json, "w") as f:
-            json.dump({"rounds": rounds, "steps": steps, "warmup": warmup, "pause": pause,
+            json.dump({"measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                       "cores": os.cpu_count(), "numpy": np.__version__,
+                       "rounds": rounds, "steps": steps, "warmup": warmup, "pause": pause,
                        "numpy_threads": numpy_threads(),
                        "load_average": [load_before, load_average()],
                        "results": [res.as_dict() for res in results]}, f, indent=2)

@@ -1,13 +1,18 @@
-"""The derivation pages exist wherever the code and the tour point to them.
+"""The derivation pages exist wherever the code and the tour point to them, and name code that exists.
 
 Docstrings link their derivation as ``docs/NN-name.md``; ``docs/README.md`` (the guided tour)
-links every page. These tests read the sources with ``ast`` (nothing is imported) and fail with
-the list of dangling links.
+links every page. Those tests read the sources with ``ast`` (nothing is imported) and fail with
+the list of dangling links. The pages say what the code does by naming it in backticks
+(`Dense.backward`, `npae.latent.interpolate`, `BaseAutoencoder._output`); the last tests import
+npae and check that every such name still exists, so a renamed or removed function cannot stay
+in the prose.
 """
 
 from __future__ import annotations
 
 import ast
+import importlib
+import inspect
 import re
 from pathlib import Path
 
@@ -123,6 +128,133 @@ def test_relative_links_in_markdown_resolve(page: Path):
     targets = local_links(page.read_text(encoding="utf-8"))
     missing = sorted({t for t in targets if not (page.parent / t).exists()})
     assert not missing, f"{page.relative_to(ROOT)} links files that do not exist: {missing}"
+
+
+# ---------------------------------------------------------------------------- the names the pages use
+#: A backticked span that starts with a dotted name: `Dense.backward`, `npae.noise.corrupt(x, ...)`.
+CODE_SPAN = re.compile(r"`([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)(?:[(\[][^`]*)?`")  # the name, then any call
+#: Spans that are file names, not code: `metrics.json`, `image.py`.
+FILE_SUFFIXES = {"py", "json", "md", "png", "npz", "txt", "gz", "cfg", "toml"}
+FENCE = re.compile(r"^```.*?^```", re.S | re.M)
+#: Where a name the pages use without its module is looked up, in order.
+NAMESPACES = ("npae", "npae.layers", "npae.models", "npae.penalties", "npae.metrics", "npae.losses",
+              "npae.optim", "npae.training", "npae.noise", "npae.latent", "npae.io", "npae.gradcheck",
+              "npae.pca", "npae.datasets", "npae.schedules", "npae.watermark", "npae.layers.activations",
+              "npae.penalties.contractive", "npae.models.autoencoder", "npae.models.base",
+              "npae.models.denoising", "npae.models.contractive", "npae.models.vae")
+
+
+def resolve(name: str):
+    """The object a dotted name designates: ``Dense.backward``, ``npae.losses.mse``, ``corrupt.math``.
+
+    A name starting with ``npae`` is imported (the longest importable module prefix, then
+    attributes); any other is looked up by its first part in :data:`NAMESPACES`. Raises
+    ``AttributeError`` when a part does not exist, ``LookupError`` when npae does not define the
+    first part at all.
+    """
+    parts = name.split(".")
+    if parts[0] == "npae":
+        for i in range(len(parts), 0, -1):
+            try:
+                obj = importlib.import_module(".".join(parts[:i]))
+            except ImportError:
+                continue
+            rest = parts[i:]
+            break
+    else:
+        home = next((m for m in NAMESPACES if _defines(importlib.import_module(m), parts[0])), None)
+        if home is None:
+            raise LookupError(f"npae defines no {parts[0]!r}")
+        obj, rest = importlib.import_module(home), parts
+    for part in rest:
+        if isinstance(obj, type) and not hasattr(obj, part) and _sets_attribute(obj, part):
+            return obj  # an attribute every instance gets in __init__ (self.initial_lr = ...)
+        obj = getattr(obj, part)
+    return obj
+
+
+def _defines(module, name: str) -> bool:
+    """``module`` has ``name`` and it is npae's own (not ``np`` or ``math`` imported there)."""
+    obj = getattr(module, name, None)
+    if obj is None:
+        return False
+    if inspect.ismodule(obj):
+        return obj.__name__.startswith("npae")
+    return getattr(obj, "__module__", "npae").startswith("npae")
+
+
+def _sets_attribute(cls: type, name: str) -> bool:
+    """Whether a method of ``cls`` or of its npae bases assigns ``self.<name>``."""
+    pattern = re.compile(rf"self\.{re.escape(name)}\b[^=\n]*=[^=]")
+    return any(pattern.search(inspect.getsource(c)) for c in cls.__mro__ if c.__module__.startswith("npae"))
+
+
+def code_names(markdown: str) -> list[str]:
+    """The dotted names that start a backticked span, outside fenced blocks."""
+    text = FENCE.sub("", markdown)
+    return CODE_SPAN.findall(text)
+
+
+def names_to_check(markdown: str) -> list[str]:
+    """The names a page says the code has: dotted names whose first part npae defines (or is
+    ``npae``), and private names (``_output``), which are always npae's own."""
+    out = []
+    for name in code_names(markdown):
+        head = name.split(".")[0]
+        if name.rsplit(".", 1)[-1] in FILE_SUFFIXES:
+            continue
+        if name.startswith("_") or head == "npae":
+            out.append(name)
+        elif "." in name:
+            try:
+                resolve(head)
+            except LookupError:
+                continue  # np.where, model.fit, torch.optim.Adam: not a name of npae
+            out.append(name)
+    return out
+
+
+def _source_words() -> set[str]:
+    words: set[str] = set()
+    for path in PACKAGE.rglob("*.py"):
+        words.update(re.findall(r"\b_\w+", path.read_text(encoding="utf-8")))
+    return words
+
+
+def test_code_names_skips_fences_and_reads_calls():
+    text = ("`Dense.backward(dy)` and `npae.latent.interpolate` and `x + 1` and `_output`\n"
+            "```python\n`A.b`\n```\n")
+    assert code_names(text) == ["Dense.backward", "npae.latent.interpolate", "_output"]
+
+
+def test_names_to_check_keeps_npae_names_only():
+    text = "`np.where(x > 0, dy, 0)`, `model.fit`, `Dense.forward`, `corrupt.math`, `_prepare`, `npae.io`"
+    assert names_to_check(text) == ["Dense.forward", "corrupt.math", "_prepare", "npae.io"]
+
+
+def test_a_stale_name_is_caught():
+    """The check can fail: the names the redesign removed do not resolve."""
+    with pytest.raises(AttributeError):
+        resolve("BaseAutoencoder._decoder_loss")
+    with pytest.raises(AttributeError):
+        resolve("npae.models.VAE.interpolate")
+    assert "_encoder_input" not in _source_words()
+
+
+@pytest.mark.parametrize("page", _markdown_files(), ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_the_code_a_page_names_exists(page: Path):
+    words = _source_words()
+    missing = []
+    for name in names_to_check(page.read_text(encoding="utf-8")):
+        if "." not in name:
+            if name not in words:
+                missing.append(name)
+            continue
+        try:
+            resolve(name)
+        except (AttributeError, LookupError) as exc:
+            missing.append(f"{name} ({exc})")
+    assert not missing, f"{page.relative_to(ROOT)} names code that does not exist: {missing}"
 
 
 def argparse_default(script: Path, option: str):

@@ -1,0 +1,734 @@
+"""The figures the pages quote, regenerated from the runs' metrics files: one command, no copying by hand.
+
+Every number a page quotes from an example or a benchmark sits between two markers,
+
+    <!-- figures:NAME -->the figure, a table or a few words<!-- /figures -->
+
+and is written by this script from ``docs/metrics/<run>.json``, the ``metrics.json`` of the run
+(or the benchmark's JSON) committed beside the pages. ``tests/test_figures.py`` fails when a
+page's marked text differs from what its metrics file gives.
+
+    python docs/figures.py                      # rewrite every marked figure from docs/metrics/
+    python docs/figures.py --check              # list the figures that differ (exit 1), change nothing
+    python docs/figures.py --from npae-out      # copy npae-out/<run>/metrics.json into docs/metrics/, rewrite
+    python docs/figures.py --run --data-dir D   # run every example with its defaults, then as --from npae-out
+
+``--run`` runs the examples of :data:`RUNS` one at a time (each about a minute on two cores;
+``--only NAME ...`` picks some) and the kernel benchmark. A metrics file that is missing is
+reported with the command that makes it, and the figures that need it are left as they are.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+DOCS = Path(__file__).resolve().parent
+ROOT = DOCS.parent
+METRICS = DOCS / "metrics"
+#: The pages that hold figures.
+PAGES = sorted(DOCS.glob("*.md")) + [ROOT / "README.md"]
+#: A marked figure; a marker quoted in backticks (as in docs/README.md) is prose, not a marker.
+MARKED = re.compile(r"(?<!`)<!-- figures:([\w.-]+) -->(.*?)<!-- /figures -->", re.S)
+
+#: Each metrics file and the command line that writes it (``{out}``: its folder, ``{data}``: MNIST).
+RUNS: dict[str, list[str]] = {
+    "sparse_kl": ["examples/sparse_kl.py"],
+    "sparse_kl_float64": ["examples/sparse_kl.py", "--dtype", "float64"],
+    "sparse_kl_no_whiten": ["examples/sparse_kl.py", "--no-whiten"],
+    "sparse_kl_adam": ["examples/sparse_kl.py", "--optimizer", "adam"],
+    "sparse_kl_mnist": ["examples/sparse_kl.py", "--data", "mnist", "--data-dir", "{data}"],
+    "denoising": ["examples/denoising.py", "--data-dir", "{data}"],
+    "inpainting": ["examples/inpainting.py", "--data-dir", "{data}"],
+    "contractive": ["examples/contractive.py", "--data-dir", "{data}"],
+    "vae": ["examples/vae.py", "--data-dir", "{data}"],
+    "vae_latent2": ["examples/vae.py", "--data-dir", "{data}", "--latent-dim", "2"],
+    # the IWAE comparison of docs/09: binarised images, the bound on all 2,000 held-out images
+    **{name: ["examples/vae.py", "--data-dir", "{data}", "--binarize", "dynamic", "--eval-n", "all", *extra]
+       for name, extra in [("vae_binarized", []), ("vae_binarized_k5", ["--k", "5"]),
+                           ("iwae_k5", ["--objective", "iwae", "--k", "5"]),
+                           ("vae_binarized_latent50", ["--latent-dim", "50"]),
+                           ("iwae_k5_latent50", ["--objective", "iwae", "--k", "5", "--latent-dim", "50"])]},
+    "conv_ae": ["examples/conv_ae.py", "--data-dir", "{data}"],
+    "conv_denoising": ["examples/conv_denoising.py", "--data-dir", "{data}"],
+    "pca_vs_autoencoder": ["examples/pca_vs_autoencoder.py", "--data-dir", "{data}"],
+    "anomaly_detection": ["examples/anomaly_detection.py", "--data-dir", "{data}"],
+    "anomaly_detection_all_digits": ["examples/anomaly_detection.py", "--data-dir", "{data}", "--all-digits"],
+    "colorization": ["examples/colorization.py"],
+    "watermark_removal": ["examples/watermark_removal.py", "--data-dir", "{data}"],
+}
+#: Benchmarks write their JSON themselves (``{json}``: the file in docs/metrics/).
+BENCHMARKS: dict[str, list[str]] = {
+    "bench_kernels": ["benchmarks/kernels.py", "--json", "{json}"],
+    "bench_dense_ae": ["benchmarks/dense_ae.py", "--data-dir", "{data}", "--json", "{json}"],
+    "bench_vae": ["benchmarks/vae.py", "--data-dir", "{data}", "--json", "{json}"],
+    "bench_conv_ae": ["benchmarks/conv_ae.py", "--data-dir", "{data}", "--json", "{json}"],
+}
+
+Render = Callable[..., str]
+#: name -> (metrics files, function of their contents giving the text between the markers)
+FIGURES: dict[str, tuple[tuple[str, ...], Render]] = {}
+
+
+def figure(name: str, *runs: str):
+    """Register ``render(metrics, ...) -> text`` as the figure ``name``.
+
+    ``render`` receives the contents of ``docs/metrics/<run>.json`` for each of ``runs``, in order.
+    """
+    unknown = [run for run in runs if run not in RUNS and run not in BENCHMARKS]
+    assert runs and not unknown, f"figure {name}: no run named {unknown}"
+
+    def register(render: Render) -> Render:
+        assert name not in FIGURES, f"figure {name!r} registered twice"
+        FIGURES[name] = (runs, render)
+        return render
+    return register
+
+
+def table(header: list[str], rows: list[list]) -> str:
+    """A markdown table."""
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _kernels(m: dict) -> str:
+    """Where a figure of ``benchmarks/kernels.py`` comes from, and when and where it was measured."""
+    return f"`python benchmarks/kernels.py`, {measured(m['where'])}"
+
+
+def _of(k: int, n: int) -> str:
+    """``"all 4"`` or ``"3 of the 4"``."""
+    return f"all {n}" if k == n else f"{k} of the {n}"
+
+
+def measured(where: dict) -> str:
+    """When and where a benchmark ran, for a machine-dependent figure."""
+    load = "/".join(f"{v:g}" for v in where["load_average"])
+    return (f"measured {where['measured_at']} on the shared {where['cores']}-core machine, load average "
+            f"{load} before/after, BLAS threads {where['blas_threads']}")
+
+
+# ---------------------------------------------------------------------------- the figures, page by page
+# (one function per marked figure, or a format template of the metrics when a figure is one line;
+# the pages name them in their markers)
+
+#: name -> (metrics file, template filled with ``template.format(**metrics)``)
+TEMPLATES: dict[str, tuple[str, str]] = {
+    # docs/03-sparsity.md, docs/benchmarks.md, the README: examples/sparse_kl.py and its variants
+    "sparse-gradcheck": ("sparse_kl", "{gradient_check_rel_diff:.1e}"),
+    "sparse-activation": ("sparse_kl", "**Mean hidden activation {mean_activation:.4f} next to "
+                          "$\\rho$ = {rho}**, every unit between {min_unit_activation:.4f} and "
+                          "{max_unit_activation:.4f}"),
+    "sparse-float32": ("sparse_kl", "J = {loss:.4f}"),
+    "sparse-float64": ("sparse_kl_float64", "J = {loss:.4f}"),
+    "sparse-no-whiten": ("sparse_kl_no_whiten", "J = {loss:.4f}"),
+    "sparse-adam": ("sparse_kl_adam", "J = {loss:.3f}, units between {min_unit_activation:.4f} and "
+                    "{max_unit_activation:.4f}"),
+    "readme-sparse": ("sparse_kl", "gradient check {gradient_check_rel_diff:.0e}, edge filters, mean "
+                      "activation {mean_activation:.4f} for rho {rho}"),
+    # docs/06-denoising.md, the README
+    "denoising-clean": ("denoising", "{results[clean input, plain AE][psnr]:.2f} dB / SSIM "
+                        "{results[clean input, plain AE][ssim]:.3f}"),
+    "readme-denoising": ("denoising", "at sigma 0.5, PSNR {results[gaussian 0.5][noisy][psnr]:.1f} dB noisy, "
+                         "{results[gaussian 0.5][plain AE][psnr]:.1f} dB plain AE, "
+                         "{results[gaussian 0.5][DAE][psnr]:.1f} dB DAE"),
+    "readme-conv-denoising": ("conv_denoising", "PSNR {test[noisy][psnr_db]:.1f} → "
+                              "{test[denoised][psnr_db]:.1f} dB"),
+    # docs/09-vae.md, the README
+    "vae-latent2": ("vae_latent2", "{epochs} epochs: negative ELBO {test_negative_elbo:.1f}, "
+                                   "KL only {test_kl:.1f} nats"),
+    "readme-vae": ("vae", "test -ELBO {test_negative_elbo:.1f} nats ({test_reconstruction:.1f} "
+                   "reconstruction + {test_kl:.1f} KL), k={eval_k} bound {test_iw_bound:.1f} "
+                   "on {eval_n} images, {active_units} active units of {latent_dim}"),
+    # docs/13-applications.md, the README
+    "anomaly-n-train": ("anomaly_detection", "{n_train_normal:,}"),
+    "readme-colorization": ("colorization", "{psnr_colourised_db:.1f} dB vs {psnr_grey_baseline_db:.1f} dB "
+                            "for the grey baseline"),
+    "readme-watermark": ("watermark_removal", "PSNR {before[psnr_db]:.1f} → {after[psnr_db]:.1f} dB, SSIM "
+                         "{before[ssim]:.2f} → {after[ssim]:.2f}"),
+    # docs/01-dense-and-activations.md, the README: the benchmarks
+    "sigmoid-ulps": ("bench_kernels", "up to {sigmoid[max_ulps_vs_float32_expit]:.0f} ulp ({sigmoid[grid]})"),
+    "readme-speed-intro": ("bench_dense_ae", "{results[0][ratio_of_medians]:.2f}x"),
+}
+for _name, (_run, _template) in TEMPLATES.items():
+    figure(_name, _run)(lambda m, template=_template: template.format(**m))
+
+
+# -- docs/06-denoising.md: examples/denoising.py, examples/inpainting.py
+def _noise_label(setting: str) -> str:
+    kind, level = setting.split()
+    return f"Gaussian $\\sigma = {level}$" if kind == "gaussian" else f"{kind} {level}"
+
+
+def _settings(m: dict) -> dict[str, dict]:
+    return {k: v for k, v in m["results"].items() if k != "clean input, plain AE"}
+
+
+@figure("denoising-table", "denoising")
+def denoising_table(m: dict) -> str:
+    rows = []
+    for setting, r in _settings(m).items():
+        best_psnr = max(r.values(), key=lambda v: v["psnr"])
+        best_ssim = max(r.values(), key=lambda v: v["ssim"])
+        psnr = [f"**{v['psnr']:.2f}**" if v is best_psnr else f"{v['psnr']:.2f}" for v in r.values()]
+        ssim = [f"**{v['ssim']:.3f}**" if v is best_ssim else f"{v['ssim']:.3f}" for v in r.values()]
+        rows.append([_noise_label(setting), *psnr, *ssim])
+    return table(["noise, level", "PSNR noisy", "PSNR plain AE", "PSNR DAE", "SSIM noisy", "SSIM plain AE",
+                  "SSIM DAE"], rows)
+
+
+@figure("denoising-verdict", "denoising")
+def denoising_verdict(m: dict) -> str:
+    s = _settings(m)
+    n = len(s)
+    psnr_up = sum(r["plain AE"]["psnr"] > r["noisy"]["psnr"] for r in s.values())
+    ssim_down = sum(r["plain AE"]["ssim"] < r["noisy"]["ssim"] for r in s.values())
+    dae_best = sum(r["DAE"]["psnr"] == max(v["psnr"] for v in r.values())
+                   and r["DAE"]["ssim"] == max(v["ssim"] for v in r.values()) for r in s.values())
+    return (f"The plain autoencoder raises the PSNR over the noisy input at {_of(psnr_up, n)} settings "
+            f"(it can only output things that look somewhat like its training data) but lowers the SSIM at "
+            f"{ssim_down} of them: it smooths the noise into blur and reconstructs part of it, and SSIM, "
+            f"which compares local structure, notices. The DAE's output is the best by PSNR and by SSIM at "
+            f"{_of(dae_best, n)} settings.")
+
+
+def _mask(name: str) -> str:
+    """``"block 8x8"`` as the pages write it, ``"block 8×8"``."""
+    return name.replace("x", "×")
+
+
+@figure("inpainting-table", "inpainting")
+def inpainting_table(m: dict) -> str:
+    rows = []
+    for mask, r in m["results"].items():
+        best = m["best"][mask]
+        rows.append([_mask(mask), *(f"**{v['mse_missing']:.4f}**" if k == best else f"{v['mse_missing']:.4f}"
+                                             for k, v in r.items())])
+    return table(["mask", "zeros", "mean training image", "plain AE", "DAE"], rows)
+
+
+@figure("inpainting-verdict", "inpainting")
+def inpainting_verdict(m: dict) -> str:
+    r = m["results"]
+    random = [k for k in r if k.startswith("random")]
+    blocks = [k for k in r if k.startswith("block")]
+    ratios = [(v["mse_missing"] / r[k]["DAE"]["mse_missing"], k, name)
+              for k in random for name, v in r[k].items() if name != "DAE"]
+    low, high = min(ratios), max(ratios)
+    worse = [k for k in random if r[k]["plain AE"]["mse_missing"] > r[k]["mean image"]["mse_missing"]]
+    won = [_mask(k.split()[1]) for k in blocks if m["best"][k] == "DAE"]
+    lost = [f"{_mask(k.split()[1])} (to the {m['best'][k]})" for k in blocks if m["best"][k] != "DAE"]
+    text = (f"On the random masks it was trained for, the DAE's error on the missing pixels is "
+            f"{low[0]:.1f} to {high[0]:.1f} times smaller than the alternatives' (the closest: the "
+            f"{low[2]} at {_mask(low[1])})")
+    text += (f"; the plain autoencoder, which never saw a hole, is worse than the mean image at "
+             f"{', '.join(map(_mask, worse))}." if worse else ".")
+    text += (f" Square holes were never part of its training: the DAE is best for "
+             f"{_of(len(won), len(blocks))} hole sizes ({', '.join(won) or 'none'})")
+    text += f" and loses for {', '.join(lost)}." if lost else "."
+    return text
+
+
+# -- docs/07-contractive.md: examples/contractive.py, benchmarks/kernels.py
+@figure("contractive-table", "contractive")
+def contractive_table(m: dict) -> str:
+    r = m["results"]
+    best = {key: min(r, key=lambda name: r[name][key]) for key in ("bce", "mse", "mean_jacobian_norm")}
+    first, last = next(iter(r["AE"]["contraction_ratio"])), list(r["AE"]["contraction_ratio"])[-1]
+    best_ratio = {d: min(r, key=lambda name: r[name]["contraction_ratio"][d]) for d in (first, last)}
+
+    def cell(name: str, key: str, fmt: str, d: str | None = None) -> str:
+        value = r[name][key] if d is None else r[name][key][d]
+        winner = best[key] if d is None else best_ratio[d]
+        return f"**{value:{fmt}}**" if name == winner else f"{value:{fmt}}"
+    labels = {"AE": "AE", "DAE": f"DAE ($\\sigma = {m['sigma']}$)", "CAE": f"CAE (lam = {m['lam']})"}
+    rows = [[labels[name], cell(name, "bce", ".4f"), cell(name, "mse", ".4f"),
+             cell(name, "mean_jacobian_norm", ".3f"),
+             f"{r[name]['saturated_fraction']:.3f}", cell(name, "contraction_ratio", ".4f", first),
+             cell(name, "contraction_ratio", ".4f", last)] for name in r]
+    return table(["model", "test BCE", "test MSE", "mean $\\lVert J \\rVert_F$", "saturated units",
+                  f"ratio, $r = {first}$", f"ratio, $r = {last}$"], rows)
+
+
+@figure("contractive-verdict", "contractive")
+def contractive_verdict(m: dict) -> str:
+    ae, dae, cae = (m["results"][k] for k in ("AE", "DAE", "CAE"))
+    j, sat = "mean_jacobian_norm", "saturated_fraction"
+    text = (f"The CAE's encoder is {ae[j] / cae[j]:.1f} times less sensitive than the plain one (mean "
+            f"Jacobian norm) and {dae[j] / cae[j]:.1f} times less than the DAE's, for a reconstruction "
+            f"error (BCE {cae['bce']:.3f}) ")
+    if ae["bce"] < cae["bce"] < dae["bce"]:
+        text += ("between the two: the DAE pays more reconstruction error for less contraction at this "
+                 "noise level.")
+    else:
+        text += f"against the AE's {ae['bce']:.3f} and the DAE's {dae['bce']:.3f}."
+    if cae[sat] > ae[sat] and dae[sat] > ae[sat]:
+        return text + (f" Both regularised models saturate more of their hidden units (within 0.05 of 0 or "
+                       f"1) than the plain one ({ae[sat]:.3f}): CAE {cae[sat]:.3f}, DAE {dae[sat]:.3f}.")
+    return text + (f" Saturated hidden units (within 0.05 of 0 or 1): AE {ae[sat]:.3f}, DAE {dae[sat]:.3f}, "
+                   f"CAE {cae[sat]:.3f}.")
+
+
+@figure("contractive-curves", "contractive")
+def contractive_curves(m: dict) -> str:
+    ae, cae = m["results"]["AE"]["contraction_ratio"], m["results"]["CAE"]["contraction_ratio"]
+    first, last = next(iter(ae)), list(ae)[-1]
+    bound = m["results"]["CAE"]["mean_jacobian_norm"] / 28
+    return (f"The curves are flat at small $r$, where the ratio is the Jacobian's average stretch "
+            f"$\\mathbb{{E}}\\lVert J u \\rVert \\le \\lVert J \\rVert_F/\\sqrt{{784}}$ (for the CAE, "
+            f"{m['results']['CAE']['mean_jacobian_norm']:.3f}/28 = {bound:.3f} against a measured "
+            f"{cae[first]:.3f} at $r = {first}$). At large $r$ the plain AE's ratio falls (from "
+            f"{ae[first]:.3f} to {ae[last]:.3f} at $r = {last}$) as its units saturate; the CAE's changes by "
+            f"{abs(cae[last] / cae[first] - 1):.0%} over the whole range: its pre-activations barely move "
+            f"along random directions, so it stays in its linear regime.")
+
+
+@figure("contractive-cost", "bench_kernels")
+def contractive_cost(m: dict) -> str:
+    c = m["contractive"]
+    return (f"The one-layer closed form costs little: a training step of the 784-128 sigmoid CAE takes "
+            f"{c['cae_over_plain_784_128']:.1f} times the plain autoencoder's (batch 128, float32). The "
+            f"general chain rule costs a few products of size (N·latent) × dim$_{{k-1}}$ × dim$_k$: on "
+            f"the same 784-128 encoder it is {c['chain_over_closed']:,.0f} times slower than the closed "
+            f"form (which the step picks whenever `is_one_layer` holds), and a 784-256-64 CAE step takes "
+            f"{c['cae_over_plain_784_256_64']:.0f} times a plain 784-256-64 autoencoder step. "
+            f"({_kernels(m)}; medians of interleaved timings, so the ratios hold better than the times.)")
+
+
+# -- docs/01-dense-and-activations.md and docs/benchmarks.md: benchmarks/kernels.py
+def _timed(ratio: str, shape: list[int], first_us: float, second_us: float, where: dict) -> str:
+    """``"64 times slower on a 128x784 float32 array (... µs; where and when)"``."""
+    return (f"{ratio} on a {'x'.join(map(str, shape))} float32 array ({first_us:,.0f} against "
+            f"{second_us:,.0f} µs; {_kernels({'where': where})})")
+
+
+@figure("relu-where", "bench_kernels")
+def relu_where(m: dict) -> str:
+    r = m["relu_backward"]
+    ratio = f"{r['where_over_mask']:.0f} times slower"
+    return _timed(ratio, r["shape"], r["where_us"], r["mask_us"], m["where"])
+
+
+@figure("sigmoid-speed", "bench_kernels")
+def sigmoid_speed(m: dict) -> str:
+    r = m["sigmoid"]
+    return _timed(f"{r['speedup']:.1f} times faster", r["shape"], r["npae_us"], r["expit_us"], m["where"])
+
+
+# -- docs/03-sparsity.md (and docs/benchmarks.md): examples/sparse_kl.py and its variants
+def _terms(m: dict, fmt: str = ".3f") -> str:
+    return (f"J = {m['loss']:.4f} = reconstruction {m['reconstruction']:{fmt}} + sparsity "
+            f"{m['sparsity']:.4f} + weight decay {m['weight_decay']:{fmt}}")
+
+
+def _units(m: dict) -> str:
+    return f"units between {m['min_unit_activation']:.4f} and {m['max_unit_activation']:.4f}"
+
+
+@figure("sparse-training", "sparse_kl")
+def sparse_training(m: dict) -> str:
+    return (f"400 L-BFGS iterations. $J$ starts at {m['initial_loss']:.1f} (the KL term dominates: every "
+            f"unit starts with $\\hat\\rho \\approx 0.5$) and ends at **{_terms(m)}**.")
+
+
+@figure("sparse-float-gap", "sparse_kl", "sparse_kl_float64")
+def sparse_float_gap(m32: dict, m64: dict) -> str:
+    gap = (m32["loss"] - m64["loss"]) / m64["loss"]
+    return f"{abs(gap):.1%} {'above' if gap > 0 else 'below'} it"
+
+
+@figure("sparse-mnist", "sparse_kl_mnist")
+def sparse_mnist(m: dict) -> str:
+    return (f"Measured: gradient check {m['gradient_check_rel_diff']:.1e}; after 400 iterations "
+            f"{_terms(m, '.2f')}, mean activation {m['mean_activation']:.4f} ({_units(m)}).")
+
+
+# -- docs/09-vae.md (the example's section) and the README: examples/vae.py
+@figure("vae-table", "vae")
+def vae_table(m: dict) -> str:
+    return table(["quantity (nats per held-out image)", "value"], [
+        ["negative ELBO (reconstruction + KL)", f"{m['test_negative_elbo']:.2f}"],
+        ["reconstruction $-\\log p(x \\mid z)$ (summed BCE)", f"{m['test_reconstruction']:.2f}"],
+        ["KL$(q \\,\\|\\, p)$", f"{m['test_kl']:.2f}"],
+        [f"$-\\mathcal{{L}}_{{{m['eval_k']}}}$ on the first {m['eval_n']} held-out images "
+         "($-\\log p(x) \\le$)", f"{-m['test_iw_bound']:.2f}"],
+        ["active units", f"{m['active_units']} of {m['latent_dim']}"],
+        ["training time, CPU seconds", f"{m['train_cpu_seconds']:.0f}"]])
+
+
+@figure("vae-gap", "vae")
+def vae_gap(m: dict) -> str:
+    text = (f"Here the training loss ({m['final_train_loss']:.1f}) is "
+            f"{'below' if m['final_train_loss'] < m['test_negative_elbo'] else 'above'} the held-out one "
+            f"({m['test_negative_elbo']:.1f})")
+    if m["final_train_loss"] < m["test_negative_elbo"]:
+        text += ", so part of the gap is the small training set"
+    return text + "."
+
+
+#: The IWAE comparison's runs, in the table's order, and their labels.
+IWAE_ROWS = [("vae_binarized", "VAE, `--objective elbo` ($k = 1$)"),
+             ("vae_binarized_k5", "VAE, `--objective elbo --k 5`"),
+             ("iwae_k5", "IWAE, `--objective iwae --k 5`"),
+             ("vae_binarized_latent50", "VAE, `--latent-dim 50`"),
+             ("iwae_k5_latent50", "IWAE, `--latent-dim 50 --k 5`")]
+
+
+@figure("vae-iwae-table", *(run for run, _ in IWAE_ROWS))
+def vae_iwae_table(*runs: dict) -> str:
+    rows = []
+    for (_, label), m in zip(IWAE_ROWS, runs):
+        assert m["eval_n"] == m["n_test"] and m["binarize"] == "dynamic", "the table's protocol"
+        least = min(m["unit_activity"])
+        rows.append([label, f"{m['test_negative_elbo']:.2f}", f"{m['test_reconstruction']:.2f}",
+                     f"{m['test_kl']:.2f}", f"{-m['test_iw_bound']:.2f}",
+                     f"{m['active_units']} of {m['latent_dim']} (least active: {least:.3f})",
+                     f"{m['train_cpu_seconds']:.0f}"])
+    return table(["training (30 epochs)", "held-out $-$ELBO", "reconstruction", "KL",
+                  f"$-\\mathcal{{L}}_{{{runs[0]['eval_k']}}}$", "active units", "training, CPU s"], rows)
+
+
+@figure("vae-iwae-reading", "vae_binarized", "iwae_k5")
+def vae_iwae_reading(vae: dict, iwae: dict) -> str:
+    gain = vae["test_iw_bound"] - iwae["test_iw_bound"]
+    better = "IWAE reaches the better bound" if gain < 0 else "IWAE does not reach the better bound"
+    return (f"**{better}**: {-iwae['test_iw_bound']:.2f} against {-vae['test_iw_bound']:.2f} nats "
+            f"({abs(gain):.2f} nats). Its ELBO is {'worse' if iwae['test_elbo'] < vae['test_elbo'] else 'better'} "
+            f"({iwae['test_negative_elbo']:.2f} against {vae['test_negative_elbo']:.2f}).")
+
+
+# -- docs/11-training-and-saving.md: benchmarks/kernels.py
+@figure("guard-cost", "bench_kernels")
+def guard_cost(m: dict) -> str:
+    g = m["guard"]
+    cost = f"{g['guard_us']:,.0f} µs against {g['step_us'] / 1e3:,.1f} ms for the training step"
+    share = f"{g['guard_share']:.1%}"
+    return f"on the {g['model']}, checking every gradient took {cost} ({share}; {_kernels(m)})."
+
+
+# -- docs/12-pca-and-linear-autoencoders.md and the README: examples/pca_vs_autoencoder.py
+def _by_k(m: dict) -> list[tuple[int, float, float]]:
+    """``(k, deep AE MSE, PCA MSE)`` for every k the deep AE was trained at, ascending."""
+    return sorted((int(k), v, m["pca_test_mse_by_k"][k]) for k, v in m["deep_ae_test_mse"].items())
+
+
+@figure("pca-table", "pca_vs_autoencoder")
+def pca_table(m: dict) -> str:
+    k = m["k"]
+    return table(["model", "test MSE per pixel"], [
+        [f"PCA, k = {k}", f"{m['pca_test_mse']:.5f}"],
+        [f"linear AE 784-{k}-784 (Adam, 120 epochs, lr 3e-3 / 1e-3 / 3e-4 / 1e-4, $\\lambda = 10^{{-6}}$)",
+         f"{m['linear_ae_test_mse']:.5f}"],
+        [f"deep AE 784-256-{k}-256-784 (ReLU, sigmoid output, 30 "
+         f"epochs)", f"{m['deep_ae_test_mse'][str(k)]:.5f}"]])
+
+
+@figure("pca-angles", "pca_vs_autoencoder")
+def pca_angles(m: dict) -> str:
+    d, e = m["principal_angles_deg_decoder"], m["principal_angles_deg_encoder"]
+    return (f"Principal angles between the linear AE and PCA's {m['k']}-d subspace: decoder columns median "
+            f"{d['median']:.2f}°, largest {d['max']:.2f}°; encoder rows median {e['median']:.2f}°, largest "
+            f"{e['max']:.1f}°.")
+
+
+@figure("pca-by-k", "pca_vs_autoencoder")
+def pca_by_k(m: dict) -> str:
+    rows = _by_k(m)
+    return (f"k = {', '.join(str(k) for k, _, _ in rows)}: {' / '.join(f'{v:.4f}' for _, v, _ in rows)} "
+            f"against PCA's {' / '.join(f'{p:.4f}' for _, _, p in rows)}.")
+
+
+@figure("pca-gain", "pca_vs_autoencoder")
+def pca_gain(m: dict) -> str:
+    rows = _by_k(m)
+    (k_hi, v_hi, p_hi), (k_lo, v_lo, p_lo) = rows[-1], rows[0]
+    mid = next((r for r in rows if r[0] == 8), None)
+    text = (f"The non-linear autoencoder's error is {v_hi / p_hi:.0%} of PCA's at k = {k_hi} ({v_hi:.4f} "
+            f"against {p_hi:.4f})")
+    if mid is not None:
+        text += f" and {mid[1] / mid[2]:.0%} at k = 8"
+    return text + f"; at k = {k_lo} it is {v_lo / p_lo:.0%}."
+
+
+@figure("readme-pca", "pca_vs_autoencoder")
+def readme_pca(m: dict) -> str:
+    k, deep, pca = _by_k(m)[-1]
+    return (f"a linear AE spans PCA's subspace (principal angles: median "
+            f"{m['principal_angles_deg_decoder']['median']:.2f}°); a deep AE's error is {deep / pca:.0%} of "
+            f"PCA's at k = {k} ({deep:.4f} vs {pca:.4f})")
+
+
+# -- docs/13-applications.md and the README: anomaly_detection.py, colorization.py, watermark_removal.py
+MODELS = ("AE", "DAE", "PCA")
+
+
+@figure("anomaly-table", "anomaly_detection")
+def anomaly_table(m: dict) -> str:
+    per = m["auc_per_class"]
+    rows = [[c, *(f"{per[name][c]:.3f}" for name in MODELS)] for c in per[MODELS[0]]]
+    rows.append(["all", *(f"{m['auc_all'][name]:.3f}" for name in MODELS)])
+    return table(["anomalous digit", *MODELS], rows)
+
+
+@figure("readme-anomaly", "anomaly_detection")
+def readme_anomaly(m: dict) -> str:
+    auc = m["auc_all"]
+    return (f"ROC AUC {' / '.join(f'{auc[n]:.3f}' for n in MODELS)} for AE / DAE / PCA trained on digit "
+            f"{m['normal_digit']}")
+
+
+@figure("anomaly-verdict", "anomaly_detection")
+def anomaly_verdict(m: dict) -> str:
+    per = m["auc_per_class"]
+    classes = list(per[MODELS[0]])
+    mean = {c: sum(per[name][c] for name in MODELS) / len(MODELS) for c in classes}
+    hardest = sorted(classes, key=mean.get)[:4]
+    spread = {c: max(per[n][c] for n in MODELS) - min(per[n][c] for n in MODELS) for c in classes}
+    widest = max(classes, key=spread.get)
+    gap = ", ".join(f"{n} {per[n][widest]:.3f}" for n in MODELS)
+    return (f"Every detector separates most digits from the {m['normal_digit']}s almost perfectly; the "
+            f"hardest anomalies are {', '.join(hardest)} (lowest mean AUC first), digits that share strokes "
+            f"with a {m['normal_digit']}. The three detectors are within {max(spread.values()):.3f} of each "
+            f"other on every digit (the widest gap: digit {widest}, {gap}).")
+
+
+def _all_digits(m: dict) -> dict[str, dict[str, float]]:
+    """``{normal digit: {model: pooled AUC}}`` (the file's own ``"mean"`` row left out: it is recomputed)."""
+    return {str(d): v for d, v in m["auc_all_by_normal_digit"].items() if str(d).isdigit()}
+
+
+@figure("anomaly-all-digits", "anomaly_detection_all_digits")
+def anomaly_all_digits(m: dict) -> str:
+    by = _all_digits(m)
+    rows = [[d, *(f"{v[name]:.3f}" for name in MODELS)] for d, v in by.items()]
+    rows.append(["mean", *(f"{sum(v[name] for v in by.values()) / len(by):.3f}" for name in MODELS)])
+    return table(["normal digit", *MODELS], rows)
+
+
+@figure("anomaly-all-digits-verdict", "anomaly_detection_all_digits")
+def anomaly_all_digits_verdict(m: dict) -> str:
+    by = _all_digits(m)
+    best = {d: max(v.values()) for d, v in by.items()}
+    order = sorted(by, key=best.get)
+    gain = {d: max(v["AE"], v["DAE"]) - v["PCA"] for d, v in by.items()}
+    top = max(by, key=gain.get)
+    means = {name: sum(v[name] for v in by.values()) / len(by) for name in MODELS}
+    text = (f"Digits {order[-1]} and {order[-2]} are the easiest normal classes, {order[0]} and "
+            f"{order[1]} the hardest. ")
+    if gain[top] > 0:
+        text += (f"The non-linear models pull furthest ahead of PCA with {top}s as the normal class "
+                 f"({max(by[top]['AE'], by[top]['DAE']):.3f} against {by[top]['PCA']:.3f}). ")
+    return text + (f"Averaged over the ten classes the three detectors are within "
+                   f"{max(means.values()) - min(means.values()):.3f} of each other (AE {means['AE']:.3f}, "
+                   f"DAE {means['DAE']:.3f}, PCA {means['PCA']:.3f}).")
+
+
+@figure("colorization-table", "colorization")
+def colorization_table(m: dict) -> str:
+    grey, pred = m["psnr_grey_baseline_db"], m["psnr_colourised_db"]
+    return table(["", "PSNR on the held-out squares (dB)"], [
+        ["grey baseline (luma in R, G, B)", f"{grey:.2f}"],
+        ["colourised", f"{pred:.2f} ({pred - grey:+.2f})"],
+        ["colourised, training squares (for comparison)", f"{m['psnr_colourised_training_squares_db']:.2f}"]])
+
+
+@figure("colorization-verdict", "colorization")
+def colorization_verdict(m: dict) -> str:
+    gap = m["psnr_colourised_training_squares_db"] - m["psnr_colourised_db"]
+    text = f"The held-out squares come within {gap:.2f} dB of the training squares: "
+    if gap < 1.0:
+        return text + ("most of what the model learnt carries over to squares it never saw: the photo's "
+                       "colours.")
+    return text + "part of what the model learnt is specific to the training squares."
+
+
+@figure("watermark-table", "watermark_removal")
+def watermark_table(m: dict) -> str:
+    b, a = m["before"], m["after"]
+    return table(["", "PSNR (dB)", "SSIM"], [["marked input", f"{b['psnr_db']:.2f}", f"{b['ssim']:.3f}"],
+                                            ["after removal", f"{a['psnr_db']:.2f}", f"{a['ssim']:.3f}"]])
+
+
+# -- README.md: the examples' table
+@figure("readme-contractive", "contractive")
+def readme_contractive(m: dict) -> str:
+    r = m["results"]
+    norms = " / ".join(f"{r[k]['mean_jacobian_norm']:.2f}" for k in ("AE", "DAE", "CAE"))
+    return f"mean Jacobian norm {norms}"
+
+
+@figure("readme-conv-ae", "conv_ae")
+def readme_conv_ae(m: dict) -> str:
+    t, n = m["test"], m["parameters"]
+    return (f"PSNR {t['conv']['psnr_db']:.1f} vs {t['dense']['psnr_db']:.1f} dB with "
+            f"{n['dense'] / n['conv']:.1f}x fewer parameters")
+
+
+# -- docs/benchmarks.md and the README: benchmarks/dense_ae.py, vae.py, conv_ae.py (harness JSON)
+BENCH_ROWS = (("dense AE 784-256-32-256-784, ReLU, sigmoid, MSE, Adam", "dense_ae.py", 0.8),
+              ("VAE 784-400-20, ReLU, Bernoulli, Adam", "vae.py", 0.8),
+              ("conv AE 1-16-32 stride-2 convs + 2 transposed convs", "conv_ae.py", 0.3))
+
+
+def bench_measured(runs: tuple[dict, ...]) -> str:
+    """When and where the harness runs were made (the first and the last)."""
+    loads = [v for r in runs for v in r["load_average"] if v is not None]
+    return (f"measured {runs[0]['measured_at']} to {runs[-1]['measured_at']} on the shared "
+            f"{runs[0]['cores']}-core machine, NumPy {runs[0]['numpy']}, {runs[0]['numpy_threads']} BLAS "
+            f"thread(s) each, load average {min(loads):g} to {max(loads):g}, {runs[0]['rounds']} interleaved "
+            f"rounds of {runs[0]['steps']} steps")
+
+
+@figure("bench-summary", "bench_dense_ae", "bench_vae", "bench_conv_ae")
+def bench_summary(*runs: dict) -> str:
+    rows = []
+    for (label, script, target), run in zip(BENCH_ROWS, runs, strict=True):
+        r = run["results"][0]
+        torch = "-" if r["torch_median"] is None else f"{r['torch_median']:,.0f}"
+        ratio = "-" if r["ratio_of_medians"] is None else f"**{r['ratio_of_medians']:.2f}x**"
+        rows.append([f"{label} ([`{script}`](../benchmarks/{script}))", f"{r['npae_median']:,.0f}", torch,
+                     ratio, f"{target}x"])
+    return (table(["workload", "npae samples/s", "PyTorch samples/s", "npae / PyTorch", "target"], rows)
+            + f"\n\n({bench_measured(runs)}; float32, batch 128.)")
+
+
+@figure("readme-speed", "bench_dense_ae", "bench_vae", "bench_conv_ae")
+def readme_speed(*runs: dict) -> str:
+    rows = []
+    for (label, script, _), run in zip(BENCH_ROWS, runs, strict=True):
+        ratio = run["results"][0]["ratio_of_medians"]
+        rows.append([f"{label} (`benchmarks/{script}`)", "-" if ratio is None else f"{ratio:.2f}x"])
+    return table(["workload", "npae / PyTorch"], rows) + f"\n\n({bench_measured(runs)}.)"
+
+
+# CATALOGUE-END
+
+# ---------------------------------------------------------------------------- reading and writing
+class MissingMetrics(FileNotFoundError):
+    pass
+
+
+def _shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+def load_metrics(run: str, folder: Path = METRICS) -> dict:
+    path = folder / f"{run}.json"
+    if not path.is_file():
+        if run in BENCHMARKS:
+            json_path = _shown(METRICS / f"{run}.json")
+            how = " ".join(["python"] + [c.replace("{json}", json_path).replace("{data}", "D")
+                                         for c in BENCHMARKS[run]])
+        else:
+            how = (" ".join(["python"] + [c.replace("{data}", "D") for c in RUNS[run]])
+                   + f" --out npae-out/{run}`, then `python docs/figures.py --from npae-out")
+        raise MissingMetrics(f"{_shown(path)} is missing: make it with `{how}`")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def render(name: str, folder: Path = METRICS) -> str:
+    if name not in FIGURES:
+        raise KeyError(f"no figure named {name!r} in docs/figures.py")
+    runs, fn = FIGURES[name]
+    return fn(*(load_metrics(run, folder) for run in runs))
+
+
+def regenerate(text: str, folder: Path = METRICS, missing: list[str] | None = None) -> str:
+    """``text`` with every marked figure rewritten; a figure whose metrics file is missing is kept."""
+    def replace(match: re.Match) -> str:
+        name, old = match.group(1), match.group(2)
+        try:
+            new = render(name, folder)
+        except MissingMetrics as exc:
+            if missing is not None:
+                missing.append(str(exc))
+            return match.group(0)
+        if old.startswith("\n"):  # a block: the markers on their own lines
+            new = f"\n{new}\n"
+        return f"<!-- figures:{name} -->{new}<!-- /figures -->"
+    return MARKED.sub(replace, text)
+
+
+def differences(folder: Path = METRICS) -> tuple[list[str], list[str]]:
+    """``(figures that differ, missing metrics files)`` over every page."""
+    differ, missing = [], []
+    for page in PAGES:
+        text = page.read_text(encoding="utf-8")
+        new = regenerate(text, folder, missing)
+        for old_m, new_m in zip(MARKED.finditer(text), MARKED.finditer(new), strict=True):
+            if old_m.group(0) != new_m.group(0):
+                differ.append(f"{page.relative_to(ROOT)}: figures:{old_m.group(1)}\n  page:    "
+                              f"{old_m.group(2).strip()[:300]!r}\n  metrics: "
+                              f"{new_m.group(2).strip()[:300]!r}")
+    return differ, sorted(set(missing))
+
+
+def copy_runs(out: Path) -> list[str]:
+    """Copy ``out/<run>/metrics.json`` to ``docs/metrics/<run>.json`` for every run found."""
+    copied = []
+    for run in RUNS:
+        src = out / run / "metrics.json"
+        if src.is_file():
+            METRICS.mkdir(exist_ok=True)
+            shutil.copyfile(src, METRICS / f"{run}.json")
+            copied.append(run)
+    return copied
+
+
+def run_all(names: list[str], data_dir: str, out: Path) -> None:
+    """Run each named example (with its defaults) and benchmark, one at a time."""
+    for name in names:
+        if name in BENCHMARKS:
+            cmd = [c.replace("{json}", str(METRICS / f"{name}.json")).replace("{data}", data_dir)
+                   for c in BENCHMARKS[name]]
+        else:
+            cmd = [c.replace("{data}", data_dir) for c in RUNS[name]] + ["--out", str(out / name)]
+        print("$ python " + " ".join(cmd), flush=True)
+        subprocess.run([sys.executable, *cmd], cwd=ROOT, check=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--check", action="store_true", help="report the figures that differ; change nothing")
+    parser.add_argument("--from", dest="source", metavar="DIR",
+                        help="first copy DIR/<run>/metrics.json to docs/metrics/<run>.json")
+    parser.add_argument("--run", action="store_true", help="first run the examples and benchmarks (slow)")
+    parser.add_argument("--only", nargs="*", metavar="NAME", help="with --run: these runs only")
+    parser.add_argument("--data-dir", default="", help="with --run: the MNIST folder")
+    parser.add_argument("--out", default="npae-out", help="with --run: the examples' output folder")
+    args = parser.parse_args(argv)
+    if args.check:
+        differ, missing = differences()
+        for line in missing + differ:
+            print(line)
+        print(f"{len(differ)} figure(s) differ from their metrics, {len(missing)} metrics file(s) missing")
+        return 1 if differ or missing else 0
+    if args.run:
+        if not args.data_dir:
+            parser.error("--run needs --data-dir (the MNIST folder)")
+        run_all(args.only or [*RUNS, *BENCHMARKS], args.data_dir, Path(args.out))
+        args.source = args.out
+    if args.source:
+        print(f"copied from {args.source}: {', '.join(copy_runs(Path(args.source))) or 'nothing'}")
+    missing: list[str] = []
+    for page in PAGES:
+        text = page.read_text(encoding="utf-8")
+        new = regenerate(text, missing=missing)
+        if new != text:
+            page.write_text(new, encoding="utf-8")
+            print(f"rewrote {page.relative_to(ROOT)}")
+    for line in sorted(set(missing)):
+        print(f"kept as they are, {line}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

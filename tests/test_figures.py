@@ -1,0 +1,86 @@
+"""The figures the pages quote agree with the committed metrics files (docs/figures.py, docs/metrics/).
+
+Every number a page quotes from an example or a benchmark sits between
+``<!-- figures:NAME -->`` and ``<!-- /figures -->``; ``docs/figures.py`` writes it from
+``docs/metrics/<run>.json``. These tests fail when a page says something its metrics file does
+not (edit the metrics, or the page by hand, and they notice), and prove the machinery can fail.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+_spec = importlib.util.spec_from_file_location("docs_figures", ROOT / "docs" / "figures.py")
+figures = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(figures)
+
+
+def test_every_marked_figure_agrees_with_its_committed_metrics():
+    differ, missing = figures.differences()
+    assert not missing, "metrics files missing:\n" + "\n".join(missing)
+    assert not differ, ("figures that differ from docs/metrics/ (run `python docs/figures.py`):\n"
+                        + "\n".join(differ))
+
+
+def test_every_registered_figure_is_used_once_and_every_marker_is_registered():
+    used = [m.group(1) for page in figures.PAGES
+            for m in figures.MARKED.finditer(page.read_text(encoding="utf-8"))]
+    unknown = sorted(set(used) - set(figures.FIGURES))
+    unused = sorted(set(figures.FIGURES) - set(used))
+    assert not unknown, f"markers with no figure in docs/figures.py: {unknown}"
+    assert not unused, f"figures no page shows: {unused}"
+
+
+def test_every_metrics_file_has_a_run_that_makes_it():
+    files = {p.stem for p in figures.METRICS.glob("*.json")}
+    assert files, "docs/metrics/ holds no metrics file"
+    known = set(figures.RUNS) | set(figures.BENCHMARKS)
+    assert files <= known, f"metrics files no run makes: {sorted(files - known)}"
+
+
+def test_a_changed_metric_is_caught(tmp_path):
+    """The check can fail: a page read against a metrics file with one number changed differs."""
+    name = "denoising-table"
+    (run,), render = figures.FIGURES[name]
+    metrics = json.loads((figures.METRICS / f"{run}.json").read_text())
+    page = f"x <!-- figures:{name} -->{render(metrics)}<!-- /figures --> y"
+    assert figures.regenerate(page) == page
+    metrics["results"]["gaussian 0.5"]["DAE"]["psnr"] = 99.0
+    (tmp_path / f"{run}.json").write_text(json.dumps(metrics))
+    assert figures.regenerate(page, tmp_path) != page
+
+
+def test_a_missing_metrics_file_is_reported_with_the_command_that_makes_it(tmp_path):
+    page = "a <!-- figures:denoising-clean -->19 dB<!-- /figures --> b"
+    missing: list[str] = []
+    assert figures.regenerate(page, tmp_path, missing) == page  # the text is kept as it was
+    assert len(missing) == 1 and "denoising.json is missing" in missing[0]
+    assert "python examples/denoising.py --data-dir D" in missing[0]
+    with pytest.raises(figures.MissingMetrics):
+        figures.render("denoising-clean", tmp_path)
+
+
+def test_blocks_keep_their_lines_and_inline_figures_stay_inline():
+    block = "<!-- figures:denoising-clean -->\nold\n<!-- /figures -->"
+    inline = "<!-- figures:denoising-clean -->old<!-- /figures -->"
+    assert figures.regenerate(block).startswith("<!-- figures:denoising-clean -->\n")
+    assert "\n" not in figures.regenerate(inline)
+
+
+def test_the_applications_page_counts_the_held_out_digits():
+    """Page 13's class sizes are facts of the data (the last 2,000 test images), not of a run."""
+    data_dir = os.environ.get("NPAE_DATA_DIR")
+    if not data_dir or not Path(data_dir).is_dir():
+        pytest.skip("NPAE_DATA_DIR does not name the MNIST folder")
+    from npae.datasets import load_mnist
+    counts = np.bincount(load_mnist(data_dir, kind="test", download=False)[1][8000:], minlength=10)
+    others = np.delete(counts, 5)
+    page = (ROOT / "docs" / "13-applications.md").read_text(encoding="utf-8")
+    assert f"({others.min()} to {others.max()} images against the {counts[5]} held-out fives)" in page
