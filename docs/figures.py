@@ -384,7 +384,7 @@ IWAE_ROWS = [("vae_binarized", "VAE, `--objective elbo` ($k = 1$)"),
 @figure("vae-iwae-table", *(run for run, _ in IWAE_ROWS))
 def vae_iwae_table(*runs: dict) -> str:
     rows = []
-    for (_, label), m in zip(IWAE_ROWS, runs):
+    for (_, label), m in zip(IWAE_ROWS, runs, strict=True):
         assert m["eval_n"] == m["n_test"] and m["binarize"] == "dynamic", "the table's protocol"
         least = min(m["unit_activity"])
         rows.append([label, f"{m['test_negative_elbo']:.2f}", f"{m['test_reconstruction']:.2f}",
@@ -399,9 +399,10 @@ def vae_iwae_table(*runs: dict) -> str:
 def vae_iwae_reading(vae: dict, iwae: dict) -> str:
     gain = vae["test_iw_bound"] - iwae["test_iw_bound"]
     better = "IWAE reaches the better bound" if gain < 0 else "IWAE does not reach the better bound"
+    elbo = "worse" if iwae["test_elbo"] < vae["test_elbo"] else "better"
     return (f"**{better}**: {-iwae['test_iw_bound']:.2f} against {-vae['test_iw_bound']:.2f} nats "
-            f"({abs(gain):.2f} nats). Its ELBO is {'worse' if iwae['test_elbo'] < vae['test_elbo'] else 'better'} "
-            f"({iwae['test_negative_elbo']:.2f} against {vae['test_negative_elbo']:.2f}).")
+            f"({abs(gain):.2f} nats). Its ELBO is {elbo}"
+            f" ({iwae['test_negative_elbo']:.2f} against {vae['test_negative_elbo']:.2f}).")
 
 
 # -- docs/11-training-and-saving.md: benchmarks/kernels.py
