@@ -42,6 +42,14 @@ def test_l1_gradient(shape, seed):
     assert check_function(l1_activity, h) < TOL
 
 
+def test_l1_of_a_nonnegative_code_is_the_sum_of_the_unit_means():
+    """docs/03's reading of L1 on a sigmoid code: Omega = sum_j rho_hat_j, the same slope for every unit."""
+    h = np.random.default_rng(0).uniform(0.0, 1.0, (9, 5))
+    value, dh = l1_activity(h)
+    assert value == pytest.approx(h.mean(axis=0).sum(), rel=1e-12)
+    assert np.array_equal(dh, np.full_like(h, 1 / 9))
+
+
 # ---------------------------------------------------------------- KL sparsity
 @pytest.mark.parametrize("rho", [0.01, 0.05, 0.3, 0.9])
 def test_kl_value_closed_form(rho):

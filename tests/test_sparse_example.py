@@ -37,3 +37,32 @@ def test_mnist_run_and_adam(tmp_path):
                              "adam", "--epochs", "2", "--check-coords", "5", "--out", str(out)])
     assert m["gradient_check_rel_diff"] < 1e-9 and m["n_examples"] == 40 and m["rho"] == 0.1
     assert (out / "filters.png").is_file()
+
+
+def test_both_penalties_side_by_side(tmp_path, capsys):
+    out = tmp_path / "out"
+    m = load_example().main(["--n", "300", "--max-iter", "5", "--check-coords", "30", "--penalty", "both",
+                             "--out", str(out)])
+    for name in ("filters.png", "loss.png", "filters_l1.png", "loss_l1.png", "kl_vs_l1.png", "metrics.json"):
+        assert (out / name).stat().st_size > 0
+    saved = json.loads((out / "metrics.json").read_text())
+    assert saved["penalty"] == "both" and saved["claim"] == m["claim"]
+    kl, l1 = saved["kl"], saved["l1"]
+    assert (kl["penalty"], kl["beta"], l1["penalty"], l1["beta"]) == ("kl", 3.0, "l1", 0.01)
+    # the L1 model's cost starts near 1 (no KL term) and its O(h^2) truncation error is near 1e-9 at
+    # h = 1e-4: 6e-10 on the default 10,000 patches, 1.1e-9 on these 300 (1.2e-7 at h = 1e-3)
+    assert kl["gradient_check_rel_diff"] < 1e-9 and l1["gradient_check_rel_diff"] < 1e-8
+    for r in (kl, l1):
+        assert r["loss"] < r["initial_loss"]
+        assert r["min_unit_activation"] <= r["mean_activation"] <= r["max_unit_activation"]
+        assert 0 <= r["silent_units"] <= 25 and 0.0 <= r["fraction_above_0.1"] <= 1.0
+        assert 0.0 <= r["firing_rate_of_the_others"] <= 1.0
+    assert "units fire" in capsys.readouterr().out
+
+
+def test_the_l1_penalty_alone_and_its_weight(tmp_path):
+    out = tmp_path / "out"
+    m = load_example().main(["--n", "200", "--max-iter", "3", "--check-coords", "20", "--penalty", "l1",
+                             "--l1-beta", "0.05", "--out", str(out)])
+    assert m["penalty"] == "l1" and m["beta"] == 0.05 and "kl" not in m
+    assert (out / "filters_l1.png").is_file() and not (out / "filters.png").exists()
