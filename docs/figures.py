@@ -12,6 +12,7 @@ page's marked text differs from what its metrics file gives.
     python docs/figures.py --check              # list the figures that differ (exit 1), change nothing
     python docs/figures.py --from npae-out      # copy npae-out/<run>/metrics.json into docs/metrics/, rewrite
     python docs/figures.py --run --data-dir D   # run every example with its defaults, then as --from npae-out
+    python docs/figures.py --run --data-dir D --fashion-dir F   # and the runs on Fashion-MNIST too
 
 ``--run`` runs the examples of :data:`RUNS` one at a time (each about a minute on two cores;
 ``--only NAME ...`` picks some) and the kernel benchmark. A metrics file that is missing is
@@ -37,7 +38,8 @@ PAGES = sorted(DOCS.glob("*.md")) + [ROOT / "README.md"]
 #: A marked figure; a marker quoted in backticks (as in docs/README.md) is prose, not a marker.
 MARKED = re.compile(r"(?<!`)<!-- figures:([\w.-]+) -->(.*?)<!-- /figures -->", re.S)
 
-#: Each metrics file and the command line that writes it (``{out}``: its folder, ``{data}``: MNIST).
+#: Each metrics file and the command line that writes it (``{out}``: its folder, ``{data}``: MNIST,
+#: ``{fashion}``: Fashion-MNIST, both in MNIST's IDX format).
 RUNS: dict[str, list[str]] = {
     "sparse_kl": ["examples/sparse_kl.py"],
     "sparse_kl_float64": ["examples/sparse_kl.py", "--dtype", "float64"],
@@ -62,6 +64,11 @@ RUNS: dict[str, list[str]] = {
     "anomaly_detection_all_digits": ["examples/anomaly_detection.py", "--data-dir", "{data}", "--all-digits"],
     "colorization": ["examples/colorization.py"],
     "watermark_removal": ["examples/watermark_removal.py", "--data-dir", "{data}"],
+    "sparse_kl_both": ["examples/sparse_kl.py", "--penalty", "both"],
+    "sparse_kl_both_mnist": ["examples/sparse_kl.py", "--penalty", "both", "--data", "mnist",
+                             "--data-dir", "{data}"],
+    "overcomplete": ["examples/overcomplete.py", "--data-dir", "{data}"],
+    "overcomplete_fashion": ["examples/overcomplete.py", "--data-dir", "{fashion}"],
 }
 #: Benchmarks write their JSON themselves (``{json}``: the file in docs/metrics/).
 BENCHMARKS: dict[str, list[str]] = {
@@ -236,6 +243,67 @@ def inpainting_verdict(m: dict) -> str:
     return text
 
 
+# -- docs/06-denoising.md and the README: examples/overcomplete.py on MNIST and on Fashion-MNIST
+OVERCOMPLETE = ("AE", "DAE", "sparse AE")
+
+
+def _gain(m: dict, name: str) -> float:
+    return m["results"][name][f"mean_gain_top_{m['top']}"]
+
+
+@figure("overcomplete-table", "overcomplete", "overcomplete_fashion")
+def overcomplete_table(mnist: dict, fashion: dict) -> str:
+    rows = []
+    for label, m in (("MNIST", mnist), ("Fashion-MNIST", fashion)):
+        for name in OVERCOMPLETE:
+            r = m["results"][name]
+            g = r["gain_at_direction"]
+            rows.append([f"{label}, {name}", f"{r['test_mse']:.4f}", f"{r['relative_error_test_images']:.3f}",
+                         f"{r['relative_error_noise_images']:.3f}", f"**{_gain(m, name):.3f}**",
+                         " / ".join(f"{g[k]:.2f}" for k in ("1", "50", "100", "200")),
+                         f"{r['encoder_cosine_to_initial']:.2f}"])
+    return table(["data, model", "test MSE", "relative error, test images", "relative error, noise images",
+                  f"mean gain, top {mnist['top']} directions", "gain at directions 1 / 50 / 100 / 200",
+                  "cos(W, W_init)"], rows)
+
+
+@figure("overcomplete-verdict", "overcomplete", "overcomplete_fashion")
+def overcomplete_verdict(mnist: dict, fashion: dict) -> str:
+    both = (("MNIST", mnist), ("Fashion-MNIST", fashion))
+    texts = []
+    for label, m in both:
+        ae, dae, sparse = (_gain(m, n) for n in OVERCOMPLETE)
+        g = m["results"]["AE"]["gain_at_direction"]
+        if ae >= 0.95:
+            what = "a near-identity along the directions in which the images vary most"
+        elif ae > max(dae, sparse):
+            what = "closer to the identity than the other two, but not a near-identity"
+        else:
+            what = "no closer to the identity than the other two"
+        texts.append(f"On {label} the plain AE's mean gain over the top {m['top']} directions "
+                     f"({m['variance_in_top']:.0%} of the variance) is {ae:.3f}, {g['1']:.2f} along the "
+                     f"first and {g['200']:.2f} at the 200th: {what}; the DAE's is {dae:.2f} and the sparse "
+                     f"AE's {sparse:.2f}.")
+    lost = {label: {n: m["results"][n]["relative_error_noise_images"] for n in OVERCOMPLETE}
+            for label, m in both}
+    ratios = [r[n] / r["AE"] for r in lost.values() for n in OVERCOMPLETE[1:]]
+    shares = " and ".join(f"{r['AE']:.1%} ({label})" for label, r in lost.items()) + " of their variance"
+    if min(ratios) > 1:
+        texts.append(f"The plain AE also copies the noise images best: it loses {shares}, "
+                     f"{min(ratios):.1f} to {max(ratios):.1f} times less than the DAE and the sparse AE.")
+    else:
+        texts.append(f"On the noise images the plain AE loses {shares}, not less than both other models.")
+    return " ".join(texts)
+
+
+@figure("readme-overcomplete", "overcomplete")
+def readme_overcomplete(m: dict) -> str:
+    gains = " / ".join(f"{_gain(m, n):.2f}" for n in OVERCOMPLETE)
+    noise = " / ".join(f"{m['results'][n]['relative_error_noise_images']:.0%}" for n in OVERCOMPLETE)
+    return (f"mean gain along the top {m['top']} principal directions {gains} for AE / DAE / sparse AE (the "
+            f"identity: 1); {noise} of noise images' variance lost")
+
+
 # -- docs/07-contractive.md: examples/contractive.py, benchmarks/kernels.py
 @figure("contractive-table", "contractive")
 def contractive_table(m: dict) -> str:
@@ -348,6 +416,75 @@ def sparse_float_gap(m32: dict, m64: dict) -> str:
 def sparse_mnist(m: dict) -> str:
     return (f"Measured: gradient check {m['gradient_check_rel_diff']:.1e}; after 400 iterations "
             f"{_terms(m, '.2f')}, mean activation {m['mean_activation']:.4f} ({_units(m)}).")
+
+
+# `examples/sparse_kl.py --penalty both`: KL and L1 on the same network, patches and MNIST
+def _n_units(m: dict) -> int:
+    return 25 if "patches" in m["data"] else 196
+
+
+def _spread(r: dict) -> float:
+    return r["max_unit_activation"] / r["min_unit_activation"]
+
+
+@figure("sparse-l1-table", "sparse_kl_both", "sparse_kl_both_mnist")
+def sparse_l1_table(patches: dict, mnist: dict) -> str:
+    rows = []
+    for label, m in (("patches", patches), ("MNIST", mnist)):
+        n = _n_units(m)
+        for name in ("kl", "l1"):
+            r = m[name]
+            cos = r["silent_filters_cosine_to_minus_mean"]
+            means = f"{r['min_unit_activation']:.4f} to {r['max_unit_activation']:.4f} ({_spread(r):.3g}x)"
+            rows.append([f"{label}, {name.upper()}", f"{r['beta']:g}", f"{r['loss']:.4f}",
+                         f"{r['mean_activation']:.4f}", means, f"{n - r['silent_units']} of {n}",
+                         f"{r['firing_rate_of_the_others']:.1%}", f"{r['fraction_above_0.1']:.1%}",
+                         "-" if cos is None else f"{cos:.3f}"])
+    return table(["data, penalty", "$\\beta$", "J", "mean activation", "unit means (max/min)",
+                  "units that fire", "each fires on (inputs)", "activations > 0.1",
+                  "silent filters: cos with $-\\bar x$"], rows)
+
+
+def _compare(l1: float, kl: float) -> str:
+    """How L1's share of activations above 0.1 compares with KL's: within 20% is "about as many as"."""
+    if abs(l1 - kl) < 0.2 * max(l1, kl):
+        return "about as many activations above 0.1 as"
+    return f"{'more' if l1 > kl else 'fewer'} activations above 0.1 than"
+
+
+@figure("sparse-l1-verdict", "sparse_kl_both", "sparse_kl_both_mnist")
+def sparse_l1_verdict(patches: dict, mnist: dict) -> str:
+    both = (("patches", patches), ("MNIST", mnist))
+    inputs = {"patches": "patches", "MNIST": "MNIST images"}
+    kl_rates = " and ".join(f"{m['kl']['firing_rate_of_the_others']:.1%} of the {inputs[label]}"
+                            for label, m in both)
+    off = " and ".join(f"{m['l1']['silent_units']} of {_n_units(m)} units ({label})" for label, m in both)
+    l1_rates = " and ".join(f"{m['l1']['firing_rate_of_the_others']:.1%}" for _, m in both)
+    spreads = " and ".join(f"{_spread(m['l1']):.0f}" for _, m in both)
+    silent = " and ".join(f"{m['l1']['silent_filters_cosine_to_minus_mean']:.3f} ({label})"
+                          for label, m in both)
+    counts = []
+    for label, m in both:
+        l1, kl = m["l1"]["fraction_above_0.1"], m["kl"]["fraction_above_0.1"]
+        counts.append(f"on {label} L1 has {_compare(l1, kl)} KL ({l1:.1%} against {kl:.1%})")
+    kl_spread = max(_spread(m["kl"]) for _, m in both)
+    return " ".join([
+        f"The KL models keep every unit's mean within a factor {kl_spread:.2f} of the others, and the units "
+        f"that fire do so on a minority of the inputs each: {kl_rates}.",
+        f"The L1 models switch {off} off for every input and run the rest often, each on {l1_rates} of the "
+        f"inputs, with unit means spread over a factor of {spreads}.",
+        f"The silent units' filters point against the mean input (median cosine with $-\\bar x$: {silent}), "
+        f"which keeps them off for every input: no pixel is negative.",
+        f"Counted entry by entry, {'; '.join(counts)}: L1 makes a sigmoid code sparse by switching units "
+        f"off, KL by having its units fire on a minority of the inputs each."])
+
+
+@figure("readme-sparse-l1", "sparse_kl_both")
+def readme_sparse_l1(m: dict) -> str:
+    kl, l1 = m["kl"], m["l1"]
+    return (f"{25 - l1['silent_units']} of 25 L1 units fire, each on {l1['firing_rate_of_the_others']:.1%} "
+            f"of the patches, against KL's {25 - kl['silent_units']}, each on "
+            f"{kl['firing_rate_of_the_others']:.1%}")
 
 
 # -- docs/09-vae.md (the example's section) and the README: examples/vae.py
@@ -628,7 +765,8 @@ def load_metrics(run: str, folder: Path = METRICS) -> dict:
             how = " ".join(["python"] + [c.replace("{json}", json_path).replace("{data}", "D")
                                          for c in BENCHMARKS[run]])
         else:
-            how = (" ".join(["python"] + [c.replace("{data}", "D") for c in RUNS[run]])
+            shown = [c.replace("{data}", "D").replace("{fashion}", "F") for c in RUNS[run]]
+            how = (" ".join(["python", *shown])
                    + f" --out npae-out/{run}`, then `python docs/figures.py --from npae-out")
         raise MissingMetrics(f"{_shown(path)} is missing: make it with `{how}`")
     return json.loads(path.read_text(encoding="utf-8"))
@@ -683,10 +821,18 @@ def copy_runs(out: Path) -> list[str]:
     return copied
 
 
-def run_all(names: list[str], data_dir: str, out: Path) -> None:
-    """Run each named example (with its defaults) and benchmark, one at a time."""
+def run_all(names: list[str], data_dir: str, out: Path, fashion_dir: str = "") -> None:
+    """Run each named example (with its defaults) and benchmark, one at a time.
+
+    A run on Fashion-MNIST (``{fashion}``) is skipped, and said so, when ``fashion_dir`` is empty.
+    """
     for name in names:
-        if name in BENCHMARKS:
+        if name in RUNS and "{fashion}" in RUNS[name]:
+            if not fashion_dir:
+                print(f"skipped {name}: it needs --fashion-dir (a Fashion-MNIST folder)", flush=True)
+                continue
+            cmd = [c.replace("{fashion}", fashion_dir) for c in RUNS[name]] + ["--out", str(out / name)]
+        elif name in BENCHMARKS:
             cmd = [c.replace("{json}", str(METRICS / f"{name}.json")).replace("{data}", data_dir)
                    for c in BENCHMARKS[name]]
         else:
@@ -704,6 +850,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run", action="store_true", help="first run the examples and benchmarks (slow)")
     parser.add_argument("--only", nargs="*", metavar="NAME", help="with --run: these runs only")
     parser.add_argument("--data-dir", default="", help="with --run: the MNIST folder")
+    parser.add_argument("--fashion-dir", default="",
+                        help="with --run: the Fashion-MNIST folder (runs that need it are skipped without)")
     parser.add_argument("--out", default="npae-out", help="with --run: the examples' output folder")
     args = parser.parse_args(argv)
     if args.check:
@@ -715,7 +863,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.run:
         if not args.data_dir:
             parser.error("--run needs --data-dir (the MNIST folder)")
-        run_all(args.only or [*RUNS, *BENCHMARKS], args.data_dir, Path(args.out))
+        run_all(args.only or [*RUNS, *BENCHMARKS], args.data_dir, Path(args.out), args.fashion_dir)
         args.source = args.out
     if args.source:
         print(f"copied from {args.source}: {', '.join(copy_runs(Path(args.source))) or 'nothing'}")
