@@ -44,7 +44,7 @@ BAD_ARGUMENTS = [
     ("conv_denoising", ("--noise-factor", "nan"),
      "argument --noise-factor: expected a number >= 0, got 'nan'"),
     ("denoising", ("--n-train", "0"), "argument --n-train: expected an integer >= 1 or 'all', got '0'"),
-    ("inpainting", ("--fraction", "2"), "argument --fraction: expected a number from 0 to 1, got '2'"),
+    ("inpainting", ("--hidden", "0"), "argument --hidden: expected an integer >= 1, got '0'"),
     ("inpainting", ("--n-test", "some"), "argument --n-test: expected an integer >= 1 or 'all', got 'some'"),
     ("pca_vs_autoencoder", ("--deep-ks", "8", "1000"),
      "argument --deep-ks: expected an integer from 1 to 784, got '1000'"),
