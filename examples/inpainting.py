@@ -40,7 +40,7 @@ from npae import plotting
 from npae.metrics import mean_squared_error
 from npae.noise import block_mask, random_mask
 from npae.optim import Adam
-from npae.scripts import example_parser, load_mnist_or_exit, positive_int
+from npae.scripts import epochs_for, example_parser, load_mnist_or_exit, positive_int
 
 #: The training holes: random masks with a fraction in this range, square holes with a side in this range.
 FRACTIONS, BLOCKS = (0.25, 0.75), (8, 16)
@@ -59,23 +59,25 @@ class InpaintingDAE(npae.DenoisingAutoencoder):
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = example_parser(__doc__, "inpainting", epochs=10, batch_size=128, lr=2e-3)
+    parser = example_parser(__doc__, "inpainting", steps=630, batch_size=128, lr=2e-3)
     parser.add_argument("--hidden", type=positive_int, default=512, help="hidden width (default 512)")
     parser.add_argument("--code", type=positive_int, default=256, help="code size (default 256)")
     args = parser.parse_args(argv)
 
     # 1. Data: pixels in [0, 1].
     X_train, _, X_test, _, source = load_mnist_or_exit(parser, args)
+    epochs = epochs_for(args.steps, len(X_train), args.batch_size)  # 10 on 8,000 images
 
     # 2. A DAE trained on holes and a plain AE of the same size.
     common = dict(sizes=(784, args.hidden, args.code), activation="relu", output_activation="sigmoid",
                   loss="bce", random_state=args.seed)
     dae = InpaintingDAE(**common)
     ae = npae.Autoencoder(**common)
-    print(f"network: {dae}; Adam lr {args.lr}, batch {args.batch_size}, {args.epochs} epochs")
+    print(f"network: {dae}; Adam lr {args.lr}, batch {args.batch_size}, "
+          f"{epochs} epochs ({args.steps} updates)")
     start = time.perf_counter()
     for name, model in (("DAE", dae), ("plain AE", ae)):
-        model.fit(X_train, epochs=args.epochs, batch_size=args.batch_size, optimizer=Adam(lr=args.lr))
+        model.fit(X_train, epochs=epochs, batch_size=args.batch_size, optimizer=Adam(lr=args.lr))
         print(f"  trained {name}: final training loss {model.history_['loss'][-1]:.4f}")
     train_time = time.perf_counter() - start
     mean_image = X_train.mean(axis=0)  # (784,): the "average digit" baseline
@@ -118,7 +120,7 @@ def main(argv: list[str] | None = None) -> dict:
     best = {name: min(r, key=lambda m: r[m]["mse_missing"]) for name, r in results.items()}
     print(f"\nlowest error on the missing pixels: {best}")
     print(f"training time {train_time:.1f}s for 2 models; figures in {args.out}")
-    metrics = {"data": source, "n_train": len(X_train), "n_test": n, "epochs": args.epochs,
+    metrics = {"data": source, "n_train": len(X_train), "n_test": n, "steps": args.steps, "epochs": epochs,
                "hidden": args.hidden, "code": args.code, "results": results, "best": best,
                "dae_best_everywhere": all(b == "DAE" for b in best.values()), "train_seconds": train_time}
     plotting.write_metrics(args.out, metrics)

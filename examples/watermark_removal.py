@@ -50,7 +50,7 @@ from npae.metrics import mean_squared_error, psnr, ssim
 from npae.models.autoencoder import mlp
 from npae.optim import Adam
 from npae.plotting import image_grid, write_metrics
-from npae.scripts import example_parser, fraction, load_mnist_or_exit
+from npae.scripts import epochs_for, example_parser, fraction, load_mnist_or_exit
 from npae.watermark import KINDS, add_watermark
 
 
@@ -128,8 +128,8 @@ class WatermarkRemover(DenoisingAutoencoder):
     __repr__ = Autoencoder.__repr__  # the network only: the DAE's noise settings are not used here
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = example_parser(__doc__, "watermark_removal", epochs=20,
+def main(argv: list[str] | None = None) -> dict:
+    parser = example_parser(__doc__, "watermark_removal", steps=2500,
                             formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--kind", choices=KINDS, default="text", help="what the watermarks are")
     parser.add_argument("--opacity", type=fraction, default=0.5, help="alpha of the blend")
@@ -137,14 +137,15 @@ def main(argv: list[str] | None = None) -> None:
                         help="no skip path: the output is decoder(encoder(x_tilde))")
     args = parser.parse_args(argv)
     X_train, _, X_test, _, source = load_mnist_or_exit(parser, args)
+    epochs = epochs_for(args.steps, len(X_train), 64)  # 20 on 8,000 images
     ink = 0.0 if np.median(X_train) > 0.5 else 1.0  # the opposite of the background, so the mark shows
     print(f"ink {ink:g} ({'black on light' if ink == 0 else 'white on dark'} images)")
 
     model = WatermarkRemover((784, 256, 64), args.kind, args.opacity, ink, args.gated, random_state=args.seed)
     start = time.perf_counter()
-    model.fit(X_train, epochs=args.epochs, batch_size=64, optimizer=Adam(1e-3))
-    print(f"trained {model!r} on {args.kind} watermarks, opacity {args.opacity}, {args.epochs} epochs "
-          f"({time.perf_counter() - start:.0f}s)")
+    model.fit(X_train, epochs=epochs, batch_size=64, optimizer=Adam(1e-3))
+    print(f"trained {model!r} on {args.kind} watermarks, opacity {args.opacity}, {epochs} epochs, "
+          f"{args.steps} updates ({time.perf_counter() - start:.0f}s)")
 
     # Held-out images with held-out marks (their own generator), scored where the mark changed something.
     marked = model.watermark(X_test, np.random.default_rng(args.seed + 12345))
@@ -163,10 +164,12 @@ def main(argv: list[str] | None = None) -> None:
                os.path.join(args.out, "watermark_removal.png"),
                title=f"Watermark removal: PSNR {before['psnr_db']:.1f} -> {after['psnr_db']:.1f} dB, "
                      f"SSIM {before['ssim']:.2f} -> {after['ssim']:.2f} (held-out images and marks)")
-    write_metrics(args.out, {"data": source, "kind": args.kind, "opacity": args.opacity, "ink": ink,
-                             "gated": args.gated, "epochs": args.epochs, "n_test": len(X_test),
-                             "n_changed": int(changed.sum()), "before": before, "after": after})
+    metrics = {"data": source, "kind": args.kind, "opacity": args.opacity, "ink": ink, "gated": args.gated,
+               "steps": args.steps, "epochs": epochs, "n_test": len(X_test), "n_changed": int(changed.sum()),
+               "before": before, "after": after}
+    write_metrics(args.out, metrics)
     print(f"figure and metrics.json written to {args.out}")
+    return metrics
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ BAD_ARGUMENTS = [
     ("anomaly_detection", ("--code", "0"), "argument --code: expected an integer >= 1, got '0'"),
     ("anomaly_detection", ("--digit", "10"), "argument --digit: invalid choice: 10"),
     ("contractive", ("--lam", "-1"), "argument --lam: expected a number >= 0, got '-1'"),
-    ("conv_ae", ("--epochs", "-1"), "argument --epochs: expected an integer >= 1, got '-1'"),
+    ("conv_ae", ("--steps", "-1"), "argument --steps: expected an integer >= 1, got '-1'"),
     ("conv_denoising", ("--noise-factor", "nan"),
      "argument --noise-factor: expected a number >= 0, got 'nan'"),
     ("denoising", ("--n-train", "0"), "argument --n-train: expected an integer >= 1 or 'all', got '0'"),
@@ -81,7 +81,7 @@ def test_a_bad_argument_is_refused_before_any_data_is_read(monkeypatch, capsys, 
 
 def test_the_output_and_metrics_name_the_folder_and_the_counts(capsys, tmp_path, mnist_dir):
     out = tmp_path / "out"
-    example("denoising").main(["--data-dir", str(mnist_dir), "--out", str(out), "--epochs", "1",
+    example("denoising").main(["--data-dir", str(mnist_dir), "--out", str(out), "--steps", "1",
                                "--hidden", "8", "--code", "4", "--n-train", "50", "--n-test", "all"])
     source = ("unidentified MNIST-format data (MD5s not those of the MNIST or Fashion-MNIST files npae "
               f"knows) in {mnist_dir}: training on the first 50 of 60 training images, evaluating on all "
