@@ -88,3 +88,41 @@ def test_the_output_and_metrics_name_the_folder_and_the_counts(capsys, tmp_path,
               "30 test images")
     assert capsys.readouterr().out.startswith(f"data: {source}\n")
     assert json.loads((out / "metrics.json").read_text())["data"] == source
+
+
+def test_the_watermark_removers_gated_backward_matches_central_differences():
+    """x_hat = g x_tilde + (1 - g) y: the hand-written da, db (docs/13) against central differences."""
+    from npae.gradcheck import check_model
+
+    module = example("watermark_removal")
+    remover = module.WatermarkRemover(sizes=(64, 16, 8), random_state=0, dtype=np.float64)
+    remover._corrupt = lambda X, rng: X * rng.uniform(size=X.shape)  # any fixed-seed corruption of 64 pixels
+    X = np.random.default_rng(1).uniform(size=(4, 64))
+    assert max(check_model(remover, X).values()) < 1e-7
+    assert remover.decoder.layers[-1].params["b"].shape == (128,)  # the logits [a, b] of the gate and content
+    plain = example("watermark_removal").WatermarkRemover(sizes=(64, 16, 8), gated=False, random_state=0)
+    assert plain.decoder.layers[-2].params["b"].shape == (64,)  # --plain: 64 pixels, then a sigmoid
+
+
+def test_the_watermark_remover_starts_near_copying_its_input():
+    remover = example("watermark_removal").WatermarkRemover(sizes=(784, 32, 8), random_state=0)
+    X = np.random.default_rng(0).uniform(size=(8, 784)).astype(np.float32)
+    out = remover.reconstruct(X)
+    assert out.shape == X.shape and np.abs(out - X).mean() < 0.15 * np.abs(0.5 - X).mean() + 0.1
+
+
+def test_the_inpainting_dae_trains_on_scattered_and_square_holes():
+    dae = example("inpainting").InpaintingDAE(sizes=(784, 16, 8), random_state=0)
+    X = np.ones((400, 784), dtype=np.float32)
+    holes = (dae._corrupt(X, np.random.default_rng(0)) == 0).reshape(400, 28, 28)  # True: missing
+
+    def is_square(h):
+        rows, cols = h.any(axis=1).sum(), h.any(axis=0).sum()
+        return rows == cols and h.sum() == rows * cols
+
+    squares = [h for h in holes if is_square(h)]
+    assert 0.3 < len(squares) / 400 < 0.7  # about half the rows get one square hole
+    sides = {int(h.any(axis=1).sum()) for h in squares}
+    assert len(sides) == 1 and 8 <= sides.pop() <= 16  # one side per batch, from 8 to 16
+    scattered = [h for h in holes if not is_square(h)]
+    assert 0.25 <= np.mean(scattered) <= 0.75  # the rest: a random fraction of pixels
