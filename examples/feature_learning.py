@@ -31,7 +31,6 @@ Run::
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import time
 
@@ -41,7 +40,7 @@ import npae
 from npae import plotting
 from npae.metrics import knn_accuracy, linear_probe_accuracy
 from npae.optim import Adam
-from npae.scripts import example_parser, load_mnist_or_exit, positive_int
+from npae.scripts import epochs_for, example_parser, load_mnist_or_exit, positive_int
 
 
 def balanced_subset(y: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -51,11 +50,6 @@ def balanced_subset(y: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarr
     chosen = np.concatenate(per_class)
     rest = rng.permutation(np.setdiff1d(np.arange(len(y)), chosen))[:n - len(chosen)]
     return np.sort(np.concatenate([chosen, rest]))
-
-
-def epochs_for(steps: int, n: int, batch_size: int) -> int:
-    """Epochs that make about ``steps`` updates of ``batch_size`` rows on ``n`` rows."""
-    return max(1, math.ceil(steps / math.ceil(n / batch_size)))
 
 
 def label_sizes(text: str) -> list[int | None]:

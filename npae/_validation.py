@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import functools
 import numbers
+import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -173,6 +175,16 @@ def check_bool(value: Any, name: str) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be a bool, got {type(value).__name__} ({value!r})")
     return bool(value)
+
+
+def check_path(value: Any, name: str, optional: bool = False) -> Path | None:
+    """``value`` as a ``Path``: a ``str`` or ``os.PathLike`` (or None when ``optional``)."""
+    if value is None and optional:
+        return None
+    if not isinstance(value, (str, os.PathLike)):
+        allowed = "None, a str or an os.PathLike" if optional else "a str or an os.PathLike"
+        raise TypeError(f"{name} must be {allowed}, got {type(value).__name__} ({value!r})")
+    return Path(value)
 
 
 def check_labels(y: Any, name: str, n_samples: int, n_classes: int) -> np.ndarray:

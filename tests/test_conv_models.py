@@ -180,7 +180,7 @@ def _example(name: str):
 def test_conv_examples_run_on_a_tiny_fake_mnist(tmp_path):
     _fake_mnist(tmp_path, np.random.default_rng(0))
     out = tmp_path / "conv_ae"
-    m = _example("conv_ae").main(["--data-dir", str(tmp_path), "--out", str(out), "--epochs", "1"])
+    m = _example("conv_ae").main(["--data-dir", str(tmp_path), "--out", str(out), "--steps", "1"])
     assert set(m["test"]) == {"conv", "dense"} and m["parameters"]["conv"] < m["parameters"]["dense"]
     assert all(np.isfinite(s["psnr_db"]) and -1 <= s["ssim"] <= 1 for s in m["test"].values())
     assert {p.name for p in out.iterdir()} >= {"reconstructions.png", "loss_curves.png", "filters.png",

@@ -1,4 +1,5 @@
-"""npae.datasets: IDX parsing and memory maps, MNIST download (fake opener), natural patches."""
+"""npae.datasets: IDX parsing, writing and memory maps, MNIST and Fashion-MNIST download (fake opener),
+natural patches."""
 
 import gzip
 import hashlib
@@ -108,6 +109,54 @@ def test_open_idx_refuses_gzip_and_bad_files(tmp_path):
         open_idx(tmp_path / "magic")
     with pytest.raises(DataError, match="cannot read"):
         open_idx(tmp_path / "missing")
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_write_idx_round_trip_labels_and_images(tmp_path, gz):
+    images, labels = fake_mnist(5)
+    suffix = ".gz" if gz else ""
+    for name, a in (("labels", labels), ("images", images)):  # 1-D and 3-D uint8
+        path = datasets.write_idx(tmp_path / (name + suffix), a)
+        assert path == tmp_path / (name + suffix)
+        assert (path.read_bytes()[:2] == b"\x1f\x8b") == gz
+        out = read_idx(path)
+        assert out.dtype == np.uint8 and out.shape == a.shape
+        np.testing.assert_array_equal(out, a)
+        raw = gzip.decompress(path.read_bytes()) if gz else path.read_bytes()
+        assert raw == idx_bytes(a)  # the bytes the tests' own independent writer makes
+    assert sorted(os.listdir(tmp_path)) == ["images" + suffix, "labels" + suffix]  # no temporary files
+
+
+@examples(20)
+@given(dtype=st.sampled_from(list(TYPE_CODES)), shape=st.lists(st.integers(0, 4), min_size=1, max_size=4),
+       seed=st.integers(0, 2**16))
+def test_write_idx_round_trip_every_element_type(tmp_path_factory, dtype, shape, seed):
+    a = (np.random.default_rng(seed).standard_normal(shape) * 50).astype(dtype)  # native or big-endian
+    path = datasets.write_idx(tmp_path_factory.mktemp("idx") / "a.gz", a)
+    np.testing.assert_array_equal(read_idx(path), a)
+    assert read_idx(path).dtype.isnative
+
+
+def test_write_idx_is_deterministic(tmp_path):
+    images, _ = fake_mnist(3)
+    first = datasets.write_idx(tmp_path / "a.gz", images).read_bytes()
+    assert datasets.write_idx(tmp_path / "b.gz", images).read_bytes() == first  # no time stamp in the header
+
+
+def test_write_idx_bad_arguments(tmp_path):
+    with pytest.raises(TypeError, match="path must be a str or an os.PathLike, got int"):
+        datasets.write_idx(3, np.zeros(2, np.uint8))
+    with pytest.raises(TypeError, match="array must be a NumPy array, got list"):
+        datasets.write_idx(tmp_path / "a", [1, 2])
+    with pytest.raises(TypeError, match=r"IDX element type.*got int64.*astype\(np.uint8\)"):
+        datasets.write_idx(tmp_path / "a", np.arange(3))
+    with pytest.raises(TypeError, match="got bool"):
+        datasets.write_idx(tmp_path / "a", np.zeros(3, bool))
+    with pytest.raises(ValueError, match=r"1 to 255 dimensions.*got shape \(\)"):
+        datasets.write_idx(tmp_path / "a", np.array(7, np.uint8))
+    with pytest.raises(DataError, match="folder .*missing does not exist"):
+        datasets.write_idx(tmp_path / "missing" / "a.gz", np.zeros(2, np.uint8))
+    assert os.listdir(tmp_path) == []
 
 
 # ---------------------------------------------------------------- MNIST download, fake network
@@ -347,6 +396,160 @@ def test_real_mnist_test_set_checksums():
         pytest.skip("NPAE_DATA_DIR with the gzipped MNIST test set is not available")
     for name in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
         assert hashlib.md5((Path(folder) / name).read_bytes()).hexdigest() == datasets.MNIST_MD5[name]
+
+
+# ---------------------------------------------------------------- Fashion-MNIST: the same code, its own table
+class Mirrors:
+    """Stands in for urllib with one file table per mirror (base URL -> {name: bytes}); counts requests."""
+
+    def __init__(self, served):
+        self.served = served
+        self.requests = []
+
+    def __call__(self, url, timeout=30.0):
+        self.requests.append(url)
+        base, name = url.rsplit("/", 1)
+        files = self.served.get(base + "/", {})
+        if name not in files:
+            raise urllib.error.HTTPError(url, 404, "Not Found", None, None)
+        return io.BytesIO(files[name])
+
+
+@pytest.fixture
+def fake_fashion(monkeypatch, tmp_path):
+    """Gzipped fake test files, with FASHION_MNIST_MD5 pointing at their digests; the cache in tmp_path."""
+    images, labels = fake_mnist(9, seed=3)
+    files = {"t10k-images-idx3-ubyte.gz": gzip.compress(idx_bytes(images)),
+             "t10k-labels-idx1-ubyte.gz": gzip.compress(idx_bytes(labels))}
+    for name, data in files.items():
+        monkeypatch.setitem(datasets.FASHION_MNIST_MD5, name, hashlib.md5(data).hexdigest())
+    monkeypatch.setattr(mnist_module, "default_cache_dir",
+                        lambda dataset="MNIST": tmp_path / "cache" / dataset.lower())
+    monkeypatch.delenv("NPAE_DATA_DIR", raising=False)
+    return files, images, labels
+
+
+def test_fashion_download_skips_a_mirror_with_the_wrong_md5(tmp_path, monkeypatch, fake_fashion):
+    files, images, labels = fake_fashion
+    first, second = datasets.FASHION_MNIST_MIRRORS
+    assert first == "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"  # the authors' README
+    # the right names with other bytes (another data set, a stale copy): skipped, the next mirror tried
+    wrong = {name: gzip.compress(idx_bytes(a)) for name, a in zip(files, fake_mnist(9, seed=4), strict=True)}
+    web = Mirrors({first: wrong, second: files})
+    monkeypatch.setattr(mnist_module, "_open_url", web)
+    X, y = datasets.load_fashion_mnist(kind="test")  # into the default cache
+    np.testing.assert_allclose(X, images.reshape(9, 784) / 255.0, rtol=1e-6)
+    np.testing.assert_array_equal(y, labels)
+    assert X.dtype == np.float32 and y.dtype == np.int64
+    assert web.requests == [base + name for name in files for base in (first, second)]
+    cache = tmp_path / "cache" / "fashion-mnist"
+    assert sorted(os.listdir(cache)) == sorted(files)  # the verified bytes only, no temporary files
+    assert all((cache / name).read_bytes() == data for name, data in files.items())
+    datasets.load_fashion_mnist(kind="test")
+    assert len(web.requests) == 4  # cached: nothing fetched again
+
+
+def test_fashion_download_checks_its_own_table(tmp_path, monkeypatch, fake_fashion):
+    files, _, _ = fake_fashion
+    for name, data in files.items():  # bytes that are MNIST's by MNIST_MD5 are not Fashion-MNIST's
+        monkeypatch.setitem(datasets.MNIST_MD5, name, hashlib.md5(data).hexdigest())
+        monkeypatch.setitem(datasets.FASHION_MNIST_MD5, name, "0" * 32)
+    monkeypatch.setattr(mnist_module, "_open_url", FakeWeb(files))
+    with pytest.raises(DataError, match="MD5 .* != expected 0{32}"):
+        datasets.download_fashion_mnist(tmp_path, kind="test")
+    assert os.listdir(tmp_path) == []
+    assert datasets.download_mnist(tmp_path, kind="test") == tmp_path  # and MNIST's code still reads MNIST's
+
+
+def test_fashion_download_offline_says_what_to_put_where(tmp_path, monkeypatch, fake_fashion):
+    web = FakeWeb(fail=urllib.error.URLError("no network"))
+    monkeypatch.setattr(mnist_module, "_open_url", web)
+    with pytest.raises(DataError) as info:
+        datasets.load_fashion_mnist(tmp_path / "here", kind="train")
+    msg = str(info.value)
+    assert "Fashion-MNIST train files" in msg and "no network" in msg and str(tmp_path / "here") in msg
+    assert "train-images-idx3-ubyte.gz" in msg and "train-labels-idx1-ubyte.gz" in msg
+    assert len(web.requests) == len(datasets.FASHION_MNIST_MIRRORS)  # each mirror once, then the error
+    assert all(url.endswith("train-images-idx3-ubyte.gz") for url in web.requests)
+
+
+def test_fashion_does_not_read_npae_data_dir(tmp_path, monkeypatch, fake_fashion):
+    write_test_set(tmp_path, 5)  # the examples' folder, e.g. MNIST
+    monkeypatch.setenv("NPAE_DATA_DIR", str(tmp_path))
+    web = FakeWeb(fail=AssertionError("must not download"))
+    monkeypatch.setattr(mnist_module, "_open_url", web)
+    with pytest.raises(DataError, match=r"Fashion-MNIST test files not found in .*fashion-mnist.*download="):
+        datasets.load_fashion_mnist(kind="test", download=False)
+    assert web.requests == []
+    assert datasets.load_fashion_mnist(tmp_path, kind="test", download=False)[0].shape == (5, 784)
+
+
+def test_fashion_refuses_a_folder_of_known_mnist_files(tmp_path, monkeypatch):
+    write_test_set(tmp_path, 5)
+    labels = tmp_path / "t10k-labels-idx1-ubyte.gz"
+    monkeypatch.setitem(identity.KNOWN_FILES, hashlib.md5(labels.read_bytes()).hexdigest(),
+                        ("MNIST", "t10k-labels-idx1-ubyte"))
+    with pytest.raises(DataError, match=r"is the MNIST file t10k-labels-idx1-ubyte .*not Fashion-MNIST"):
+        datasets.load_fashion_mnist(tmp_path, kind="test", download=False)
+    assert load_mnist(tmp_path, kind="test", download=False)[0].shape == (5, 784)  # the generic reader does
+
+
+def test_default_cache_dirs():
+    assert datasets.default_cache_dir("Fashion-MNIST") == Path.home() / ".cache" / "npae" / "fashion-mnist"
+    assert datasets.default_cache_dir("MNIST") == datasets.default_cache_dir()
+    with pytest.raises(ValueError, match="dataset must be one of"):
+        datasets.default_cache_dir("fashion")
+
+
+@pytest.mark.parametrize("function", ["load_fashion_mnist", "load_mnist", "download_fashion_mnist",
+                                      "download_mnist"])
+def test_data_functions_check_their_arguments(tmp_path, monkeypatch, function):
+    monkeypatch.setattr(mnist_module, "_open_url", FakeWeb(fail=AssertionError("must not download")))
+    f = getattr(datasets, function)
+    with pytest.raises(TypeError, match="data_dir must be None, a str or an os.PathLike, got int"):
+        f(3)
+    with pytest.raises(ValueError, match=r"kind must be one of \['train', 'test'\], got 't10k'"):
+        f(tmp_path, kind="t10k")
+    if function.startswith("load"):
+        with pytest.raises(TypeError, match="download must be a bool, got str"):
+            f(tmp_path, download="yes")
+        return
+    with pytest.raises(TypeError, match="mirrors must be a tuple of base URLs"):
+        f(tmp_path, mirrors="http://example.org/")
+    with pytest.raises(ValueError, match="at least one base URL"):
+        f(tmp_path, mirrors=())
+    with pytest.raises(ValueError, match=r"mirrors\[1\] must end in '/'"):
+        f(tmp_path, mirrors=("http://a.example/", "http://b.example"))
+    with pytest.raises(TypeError, match=r"mirrors\[0\] must be a str"):
+        f(tmp_path, mirrors=(None,))
+
+
+DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
+
+
+def test_debian_fashion_mnist_is_read_as_it_is():
+    """Debian's copy (``apt-get install dataset-fashion-mnist``): other gzip headers, the same images."""
+    names = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
+             "t10k-labels-idx1-ubyte.gz")
+    if not all((DEBIAN_FASHION / name).is_file() for name in names):
+        pytest.skip(f"Debian's Fashion-MNIST is not installed in {DEBIAN_FASHION}")
+    stored = {name: hashlib.md5((DEBIAN_FASHION / name).read_bytes()).hexdigest() for name in names}
+    assert all(stored[name] != datasets.FASHION_MNIST_MD5[name] for name in names)  # why nothing re-verifies
+    assert datasets.identify(DEBIAN_FASHION / name for name in names) == "Fashion-MNIST"
+    X, y = datasets.load_fashion_mnist(DEBIAN_FASHION, kind="test", download=False)
+    assert X.shape == (10000, 784) and X.dtype == np.float32 and 0.0 <= X.min() and X.max() == 1.0
+    assert 0.28 < X.mean() < 0.29  # Fashion-MNIST's mean pixel (MNIST's is 0.13)
+    np.testing.assert_array_equal(np.bincount(y), np.full(10, 1000))
+    np.testing.assert_array_equal(y[:5], [9, 2, 1, 1, 6])  # ankle boot, pullover, trouser, trouser, shirt
+    assert datasets.download_fashion_mnist(DEBIAN_FASHION, kind="train") == DEBIAN_FASHION  # present: kept
+
+
+def test_real_mnist_is_not_read_as_fashion_mnist():
+    folder = Path(os.environ.get("NPAE_DATA_DIR") or "/nonexistent")
+    if datasets.identify(sorted(folder.glob("t10k-*.gz"))) != "MNIST":
+        pytest.skip("NPAE_DATA_DIR with the gzipped MNIST test set is not available")
+    with pytest.raises(DataError, match="is the MNIST file t10k-labels-idx1-ubyte"):
+        datasets.load_fashion_mnist(folder, kind="test", download=False)
 
 
 # ---------------------------------------------------------------- photos and natural patches

@@ -40,11 +40,11 @@ BAD_ARGUMENTS = [
     ("anomaly_detection", ("--code", "0"), "argument --code: expected an integer >= 1, got '0'"),
     ("anomaly_detection", ("--digit", "10"), "argument --digit: invalid choice: 10"),
     ("contractive", ("--lam", "-1"), "argument --lam: expected a number >= 0, got '-1'"),
-    ("conv_ae", ("--epochs", "-1"), "argument --epochs: expected an integer >= 1, got '-1'"),
+    ("conv_ae", ("--steps", "-1"), "argument --steps: expected an integer >= 1, got '-1'"),
     ("conv_denoising", ("--noise-factor", "nan"),
      "argument --noise-factor: expected a number >= 0, got 'nan'"),
     ("denoising", ("--n-train", "0"), "argument --n-train: expected an integer >= 1 or 'all', got '0'"),
-    ("inpainting", ("--fraction", "2"), "argument --fraction: expected a number from 0 to 1, got '2'"),
+    ("inpainting", ("--hidden", "0"), "argument --hidden: expected an integer >= 1, got '0'"),
     ("inpainting", ("--n-test", "some"), "argument --n-test: expected an integer >= 1 or 'all', got 'some'"),
     ("pca_vs_autoencoder", ("--deep-ks", "8", "1000"),
      "argument --deep-ks: expected an integer from 1 to 784, got '1000'"),
@@ -85,10 +85,48 @@ def test_a_bad_argument_is_refused_before_any_data_is_read(monkeypatch, capsys, 
 
 def test_the_output_and_metrics_name_the_folder_and_the_counts(capsys, tmp_path, mnist_dir):
     out = tmp_path / "out"
-    example("denoising").main(["--data-dir", str(mnist_dir), "--out", str(out), "--epochs", "1",
+    example("denoising").main(["--data-dir", str(mnist_dir), "--out", str(out), "--steps", "1",
                                "--hidden", "8", "--code", "4", "--n-train", "50", "--n-test", "all"])
     source = ("unidentified MNIST-format data (MD5s not those of the MNIST or Fashion-MNIST files npae "
               f"knows) in {mnist_dir}: training on the first 50 of 60 training images, evaluating on all "
               "30 test images")
     assert capsys.readouterr().out.startswith(f"data: {source}\n")
     assert json.loads((out / "metrics.json").read_text())["data"] == source
+
+
+def test_the_watermark_removers_gated_backward_matches_central_differences():
+    """x_hat = g x_tilde + (1 - g) y: the hand-written da, db (docs/13) against central differences."""
+    from npae.gradcheck import check_model
+
+    module = example("watermark_removal")
+    remover = module.WatermarkRemover(sizes=(64, 16, 8), random_state=0, dtype=np.float64)
+    remover._corrupt = lambda X, rng: X * rng.uniform(size=X.shape)  # any fixed-seed corruption of 64 pixels
+    X = np.random.default_rng(1).uniform(size=(4, 64))
+    assert max(check_model(remover, X).values()) < 1e-7
+    assert remover.decoder.layers[-1].params["b"].shape == (128,)  # the logits [a, b] of the gate and content
+    plain = example("watermark_removal").WatermarkRemover(sizes=(64, 16, 8), gated=False, random_state=0)
+    assert plain.decoder.layers[-2].params["b"].shape == (64,)  # --plain: 64 pixels, then a sigmoid
+
+
+def test_the_watermark_remover_starts_near_copying_its_input():
+    remover = example("watermark_removal").WatermarkRemover(sizes=(784, 32, 8), random_state=0)
+    X = np.random.default_rng(0).uniform(size=(8, 784)).astype(np.float32)
+    out = remover.reconstruct(X)
+    assert out.shape == X.shape and np.abs(out - X).mean() < 0.15 * np.abs(0.5 - X).mean() + 0.1
+
+
+def test_the_inpainting_dae_trains_on_scattered_and_square_holes():
+    dae = example("inpainting").InpaintingDAE(sizes=(784, 16, 8), random_state=0)
+    X = np.ones((400, 784), dtype=np.float32)
+    holes = (dae._corrupt(X, np.random.default_rng(0)) == 0).reshape(400, 28, 28)  # True: missing
+
+    def is_square(h):
+        rows, cols = h.any(axis=1).sum(), h.any(axis=0).sum()
+        return rows == cols and h.sum() == rows * cols
+
+    squares = [h for h in holes if is_square(h)]
+    assert 0.3 < len(squares) / 400 < 0.7  # about half the rows get one square hole
+    sides = {int(h.any(axis=1).sum()) for h in squares}
+    assert len(sides) == 1 and 8 <= sides.pop() <= 16  # one side per batch, from 8 to 16
+    scattered = [h for h in holes if not is_square(h)]
+    assert 0.25 <= np.mean(scattered) <= 0.75  # the rest: a random fraction of pixels

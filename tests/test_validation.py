@@ -3,6 +3,8 @@ wrong ones raise ValueError/TypeError naming the argument, the expectation and w
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -15,6 +17,7 @@ from npae._validation import (
     check_dtype,
     check_float,
     check_int,
+    check_path,
     check_random_state,
     check_same_shape,
 )
@@ -94,6 +97,16 @@ def test_choice():
 
 
 # ---------------------------------------------------------------- arrays
+def test_path(tmp_path):
+    assert check_path("a/b", "data_dir") == Path("a/b")
+    assert check_path(tmp_path, "data_dir") == tmp_path
+    assert check_path(None, "data_dir", optional=True) is None
+    with pytest.raises(TypeError, match=r"data_dir must be a str or an os.PathLike, got NoneType \(None\)"):
+        check_path(None, "data_dir")
+    with pytest.raises(TypeError, match="data_dir must be None, a str or an os.PathLike, got int"):
+        check_path(3, "data_dir", optional=True)
+
+
 def test_array_passes_good_input_without_copying():
     x = np.ones((3, 2), dtype=np.float32)
     assert check_array(x, "X") is x

@@ -1,6 +1,6 @@
-"""Data: MNIST-format IDX files (:mod:`npae.datasets.mnist`), which data set they are
-(:mod:`npae.datasets.identity`, by MD5) and natural-image patches from the photographs
-matplotlib ships (:mod:`npae.datasets.images`, offline). Import the names from here.
+"""Data: MNIST-format IDX files, MNIST and Fashion-MNIST (:mod:`npae.datasets.mnist`), which
+data set they are (:mod:`npae.datasets.identity`, by MD5) and natural-image patches from the
+photographs matplotlib ships (:mod:`npae.datasets.images`, offline). Import the names from here.
 """
 
 from .identity import DECOMPRESSED_MD5, FASHION_MNIST_MD5, MNIST_MD5, identify, identify_file
@@ -15,6 +15,7 @@ from .images import (
     whiten_image,
 )
 from .mnist import (
+    FASHION_MNIST_MIRRORS,
     MNIST_FILES,
     MNIST_MIRRORS,
     TEST_ONLY_SPLIT,
@@ -22,12 +23,15 @@ from .mnist import (
     ScaledRows,
     data_dir_from,
     default_cache_dir,
+    download_fashion_mnist,
     download_mnist,
+    load_fashion_mnist,
     load_mnist,
     mnist_split,
     open_idx,
     parse_idx,
     read_idx,
+    write_idx,
 )
 
 __all__ = [
@@ -37,10 +41,13 @@ __all__ = [
     "DataError",
     "DECOMPRESSED_MD5",
     "default_cache_dir",
+    "download_fashion_mnist",
     "download_mnist",
     "FASHION_MNIST_MD5",
+    "FASHION_MNIST_MIRRORS",
     "identify",
     "identify_file",
+    "load_fashion_mnist",
     "load_mnist",
     "MNIST_FILES",
     "MNIST_MD5",
@@ -57,4 +64,5 @@ __all__ = [
     "TEST_ONLY_SPLIT",
     "to_grey",
     "whiten_image",
+    "write_idx",
 ]

@@ -1,10 +1,12 @@
-"""MNIST-format IDX files: read, memory-map, download with a checksum, split for the examples.
+"""MNIST-format IDX files: read, write, memory-map, download with a checksum, split for the examples.
 
 MNIST is read from a directory given as an argument or by the ``NPAE_DATA_DIR`` environment
 variable (gzipped or plain IDX files); when files are missing, :func:`load_mnist` downloads
 them to that folder (or to ``~/.cache/npae/mnist``), checks their MD5 and writes them
-atomically. :func:`open_idx` memory-maps an uncompressed IDX file, for data larger than
-memory. Nothing here depends on where the project happens to keep its data.
+atomically. :func:`load_fashion_mnist` does the same for Fashion-MNIST (cache
+``~/.cache/npae/fashion-mnist``); one private loop, :func:`_download`, serves both.
+:func:`open_idx` memory-maps an uncompressed IDX file, for data larger than memory;
+:func:`write_idx` writes one. Nothing here depends on where the project happens to keep its data.
 """
 
 from __future__ import annotations
@@ -19,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .._validation import check_choice, check_float
+from .._validation import check_bool, check_choice, check_float, check_path
 from ..io import atomic_write
-from .identity import MNIST_MD5, identify, md5
+from .identity import FASHION_MNIST_MD5, MNIST_MD5, identify, identify_file, md5
 
 #: IDX element types: type code -> (NumPy dtype, big-endian).
 _IDX_TYPES = {0x08: np.dtype(np.uint8), 0x09: np.dtype(np.int8), 0x0B: np.dtype(">i2"),
@@ -38,6 +40,14 @@ MNIST_MIRRORS = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
     "http://yann.lecun.com/exdb/mnist/",
+)
+
+#: Fashion-MNIST's mirrors, tried in order: the address its authors' README links under "Get the
+#: Data" (github.com/zalandoresearch/fashion-mnist), then the ``data/fashion`` folder of that
+#: repository, which the README also names. Plain http: the MD5 check vouches for the bytes.
+FASHION_MNIST_MIRRORS = (
+    "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+    "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
 )
 
 
@@ -131,6 +141,47 @@ def open_idx(path: str | os.PathLike, mmap: bool = True) -> np.ndarray:
     return np.memmap(path, dtype=dtype, mode="r", offset=header, shape=shape)
 
 
+def write_idx(path: str | os.PathLike, array: np.ndarray) -> Path:
+    """Write ``array`` as an IDX file, gzipped when ``path`` ends in ``.gz``: the inverse of :func:`read_idx`.
+
+    The layout :func:`parse_idx` reads: two zero bytes, the type code, the number of dimensions
+    ``d``, ``d`` big-endian uint32 sizes, then the elements in C order, big-endian. The file is
+    written atomically, and the gzip header carries no time stamp, so one array always gives the
+    same bytes (and the same MD5).
+
+    Parameters
+    ----------
+    path : path
+        E.g. ``train-images-idx3-ubyte.gz``; its folder must exist.
+    array : ndarray, 1 to 255 dimensions, each below 2**32
+        uint8 for MNIST's images (N, 28, 28) and labels (N,); the other IDX element types
+        (int8, int16, int32, float32, float64) are stored big-endian. Any other dtype (int64
+        labels, bool) is refused rather than silently cast: convert it, e.g. ``y.astype(np.uint8)``.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    path = check_path(path, "path")
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"array must be a NumPy array, got {type(array).__name__}")
+    codes = {dtype: code for code, dtype in _IDX_TYPES.items()}  # big-endian dtype -> type code
+    big = array.dtype.newbyteorder(">") if array.dtype.kind in "iuf" else array.dtype
+    if big not in codes:
+        raise TypeError(f"array must have an IDX element type (uint8, int8, int16, int32, float32 or "
+                        f"float64), got {array.dtype}; convert it first, e.g. array.astype(np.uint8)")
+    if not 1 <= array.ndim <= 255 or max(array.shape) >= 2**32:
+        raise ValueError(f"array must have 1 to 255 dimensions, each below 2**32, got shape {array.shape}")
+    if not path.parent.is_dir():
+        raise DataError(f"{path}: cannot write, folder {path.parent} does not exist")
+    header = bytes([0, 0, codes[big], array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
+    data = header + np.ascontiguousarray(array, dtype=big).tobytes()  # elements in C order, big-endian
+    if path.name.endswith(".gz"):
+        data = gzip.compress(data, compresslevel=6, mtime=0)  # gzip's default level; no time stamp
+    return atomic_write(path, lambda f: f.write(data))
+
+
 class ScaledRows:
     """Stored examples seen as float rows, read lazily: ``view[rows] = data[rows].reshape(B, -1) * scale``.
 
@@ -175,14 +226,119 @@ def _find(directory: Path, stem: str) -> Path | None:
     return None
 
 
-def default_cache_dir() -> Path:
-    """Where :func:`load_mnist` downloads to when no folder is given: ``~/.cache/npae/mnist``."""
-    return Path.home() / ".cache" / "npae" / "mnist"
+def default_cache_dir(dataset: str = "MNIST") -> Path:
+    """Where downloads go when no folder is given: ``~/.cache/npae/mnist`` or ``~/.cache/npae/fashion-mnist``.
+
+    Parameters
+    ----------
+    dataset : {"MNIST", "Fashion-MNIST"}
+
+    Returns
+    -------
+    Path
+        ``~/.cache/npae/<dataset in lower case>`` (not created here).
+    """
+    check_choice(dataset, "dataset", ("MNIST", "Fashion-MNIST"))
+    return Path.home() / ".cache" / "npae" / dataset.lower()
 
 
 def _open_url(url: str, timeout: float = 30.0):
     """Open ``url`` for reading (a seam: the tests replace it with a fake opener)."""
     return urllib.request.urlopen(url, timeout=timeout)
+
+
+def _check_mirrors(mirrors) -> tuple[str, ...]:
+    """``mirrors`` as a non-empty tuple of base URLs, each ending in ``/`` (the file name is appended)."""
+    if isinstance(mirrors, str) or not isinstance(mirrors, (tuple, list)):
+        raise TypeError(f"mirrors must be a tuple of base URLs (str), got {type(mirrors).__name__} "
+                        f"({mirrors!r})")
+    if not mirrors:
+        raise ValueError("mirrors must hold at least one base URL, got an empty sequence")
+    for i, base in enumerate(mirrors):
+        if not isinstance(base, str):
+            raise TypeError(f"mirrors[{i}] must be a str, got {type(base).__name__} ({base!r})")
+        if not base.endswith("/"):
+            raise ValueError(f"mirrors[{i}] must end in '/' (the file name is appended to it), got {base!r}")
+    return tuple(mirrors)
+
+
+def _download(directory: Path, kind: str, name: str, files: dict[str, tuple[str, str]],
+              md5_table: dict[str, str], mirrors: tuple[str, ...]) -> Path:
+    """Fetch the gzipped files of ``kind`` that ``directory`` lacks: the one download loop of every data set.
+
+    ``name`` is the data set as messages spell it ("MNIST"); ``files`` maps ``kind`` to the
+    file names without ``.gz`` (:data:`MNIST_FILES`); ``md5_table`` maps each gzipped name to
+    its published MD5. A file already in the folder (gzipped or not) is kept as it is.
+
+    1. Each missing file is fetched from the first mirror that answers with the published MD5;
+       a mirror that fails or serves other bytes is noted and the next one is tried.
+    2. The verified bytes are written atomically (never a half-written file).
+    3. When every mirror fails, a :class:`DataError` names the files, the folder and each failure.
+    """
+    wanted = [stem + ".gz" for stem in files[kind] if _find(directory, stem) is None]
+    if not wanted:
+        return directory
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataError(f"cannot create the {name} folder {directory}: {exc}") from exc
+    for file in wanted:
+        failures = []
+        for base in mirrors:
+            url = base + file
+            try:
+                with _open_url(url) as response:
+                    data = response.read()
+            except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
+                failures.append(f"{url}: {getattr(exc, 'reason', exc)}")
+                continue
+            digest = md5(data)
+            if digest != md5_table[file]:
+                failures.append(f"{url}: MD5 {digest} != expected {md5_table[file]} ({len(data)} bytes)")
+                continue
+            atomic_write(directory / file, lambda f, data=data: f.write(data))  # never half-written
+            break
+        else:
+            every = ", ".join(stem + ".gz" for stem in files[kind])
+            raise DataError(f"could not download {file} (offline?). Put the {name} {kind} files ({every}) "
+                            f"in {directory}, or pass data_dir to a folder holding them. "
+                            f"Tried: " + "; ".join(failures))
+    return directory
+
+
+def _load(directory: Path, kind: str, download: bool, name: str, files: dict[str, tuple[str, str]],
+          md5_table: dict[str, str], mirrors: tuple[str, ...], refuse_other_data_sets: bool,
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """Read the images and labels of ``kind`` from ``directory``, downloading what is missing first.
+
+    The arguments after ``download`` are those of :func:`_download`. Files already in the folder
+    are read as they are, not checked against ``md5_table``: a copy whose gzip header was
+    rewritten (Debian's) or that was gunzipped holds the same images under another MD5. With
+    ``refuse_other_data_sets`` a labels file that :func:`identify_file` knows as another data
+    set's (one hash of at most 60 kB) is refused, so a folder of the wrong data set is not read
+    under this one's name.
+    """
+    image_stem, label_stem = files[kind]
+    paths = [_find(directory, stem) for stem in (image_stem, label_stem)]
+    if None in paths and download:
+        _download(directory, kind, name, files, md5_table, mirrors)
+        paths = [_find(directory, stem) for stem in (image_stem, label_stem)]
+    if None in paths:
+        hint = "" if download else " (download=True fetches them when online)"
+        raise DataError(f"{name} {kind} files not found in {directory}: expected {image_stem}[.gz] and "
+                        f"{label_stem}[.gz]{hint}")
+    if refuse_other_data_sets:
+        known = identify_file(paths[1])  # (data set, official name) or None
+        if known is not None and known[0] != name:
+            raise DataError(f"{paths[1]} is the {known[0]} file {known[1]} (by its MD5), not {name}: "
+                            f"{directory} holds {known[0]}, pass the folder of the {name} files")
+    images, labels = read_idx(paths[0]), read_idx(paths[1])
+    if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+        raise DataError(f"{paths[0]}: expected images (N, H, W) and labels (N,), got {images.shape} "
+                        f"and {labels.shape}")
+    X = images.reshape(len(images), -1).astype(np.float32)  # (N, 784)
+    X /= 255.0  # in place: no second (N, 784) array
+    return X, labels.astype(np.int64)
 
 
 def download_mnist(data_dir: str | os.PathLike | None = None, kind: str = "train",
@@ -196,7 +352,7 @@ def download_mnist(data_dir: str | os.PathLike | None = None, kind: str = "train
     Parameters
     ----------
     data_dir : path, optional
-        Target folder (created); default :func:`default_cache_dir`.
+        Target folder (created); default :func:`default_cache_dir` (``~/.cache/npae/mnist``).
     kind : {"train", "test"}
     mirrors : tuple of str
         Base URLs, each ending in ``/``.
@@ -206,42 +362,48 @@ def download_mnist(data_dir: str | os.PathLike | None = None, kind: str = "train
     Path
         The folder holding the files.
     """
+    directory = check_path(data_dir, "data_dir", optional=True) or default_cache_dir()
     check_choice(kind, "kind", ("train", "test"))
-    directory = Path(data_dir) if data_dir is not None else default_cache_dir()
-    wanted = [stem + ".gz" for stem in MNIST_FILES[kind] if _find(directory, stem) is None]
-    if not wanted:
-        return directory
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise DataError(f"cannot create the MNIST folder {directory}: {exc}") from exc
-    for name in wanted:
-        failures = []
-        for base in mirrors:
-            url = base + name
-            try:
-                with _open_url(url) as response:
-                    data = response.read()
-            except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
-                failures.append(f"{url}: {getattr(exc, 'reason', exc)}")
-                continue
-            digest = md5(data)
-            if digest != MNIST_MD5[name]:
-                failures.append(f"{url}: MD5 {digest} != expected {MNIST_MD5[name]} ({len(data)} bytes)")
-                continue
-            atomic_write(directory / name, lambda f, data=data: f.write(data))  # never half-written
-            break
-        else:
-            every = ", ".join(stem + ".gz" for stem in MNIST_FILES[kind])
-            raise DataError(f"could not download {name} (offline?). Put the MNIST {kind} files ({every}) "
-                            f"in {directory}, or pass data_dir / set NPAE_DATA_DIR to a folder holding "
-                            f"them. Tried: " + "; ".join(failures))
-    return directory
+    return _download(directory, kind, "MNIST", MNIST_FILES, MNIST_MD5, _check_mirrors(mirrors))
+
+
+def download_fashion_mnist(data_dir: str | os.PathLike | None = None, kind: str = "train",
+                           mirrors: tuple[str, ...] = FASHION_MNIST_MIRRORS) -> Path:
+    """Download the two gzipped Fashion-MNIST files of ``kind`` that ``data_dir`` does not have yet.
+
+    :func:`download_mnist` for Zalando's Fashion-MNIST (Xiao, Rasul and Vollgraf, 2017: 28 x 28
+    grey images of ten kinds of clothing, 60,000 to train and 10,000 to test, in MNIST's format
+    and under MNIST's file names). Each file is checked against :data:`FASHION_MNIST_MD5`, the
+    digests its authors publish, and written atomically; offline, a :class:`DataError` says
+    which files to put where.
+
+    Parameters
+    ----------
+    data_dir : path, optional
+        Target folder (created); default ``default_cache_dir("Fashion-MNIST")``
+        (``~/.cache/npae/fashion-mnist``). Keep it apart from MNIST's: the names are the same.
+    kind : {"train", "test"}
+    mirrors : tuple of str
+        Base URLs, each ending in ``/``.
+
+    Returns
+    -------
+    Path
+        The folder holding the files.
+    """
+    directory = check_path(data_dir, "data_dir", optional=True) or default_cache_dir("Fashion-MNIST")
+    check_choice(kind, "kind", ("train", "test"))
+    return _download(directory, kind, "Fashion-MNIST", MNIST_FILES, FASHION_MNIST_MD5,
+                     _check_mirrors(mirrors))
 
 
 def load_mnist(data_dir: str | os.PathLike | None = None, kind: str = "train", download: bool = True,
                ) -> tuple[np.ndarray, np.ndarray]:
     """Load MNIST images as float32 rows in [0, 1] and their labels.
+
+    Reads whatever MNIST-format files the folder holds (Fashion-MNIST's and the test suite's
+    too: :func:`mnist_split`, the examples and the command line read every such folder through
+    it); files already there are read, not checked against their MD5.
 
     Parameters
     ----------
@@ -259,29 +421,53 @@ def load_mnist(data_dir: str | os.PathLike | None = None, kind: str = "train", d
     X : ndarray, shape (N, 784), float32 in [0, 1]
     y : ndarray, shape (N,), int64
     """
+    directory = data_dir_from(check_path(data_dir, "data_dir", optional=True))
     check_choice(kind, "kind", ("train", "test"))
-    directory = data_dir_from(data_dir)
-    image_stem, label_stem = MNIST_FILES[kind]
+    check_bool(download, "download")
     if directory is None:
         if not download:
+            image_stem, label_stem = MNIST_FILES[kind]
             raise DataError(f"no MNIST data directory: pass data_dir (--data-dir) or set NPAE_DATA_DIR to a "
                             f"folder holding {image_stem}.gz and {label_stem}.gz")
         directory = default_cache_dir()
-    paths = [_find(directory, stem) for stem in (image_stem, label_stem)]
-    if None in paths and download:
-        download_mnist(directory, kind)
-        paths = [_find(directory, stem) for stem in (image_stem, label_stem)]
-    if None in paths:
-        hint = "" if download else " (load_mnist(..., download=True) fetches them when online)"
-        raise DataError(f"MNIST {kind} files not found in {directory}: expected {image_stem}[.gz] and "
-                        f"{label_stem}[.gz]{hint}")
-    images, labels = read_idx(paths[0]), read_idx(paths[1])
-    if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
-        raise DataError(f"{paths[0]}: expected images (N, H, W) and labels (N,), got {images.shape} "
-                        f"and {labels.shape}")
-    X = images.reshape(len(images), -1).astype(np.float32)  # (N, 784)
-    X /= 255.0  # in place: no second (N, 784) array
-    return X, labels.astype(np.int64)
+    return _load(directory, kind, download, "MNIST", MNIST_FILES, MNIST_MD5, MNIST_MIRRORS,
+                 refuse_other_data_sets=False)
+
+
+def load_fashion_mnist(data_dir: str | os.PathLike | None = None, kind: str = "train", download: bool = True,
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """Load Fashion-MNIST images as float32 rows in [0, 1] and their labels (0 T-shirt/top ... 9 ankle boot).
+
+    :func:`load_mnist` for Fashion-MNIST, with two differences. ``$NPAE_DATA_DIR`` is not
+    consulted (it names the examples' folder, usually MNIST, and the file names are the same).
+    A folder whose labels file is a known MNIST file is refused rather than read as Fashion-MNIST.
+    Files already in the folder are read, not checked against :data:`FASHION_MNIST_MD5`: Debian's
+    ``dataset-fashion-mnist`` (``/usr/share/datasets/fashion-mnist``) rewrites the gzip headers,
+    which changes the files' MD5 but not the images (:func:`identify` still names it).
+
+    Labels: 0 T-shirt/top, 1 trouser, 2 pullover, 3 dress, 4 coat, 5 sandal, 6 shirt, 7 sneaker,
+    8 bag, 9 ankle boot.
+
+    Parameters
+    ----------
+    data_dir : path, optional
+        Folder with the IDX files (``t10k-images-idx3-ubyte[.gz]`` and so on); default the cache
+        ``~/.cache/npae/fashion-mnist``.
+    kind : {"train", "test"}
+    download : bool
+        When the files are missing, fetch them into the folder with :func:`download_fashion_mnist`.
+        Offline this raises a :class:`DataError` that says which files to put where.
+
+    Returns
+    -------
+    X : ndarray, shape (N, 784), float32 in [0, 1]
+    y : ndarray, shape (N,), int64
+    """
+    directory = check_path(data_dir, "data_dir", optional=True) or default_cache_dir("Fashion-MNIST")
+    check_choice(kind, "kind", ("train", "test"))
+    check_bool(download, "download")
+    return _load(directory, kind, download, "Fashion-MNIST", MNIST_FILES, FASHION_MNIST_MD5,
+                 FASHION_MNIST_MIRRORS, refuse_other_data_sets=True)
 
 
 #: With only the test set in the folder, the examples train on this many of its first images
