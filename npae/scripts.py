@@ -2,17 +2,19 @@
 
 Every MNIST example in ``examples/`` starts the same way::
 
-    parser = example_parser(__doc__, "denoising", epochs=5, lr=2e-3)
-    parser.add_argument("--hidden", type=positive_int, default=256)   # the example's own options
+    parser = example_parser(__doc__, "denoising", steps=630, lr=2e-3)
+    parser.add_argument("--hidden", type=positive_int, default=512)   # the example's own options
     args = parser.parse_args(argv)
     X_train, y_train, X_test, y_test, source = load_mnist_or_exit(parser, args)
+    epochs = epochs_for(args.steps, len(X_train), args.batch_size)   # as long on any folder
 
 :func:`example_parser` adds ``--data-dir`` (default ``$NPAE_DATA_DIR``), ``--out`` (default
 ``npae-out/<name>``), ``--n-train`` and ``--n-test`` (default :data:`DEFAULT_N_TRAIN` and
 :data:`DEFAULT_N_TEST`, ``all`` for every image), ``--seed`` and, when the example gives them a
-default, ``--epochs``, ``--batch-size`` and ``--lr``. :func:`load_mnist_or_exit` reads the data
-with :func:`npae.datasets.mnist_split`, prints what it read and turns a missing folder or a bad
-file into a usage error (exit status 2) instead of a traceback.
+default, ``--epochs`` (or ``--steps``, a length in updates: :func:`epochs_for`), ``--batch-size``
+and ``--lr``. :func:`load_mnist_or_exit` reads the data with :func:`npae.datasets.mnist_split`,
+prints what it read and turns a missing folder or a bad file into a usage error (exit status 2)
+instead of a traceback.
 
 Arguments are checked at the door: every number goes through a type below (``positive_int``,
 ``fraction``...), so ``parse_args`` refuses ``--epochs -1`` with ``argument --epochs: expected an

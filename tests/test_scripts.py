@@ -134,3 +134,17 @@ def test_loads_a_fake_mnist_and_prints_its_source(tmp_path, capsys):
     assert source == (f"unidentified MNIST-format data (MD5s not those of the MNIST or Fashion-MNIST files "
                       f"npae knows) in {tmp_path}: training on the first 12 of 30 training images, "
                       f"evaluating on all 20 test images")
+
+
+@pytest.mark.parametrize("steps, n, batch_size, epochs", [
+    (630, 8000, 128, 10),   # 63 batches an epoch: 10 epochs make 630 updates
+    (630, 3000, 128, 27),   # 24 batches an epoch: 27 epochs make 648 >= 630
+    (630, 60000, 128, 2),   # 469 batches an epoch
+    (1, 5, 128, 1),         # never fewer than one epoch
+    (2500, 8000, 64, 20),
+])
+def test_epochs_for_makes_at_least_the_updates_asked(steps, n, batch_size, epochs):
+    from npae.scripts import epochs_for
+
+    assert epochs_for(steps, n, batch_size) == epochs
+    assert epochs * -(-n // batch_size) >= steps > (epochs - 1) * -(-n // batch_size) or epochs == 1
