@@ -15,13 +15,15 @@ page's marked text differs from what its metrics file gives.
     python docs/figures.py --run --data-dir D --fashion-dir F   # and the runs on Fashion-MNIST too
 
 ``--run`` runs the examples of :data:`RUNS` one at a time (each about a minute on two cores;
-``--only NAME ...`` picks some) and the kernel benchmark. A metrics file that is missing is
-reported with the command that makes it, and the figures that need it are left as they are.
+``--only NAME ...`` picks some) and the kernel benchmark; a run on Fashion-MNIST is skipped, with a
+message, unless ``--fashion-dir`` is given. A metrics file that is missing is reported with the
+command that makes it, and the figures that need it are left as they are.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import re
 import shutil
@@ -69,6 +71,16 @@ RUNS: dict[str, list[str]] = {
                              "--data-dir", "{data}"],
     "overcomplete": ["examples/overcomplete.py", "--data-dir", "{data}"],
     "overcomplete_fashion": ["examples/overcomplete.py", "--data-dir", "{fashion}"],
+    # docs/15 and 16: the codes with few labels, and pretraining (on MNIST, then fine-tuned for longer);
+    # Fashion-MNIST with the defaults (8,000 / 2,000 images) and all of it (60,000 / 10,000)
+    "feature_learning": ["examples/feature_learning.py", "--data-dir", "{data}"],
+    "feature_learning_finetune3000": ["examples/feature_learning.py", "--data-dir", "{data}",
+                                      "--finetune-steps", "3000"],
+    "feature_learning_finetune6000": ["examples/feature_learning.py", "--data-dir", "{data}",
+                                      "--finetune-steps", "6000", "--labels", "all"],
+    "feature_learning_fashion": ["examples/feature_learning.py", "--data-dir", "{fashion}"],
+    "feature_learning_fashion_all": ["examples/feature_learning.py", "--data-dir", "{fashion}",
+                                     "--n-train", "all", "--n-test", "all"],
 }
 #: The application examples' claims on data that are not digits: the folders the claims tests build
 #: (``tests/nondigit.py``, 3,000 training and 300 held-out images), written under ``--out`` by ``--run``.
@@ -740,6 +752,398 @@ def claims_table(*runs: dict) -> str:
               "conv AE: the conv model at least as good as the dense one (PSNR and SSIM)"]
     return table(["claim", "MNIST (8,000 / 2,000)", "letters (3,000 / 300)", "photo crops (3,000 / 300)"],
                  [[claim, *(column[i] for column in columns)] for i, claim in enumerate(claims)])
+
+
+# -- docs/15-feature-learning.md, docs/16-stacked-autoencoders.md, the README: examples/feature_learning.py
+#: The codes the example probes, in the tables' order, and how the prose names them ("the sparse code").
+CODES = {"raw pixels": "raw-pixel", "PCA": "PCA", "AE": "plain", "sparse AE": "sparse",
+         "denoising AE": "denoising", "contractive AE": "contractive", "VAE": "VAE",
+         "stack, not fine-tuned": "stack's top"}
+#: Every code but the pixels themselves; those an autoencoder learnt; the four with one hidden layer.
+CODED = tuple(CODES)[1:]
+LEARNT = tuple(CODES)[2:]
+ONE_LAYER = LEARNT[:4]
+#: The stacked network fine-tuned from its pretrained weights, and from its random initial ones.
+STACK_RUNS = ("stack fine-tuned", "same network, random init")
+NUMBERS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")
+
+
+def _word(n: int) -> str:
+    """``3`` -> ``"three"`` (numbers below ten in words)."""
+    return NUMBERS[n] if n < len(NUMBERS) else f"{n:,}"
+
+
+def _and(words: list[str]) -> str:
+    """``"a, b and c"``."""
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _mean(values: list[float]) -> float:
+    """The mean as the example takes it, ``np.mean`` of a short list: the sum in order, then one division."""
+    return sum(values) / len(values)
+
+
+def _percent(value: float) -> float:
+    """A fraction in % to one decimal, as the example prints it (``100 * value`` formatted ``.1f``).
+
+    Accuracies on 2,000 images move in steps of 0.05 points, so a mean often ends in a 5 exactly and the
+    binary float decides which way it rounds: the means are recomputed from the draws, in full precision,
+    so that they round as in the example's printed table (the file's means keep 6 digits).
+    """
+    return float(f"{100 * value:.1f}")
+
+
+def _counts(m: dict) -> list[int]:
+    """The numbers of labelled training images the run probed with, ascending."""
+    return sorted(int(n) for n in m["accuracy"])
+
+
+def _pct(m: dict, n: int, key: str) -> float:
+    """The mean accuracy in % with ``n`` labels, rounded as the example prints it (a tie there is a tie)."""
+    return _percent(_mean(m["accuracy"][str(n)]["per draw"][key]))
+
+
+def _draws(m: dict, n: int, key: str) -> list[float]:
+    """Every draw's value under ``key`` with ``n`` labels (accuracies in %)."""
+    return [100 * v if key.endswith("acc") else v for v in m["accuracy"][str(n)]["per draw"][key]]
+
+
+def _codes(names: list[str], m: dict | None = None, n: int = 0, kind: str = "probe") -> str:
+    """``"the sparse, denoising and stack's top codes"``; given a run, each with its accuracy."""
+    words = [CODES[name] if m is None else f"{CODES[name]} ({_pct(m, n, f'{name} {kind}_acc'):.1f})"
+             for name in names]
+    return f"the {_and(words)} code{'s' if len(names) > 1 else ''}"
+
+
+def _beat(m: dict, n: int, kind: str, names: tuple[str, ...]) -> tuple[list[str], list[str], float, float]:
+    """``(codes above raw pixels, the others, smallest margin, largest)`` with ``n`` labels, in points."""
+    raw = _pct(m, n, f"raw pixels {kind}_acc")
+    margin = {name: _pct(m, n, f"{name} {kind}_acc") - raw for name in names}
+    above = [name for name in names if margin[name] > 0]
+    values = [margin[name] for name in above] or [0.0]
+    return above, [name for name in names if name not in above], min(values), max(values)
+
+
+def _points(gain: float) -> str:
+    """A difference of two accuracies in points, ``"+1.65"`` (on 2,000 test images: steps of 0.05)."""
+    text = f"{gain:+.2f}"
+    return text[:-1] if text.endswith("0") else text
+
+
+def _gains(m: dict, n: int, scale: float = 100.0) -> list[float]:
+    """The gain from pretraining in each draw of ``n`` labels (pretrained minus random init, in points)."""
+    tuned, random = (m["accuracy"][str(n)]["per draw"][f"{name} acc"] for name in STACK_RUNS)
+    return [scale * (a - b) for a, b in zip(tuned, random, strict=True)]
+
+
+def _mean_gain(m: dict, n: int) -> float:
+    """The gain from pretraining with ``n`` labels, the mean over the draws, in points."""
+    return _percent(_mean(_gains(m, n, scale=1.0)))
+
+
+def _pretraining_gain(m: dict, n: int) -> str:
+    """``"+2.2 (+3.5, +1.2, +1.8)"``: the mean gain in points, then each draw's when there are several."""
+    gains = _gains(m, n)
+    return f"{_mean_gain(m, n):+.1f}" + (f" ({', '.join(map(_points, gains))})" if len(gains) > 1 else "")
+
+
+def _codes_table(m: dict) -> str:
+    """Test accuracy (%) of the linear probe and the k-NN vote on every code; each column's best in bold."""
+    columns = [(n, kind) for n in _counts(m) for kind in ("probe", "knn")]
+    best = {(n, kind): max(_pct(m, n, f"{name} {kind}_acc") for name in CODES) for n, kind in columns}
+    stack = "-".join(map(str, m["stack"]))
+    labels = {"raw pixels": "raw pixels (784)", "VAE": "VAE ($\\mu$)",
+              "stack, not fine-tuned": f"stacked DAE, not fine-tuned (784-{stack})"}
+    rows = []
+    for name in CODES:
+        cells = [(_pct(m, n, f"{name} {kind}_acc"), (n, kind)) for n, kind in columns]
+        rows.append([labels.get(name, name), *(f"**{v:.1f}**" if v == best[col] else f"{v:.1f}"
+                                               for v, col in cells)])
+    knn = f"{m['k']}-NN"
+    header = [f"{'probe' if kind == 'probe' else knn}, {n:,}" for n, kind in columns]
+    return table([f"code ({m['code']} values unless said)", *header], rows)
+
+
+@figure("fl-one-scale", "feature_learning")
+def fl_one_scale(m: dict) -> str:
+    n = _counts(m)[0]
+    return " and ".join(f"{_draws(m, n, f'{name} probe_acc')[0]:.1f}%" for name in ("PCA", "VAE"))
+
+
+@figure("fl-mnist-table", "feature_learning")
+def fl_mnist_table(m: dict) -> str:
+    return _codes_table(m)
+
+
+@figure("fl-mnist-reading", "feature_learning")
+def fl_mnist_reading(m: dict) -> str:
+    counts = _counts(m)
+    few, every = counts[0], counts[-1]
+
+    def probes(name: str) -> str:
+        return " / ".join(f"{_pct(m, n, f'{name} probe_acc'):.1f}" for n in counts)
+
+    # 1. few labels: a linear probe, then the k-NN vote, against raw pixels
+    above, below, low, high = _beat(m, few, "probe", CODED)
+    spread = [max(d) - min(d) for d in (_draws(m, few, f"{name} probe_acc") for name in CODES)]
+    if above and below:
+        first = f"* **With {few} labels the codes help a little, and not all of them.** "
+    else:
+        first = f"* **With {few} labels {'every' if above else 'no'} code helps a linear probe.** "
+    if above:
+        subject = _codes(above)
+        first += (f"{subject[0].upper()}{subject[1:]} beat{'' if len(above) > 1 else 's'} raw pixels by "
+                  f"{low:.1f} to {high:.1f} points with a linear probe")
+        first += f"; {_codes(below)} do not" if below else ""
+    else:
+        first += "No code beats raw pixels with a linear probe"
+    first += (f" (the {_word(m['repeats'])} draws of {few} labels spread over {min(spread):.1f} to "
+              f"{max(spread):.1f} points, depending on the code, so only the largest of these differences "
+              f"stand out). ")
+    above, below, low, high = _beat(m, few, "knn", LEARNT)
+    raw = _pct(m, few, "raw pixels knn_acc")
+    if not below:
+        first += (f"With {m['k']}-NN every autoencoder code beats raw pixels ({raw:.1f}) by {low:.1f} to "
+                  f"{high:.1f} points: the codes' geometry groups digits better than pixel distance does "
+                  f"when there are few neighbours to vote.")
+    else:
+        first += (f"With {m['k']}-NN {len(above)} of the {len(LEARNT)} autoencoder codes beat raw pixels "
+                  f"({raw:.1f}); {_codes(below, m, few, 'knn')} do not.")
+    # 2. every label: a linear probe on a code of 128 values against a linear probe on the 784 pixels
+    raw = _pct(m, every, "raw pixels probe_acc")
+    above, below, _, _ = _beat(m, every, "probe", CODED)
+    above.sort(key=lambda name: -_pct(m, every, f"{name} probe_acc"))
+    if above:
+        second = (f"* **With all {every:,} labels, a linear probe on a {m['code']}-value code beats a linear "
+                  f"probe on the 784 pixels** for {_codes(above, m, every)}"
+                  + (f", not for {_codes(below, m, every)} (raw pixels: {raw:.1f})." if below else "."))
+    else:
+        second = (f"* **With all {every:,} labels, no code of {m['code']} values beats a linear probe on the "
+                  f"784 pixels** ({raw:.1f}).")
+    # 3. the four one-layer autoencoders: one shape, four objectives
+    best = {n: max(_pct(m, n, f"{name} probe_acc") for name in ONE_LAYER) for n in counts}
+    top = [name for name in ONE_LAYER if all(_pct(m, n, f"{name} probe_acc") == best[n] for n in counts)]
+    under = [name for name in ONE_LAYER if all(
+        _pct(m, n, f"{name} probe_acc") <= _pct(m, n, "raw pixels probe_acc") for n in counts)]
+    third = (f"* **The objective matters more than the architecture**: the four one-layer autoencoders share "
+             f"their 784-{m['code']} shape, yet "
+             + (f"{_codes(top)} probes best of the four at every label count ({probes(top[0])})"
+                if len(top) == 1 else "no one of them probes best at every label count"))
+    if under:
+        third += (f", while {_codes(under)} probe at or below raw pixels at every label count "
+                  f"({'; '.join(map(probes, under))}; raw pixels {probes('raw pixels')})")
+    # 4. k-NN with every label
+    raw = _pct(m, every, "raw pixels knn_acc")
+    above, _, _, _ = _beat(m, every, "knn", CODED)
+    fourth = (f"* **k-NN in pixel space stays strong**: {raw:.1f}% with {every:,} labels, which "
+              + (f"only {_codes(above, m, every, 'knn')} beat{'s' if len(above) == 1 else ''}." if above
+                 else "no code beats."))
+    return "\n".join([first, second, third + ".", fourth])
+
+
+@figure("fl-fashion-table", "feature_learning_fashion_all")
+def fl_fashion_table(m: dict) -> str:
+    return _codes_table(m)
+
+
+def _mean_probe(m: dict, name: str) -> float:
+    """A code's linear-probe accuracy (%) averaged over the run's label counts."""
+    return sum(_pct(m, n, f"{name} probe_acc") for n in _counts(m)) / len(_counts(m))
+
+
+def _few_label_margins(m: dict, kind: str) -> list[float]:
+    """Each learnt code's accuracy minus raw pixels' with the fewest labels, in points."""
+    n = _counts(m)[0]
+    return [_pct(m, n, f"{name} {kind}_acc") - _pct(m, n, f"raw pixels {kind}_acc") for name in LEARNT]
+
+
+@figure("fl-fashion-reading", "feature_learning", "feature_learning_fashion_all")
+def fl_fashion_reading(digits: dict, clothes: dict) -> str:
+    # 1. the codes ranked by their probes, on digits and on clothes
+    on_digits, on_clothes = (sorted(CODED, key=lambda name, m=m: -_mean_probe(m, name))
+                             for m in (digits, clothes))
+    best = [f"{CODES[name]} ({_mean_probe(clothes, name):.1f})" for name in on_clothes[:2]]
+    text = "The ranking changes with the data. " if on_digits != on_clothes else "The ranking is the same. "
+    text += (f"Ranked by their linear probes' accuracy averaged over the {_word(len(_counts(clothes)))} "
+             f"label counts, the sparse code (UFLDL's MNIST setting, $\\rho = 0.1$) is "
+             f"{ORDINALS[on_digits.index('sparse AE')]} of the {_word(len(CODED))} codes on digits and "
+             f"{ORDINALS[on_clothes.index('sparse AE')]} on clothes, where the {_and(best)} codes come first "
+             f"and the {CODES[on_clothes[-1]]} code last ({_mean_probe(clothes, on_clothes[-1]):.1f}). ")
+    # 2. few labels on clothes: a linear probe and the k-NN vote against raw pixels
+    few = _counts(clothes)[0]
+    above, _, _, _ = _beat(clothes, few, "probe", CODED)
+    text += f"With {few} labels " + (
+        f"only {_codes(above, clothes, few)} beat{'' if len(above) > 1 else 's'} raw pixels "
+        f"({_pct(clothes, few, 'raw pixels probe_acc'):.1f})" if above else "no code beats raw pixels")
+    above, below, low, high = _beat(clothes, few, "knn", LEARNT)
+    text += (f" with a linear probe, while with {clothes['k']}-NN "
+             + (f"every autoencoder code does (by {low:.1f} to {high:.1f} points). " if not below
+                else f"{len(above)} of the {len(LEARNT)} autoencoder codes do. "))
+    # 3. on both: does k-NN gain more from a learnt code than a linear probe, with few labels?
+    knn, probe = ([_few_label_margins(m, kind) for m in (digits, clothes)] for kind in ("knn", "probe"))
+    every_code = all(k > p for ks, ps in zip(knn, probe, strict=True) for k, p in zip(ks, ps, strict=True))
+    means = " and ".join(f"{sum(k) / len(k):+.1f} against {sum(p) / len(p):+.1f} points on {data}"
+                         for k, p, data in zip(knn, probe, ("digits", "clothes"), strict=True))
+    if every_code:
+        return text + (f"The one pattern common to both data sets: with {few} labels every autoencoder code "
+                       f"gains more over raw pixels with k-NN than with a linear probe (on average {means}).")
+    return text + (f"With {few} labels the learnt codes' mean gain over raw pixels, k-NN against probe: "
+                   f"{means}.")
+
+
+#: The runs of docs/16's first table, and how it names their data.
+PRETRAINING_RUNS = {"feature_learning": "MNIST split",
+                    "feature_learning_fashion": "Fashion-MNIST {n} (the default)",
+                    "feature_learning_fashion_all": "Fashion-MNIST {n}"}
+#: The MNIST runs fine-tuned for longer (docs/16's second table), the example's default first.
+LONGER_RUNS = ("feature_learning", "feature_learning_finetune3000", "feature_learning_finetune6000")
+
+
+@figure("fl-pretraining-table", *PRETRAINING_RUNS)
+def fl_pretraining_table(*runs: dict) -> str:
+    rows = []
+    for m, data in zip(runs, PRETRAINING_RUNS.values(), strict=True):
+        data = data.format(n=f"{m['n_train']:,}/{m['n_test']:,}")
+        for n in _counts(m):
+            labelled = f"all {n:,}" if n == m["n_train"] else f"{n:,}"
+            rows.append([f"{data}, {labelled}", *(f"{_pct(m, n, f'{name} acc'):.1f}" for name in STACK_RUNS),
+                         _pretraining_gain(m, n)])
+    return table(["data, labelled images", "stack fine-tuned", "same network, random init",
+                  "gain from pretraining (points)"], rows)
+
+
+def _trend(m: dict) -> tuple[str, str]:
+    """How the mean gain moves with the number of labels, ``("fall", "+3.3, +1.1, +0.6")``: it falls, or
+    is ``"flat"`` (it moves less than the fewest labels' draws spread), or ``"neither"``."""
+    counts = _counts(m)
+    means = [_mean_gain(m, n) for n in counts]
+    listed = ", ".join(f"{g:+.1f}" for g in means)
+    draws = _gains(m, counts[0])
+    if all(a > b for a, b in itertools.pairwise(means)):
+        return "fall", listed
+    if max(means) - min(means) < max(draws) - min(draws):
+        return "flat", (f"{listed}: the {counts[0]}-label draws spread from {_points(min(draws))} to "
+                        f"{_points(max(draws))}, so these do not differ")
+    return "neither", listed
+
+
+TRENDS = {"fall": "fall with the number of labels", "flat": "are flat",
+          "neither": "neither fall steadily nor stay within the draws' spread"}
+
+
+@figure("fl-pretraining-reading", *PRETRAINING_RUNS)
+def fl_pretraining_reading(mnist: dict, fashion: dict, fashion_all: dict) -> str:
+    gains = [g for m in (mnist, fashion, fashion_all) for n in _counts(m) for g in _gains(m, n)]
+    helped = sum(g > 0 for g in gains)
+    text = ("Pretraining helped in every draw of every run. " if helped == len(gains)
+            else f"Pretraining helped in {helped} of the {len(gains)} draws. ")
+    text += "Whether it helps *most* with few labels depends on the data and on what is held equal. "
+    kind, listed = _trend(mnist)
+    text += f"At {mnist['finetune_steps']:,} updates the gains on the MNIST split {TRENDS[kind]} ({listed}); "
+    trends = [(*_trend(m), f"{m['n_train']:,}/{m['n_test']:,}") for m in (fashion, fashion_all)]
+    if trends[0][0] == trends[1][0]:
+        return text + (f"on Fashion-MNIST they {TRENDS[trends[0][0]]} in both runs ("
+                       + " and ".join(f"{listed} on {size}" for _, listed, size in trends) + ").")
+    return text + "; ".join(f"on Fashion-MNIST {size} they {TRENDS[kind]} ({listed})"
+                            for kind, listed, size in trends) + "."
+
+
+@figure("fl-finetune-loss", "feature_learning")
+def fl_finetune_loss(m: dict) -> str:
+    few, every = _counts(m)[0], _counts(m)[-1]
+    losses = [v for name in STACK_RUNS for v in _draws(m, few, f"{name} train_loss")]
+    tuned, random = (_draws(m, every, f"{name} train_loss")[0] for name in STACK_RUNS)
+    fitted = " (they fit the labels; the gain is generalisation)" if max(losses) < 0.01 else ""
+    return (f"with {few} labels both networks end their last epoch at a training loss of {max(losses):.4f} "
+            f"or less in every draw{fitted}, with all {every:,} at {tuned:.3f} (pretrained) and {random:.3f} "
+            f"(random init)")
+
+
+@figure("fl-longer-table", *LONGER_RUNS)
+def fl_longer_table(*runs: dict) -> str:
+    counts = sorted({n for m in runs for n in _counts(m)})
+    every = runs[0]["n_train"]
+    rows = []
+    for m in runs:
+        cells = []
+        for n in counts:
+            tuned, random = (_pct(m, n, f"{name} acc") if str(n) in m["accuracy"] else None
+                             for name in STACK_RUNS)
+            cells.append("" if tuned is None else _pretraining_gain(m, n)
+                         + (f" ({tuned:.1f} vs {random:.1f})" if n == every else ""))
+        rows.append([f"{m['finetune_steps']:,}", *cells])
+    draws = _word(runs[0]["repeats"])
+    header = [f"all {n:,}" if n == every else f"{n:,} labels ({draws} draws)" for n in counts]
+    return table(["MNIST split, fine-tuning updates", *header], rows)
+
+
+@figure("fl-longer-reading", *LONGER_RUNS)
+def fl_longer_reading(*runs: dict) -> str:
+    every = runs[0]["n_train"]
+    # 1. all the labels: does the random network catch up?
+    at_all = [_mean_gain(m, every) for m in runs]
+    steps = _and([f"{m['finetune_steps']:,}" for m in runs])
+    after = f"{', '.join(f'{g:+.1f}' for g in at_all)} points after {steps}"
+    if all(a > b for a, b in itertools.pairwise(at_all)) and at_all[-1] < at_all[0] / 2:
+        text = (f"With all the labels the random network catches up as fine-tuning goes on (the gap: {after} "
+                f"updates; there, most of pretraining's advantage was a head start)")
+    else:
+        text = f"With all the labels the gap does not close ({after} updates)"
+    # 2. fewer labels: does the gap stay?
+    few = [n for n in _counts(runs[0]) if n != every]
+    longer = [m for m in runs if all(str(n) in m["accuracy"] for n in few)]
+    first, last = longer[0], longer[-1]
+    kept = all(_mean_gain(last, n) >= _mean_gain(first, n) - 0.5 for n in few)
+    labels = _and([f"{n:,}" for n in few])
+    listed = "; ".join(" and ".join(f"{_mean_gain(m, n):+.1f}" for n in few)
+                       + f" after {m['finetune_steps']:,}" for m in longer)
+    text += (f", while with {labels} labels it {'stays' if kept else 'shrinks too'} ({listed} updates; not "
+             f"measured longer). ")
+    # 3. what lasts
+    gain_few = [_mean_gain(last, n) for n in few]
+    draws = _gains(last, few[0])
+    text += ("So the claim holds here in its careful form: " if min(gain_few) > at_all[-1]
+             else "So the claim does not hold here: ")
+    text += (f"after the longest fine-tuning measured, pretraining gains "
+             f"{' and '.join(f'{g:+.1f}' for g in gain_few)} points with {labels} labels and "
+             f"{at_all[-1]:+.1f} with all of them")
+    if max(gain_few) - min(gain_few) < max(draws) - min(draws):
+        text += (f"; between {few[0]:,} and {few[-1]:,} labels this split cannot tell the gains apart (the "
+                 f"{few[0]:,}-label draws spread from {_points(min(draws))} to {_points(max(draws))})")
+    return text + "."
+
+
+@figure("fl-stack-probe", "feature_learning")
+def fl_stack_probe(m: dict) -> str:
+    few, every = _counts(m)[0], _counts(m)[-1]
+    sizes = (784, *m["stack"], 10)
+    weights = sum(a * b + b for a, b in itertools.pairwise(sizes))
+    keys = ("stack fine-tuned acc", "stack, not fine-tuned probe_acc")
+    tuned, frozen = (_pct(m, few, key) for key in keys)
+    if tuned < frozen:
+        text = (f"with {few} labels, fine-tuning the stack ({tuned:.1f}) did *worse* than a linear probe on "
+                f"its frozen codes ({frozen:.1f}, page 15): {few} labels are few to move {weights:,} "
+                f"parameters")
+    else:
+        text = (f"with {few} labels, fine-tuning the stack ({tuned:.1f}) did no worse than a linear probe on "
+                f"its frozen codes ({frozen:.1f}, page 15)")
+    tuned, frozen = (_pct(m, every, key) for key in keys)
+    return (text + f"; and a linear probe on the stack's codes before fine-tuning reaches {frozen:.1f}% with "
+            f"all {every:,} labels, which fine-tuning {'raises' if tuned > frozen else 'takes'} to "
+            f"{tuned:.1f}%")
+
+
+@figure("readme-feature-learning", "feature_learning")
+def readme_feature_learning(m: dict) -> str:
+    counts = _counts(m)
+    gains = [_mean_gain(m, n) for n in counts]
+    accuracies = " / ".join(f"{_pct(m, n, 'stack fine-tuned acc'):.1f}" for n in counts)
+    if min(gains) > 0:
+        how = f"beats the same network from random weights by {' / '.join(f'{g:.1f}' for g in gains)} points"
+    else:
+        how = f"against the same network from random weights: {' / '.join(f'{g:+.1f}' for g in gains)} points"
+    return f"a stacked denoising AE fine-tuned {how} ({accuracies}%) on the {m['n_train']:,}-image split"
 
 
 # -- README.md: the examples' table

@@ -19,8 +19,9 @@ image: it prints what it read). Training lengths are counted in updates (--steps
 --finetune-steps, --probe-steps), not epochs, so all 60,000 training images train about as long
 as 8,000 (the k-NN votes over 60,000 images and the encodings take longer). Every hyper-parameter
 is fixed in advance: nothing is tuned on the test images. Written to --out: accuracy_vs_labels.png
-and metrics.json (every accuracy under a key containing "acc"). Math: docs/15-feature-learning.md
-and docs/16-stacked-autoencoders.md.
+and metrics.json (every accuracy under a key containing "acc"; each fine-tuning's training loss in
+its last epoch under "<network> train_loss"). Math: docs/15-feature-learning.md and
+docs/16-stacked-autoencoders.md.
 
 Run::
 
@@ -159,6 +160,7 @@ def main(argv: list[str] | None = None) -> dict:
                 net.fit(X_train[rows], ys, epochs=epochs_for(args.finetune_steps, n, bs), batch_size=bs,
                         optimizer=Adam(lr=args.lr))
                 accs.setdefault(f"{name} acc", []).append(net.score(X_test, y_test))
+                accs.setdefault(f"{name} train_loss", []).append(float(net.history_["loss"][-1]))
         gains = np.subtract(*(accs[f"{name} acc"] for name in STACK_RUNS))
         results[str(n)] = {**{k: float(np.mean(v)) for k, v in accs.items()},
                            "pretraining gain acc": float(np.mean(gains)), "per draw": accs}

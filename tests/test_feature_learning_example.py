@@ -43,6 +43,9 @@ def test_tiny_run_writes_the_table_the_plot_and_every_accuracy(tmp_path, capsys)
                 assert 0.0 <= results[f"{name} {kind}"] <= 1.0
         assert 0.0 <= results["stack fine-tuned acc"] <= 1.0 and "same network, random init acc" in results
         assert len(results["per draw"]["stack fine-tuned acc"]) == (2 if n == "20" else 1)
+        for name in ("stack fine-tuned", "same network, random init"):  # each fine-tuning's last-epoch loss
+            losses = results["per draw"][f"{name} train_loss"]
+            assert len(losses) == (2 if n == "20" else 1) and all(loss > 0 for loss in losses)
     assert metrics["accuracy"]["20"]["pretraining gain acc"] == pytest.approx(
         accuracies["20"]["pretraining gain acc"], abs=1e-6)
     table = capsys.readouterr().out

@@ -67,6 +67,23 @@ def test_a_missing_metrics_file_is_reported_with_the_command_that_makes_it(tmp_p
         figures.render("denoising-clean", tmp_path)
 
 
+def test_a_run_on_fashion_mnist_needs_its_folder(monkeypatch, tmp_path, capsys):
+    """``--run`` without ``--fashion-dir`` skips the runs on Fashion-MNIST, naming the option; with it,
+    ``{fashion}`` becomes the folder; a missing metrics file's command names it ``F``."""
+    ran: list[list[str]] = []
+    monkeypatch.setattr(figures.subprocess, "run", lambda cmd, **kwargs: ran.append(cmd[1:]))
+    figures.run_all(["feature_learning_fashion", "feature_learning"], "MNIST", tmp_path)
+    assert "skipped feature_learning_fashion: it needs --fashion-dir" in capsys.readouterr().out
+    assert ran == [["examples/feature_learning.py", "--data-dir", "MNIST", "--out",
+                    str(tmp_path / "feature_learning")]]
+    ran.clear()
+    figures.run_all(["feature_learning_fashion_all"], "MNIST", tmp_path, fashion_dir="FASHION")
+    assert ran == [["examples/feature_learning.py", "--data-dir", "FASHION", "--n-train", "all",
+                    "--n-test", "all", "--out", str(tmp_path / "feature_learning_fashion_all")]]
+    with pytest.raises(figures.MissingMetrics, match="feature_learning.py --data-dir F --out"):
+        figures.load_metrics("feature_learning_fashion", tmp_path)
+
+
 def test_blocks_keep_their_lines_and_inline_figures_stay_inline():
     block = "<!-- figures:denoising-clean -->\nold\n<!-- /figures -->"
     inline = "<!-- figures:denoising-clean -->old<!-- /figures -->"
