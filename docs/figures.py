@@ -172,6 +172,10 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     "readme-vae": ("vae", "test -ELBO {test_negative_elbo:.1f} nats ({test_reconstruction:.1f} "
                    "reconstruction + {test_kl:.1f} KL), k={eval_k} bound {test_iw_bound:.1f} "
                    "on {eval_n} images, {active_units} active units of {latent_dim}"),
+    # docs/15-feature-learning.md: the Frechet distances examples/vae.py prints
+    "frechet-floor": ("vae", "{frechet_test_half_vs_half:.1f}"),
+    "frechet-vae": ("vae", "floor {frechet_test_half_vs_half:.1f}, reconstructions "
+                           "{frechet_reconstructions:.1f}, samples {frechet_samples:.1f}"),
     # docs/13-applications.md, the README
     "anomaly-n-train": ("anomaly_detection", "{n_train_normal:,}"),
     "readme-colorization": ("colorization", "{psnr_colourised_db:.1f} dB vs {psnr_grey_baseline_db:.1f} dB "
@@ -568,6 +572,11 @@ def vae_iwae_reading(vae: dict, iwae: dict) -> str:
     return (f"**{better}**: {-iwae['test_iw_bound']:.2f} against {-vae['test_iw_bound']:.2f} nats "
             f"({abs(gain):.2f} nats). Its ELBO is {elbo}"
             f" ({iwae['test_negative_elbo']:.2f} against {vae['test_negative_elbo']:.2f}).")
+
+
+@figure("frechet-ratio", "vae")
+def frechet_ratio(m: dict) -> str:
+    return f"{m['frechet_samples'] / m['frechet_test_half_vs_half']:.1f}"
 
 
 # -- docs/11-training-and-saving.md: benchmarks/kernels.py
