@@ -125,7 +125,8 @@ class WatermarkRemover(DenoisingAutoencoder):
         X = self.check_batch(X)
         return mean_squared_error(X, self.reconstruct(X))
 
-    __repr__ = Autoencoder.__repr__  # the network only: the DAE's noise settings are not used here
+    def __repr__(self) -> str:  # the network and the gate: the DAE's noise settings are not used here
+        return Autoencoder.__repr__(self)[:-1] + f", gated={self.gated})"
 
 
 def main(argv: list[str] | None = None) -> dict:
