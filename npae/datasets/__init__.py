@@ -1,9 +1,11 @@
-"""Data: MNIST-format IDX files, MNIST and Fashion-MNIST (:mod:`npae.datasets.mnist`), which
-data set they are (:mod:`npae.datasets.identity`, by MD5) and natural-image patches from the
-photographs matplotlib ships (:mod:`npae.datasets.images`, offline). Import the names from here.
+"""Data: the IDX file format (:mod:`npae.datasets.idx`), MNIST and Fashion-MNIST
+(:mod:`npae.datasets.mnist`), which data set a folder holds (:mod:`npae.datasets.identity`, by
+MD5) and natural-image patches from the photographs matplotlib ships
+(:mod:`npae.datasets.images`, offline). Import the names from here.
 """
 
 from .identity import DECOMPRESSED_MD5, FASHION_MNIST_MD5, MNIST_MD5, identify, identify_file
+from .idx import DataError, ScaledRows, open_idx, parse_idx, read_idx, write_idx
 from .images import (
     SAMPLE_PHOTOS,
     available_photos,
@@ -19,8 +21,6 @@ from .mnist import (
     MNIST_FILES,
     MNIST_MIRRORS,
     TEST_ONLY_SPLIT,
-    DataError,
-    ScaledRows,
     data_dir_from,
     default_cache_dir,
     download_fashion_mnist,
@@ -28,10 +28,6 @@ from .mnist import (
     load_fashion_mnist,
     load_mnist,
     mnist_split,
-    open_idx,
-    parse_idx,
-    read_idx,
-    write_idx,
 )
 
 __all__ = [

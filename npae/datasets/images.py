@@ -14,7 +14,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from .._validation import check_choice, check_dtype, check_float, check_int, check_random_state
-from .mnist import DataError
+from .idx import DataError
 
 #: Images from matplotlib's sample data: name -> (file, what it is).
 SAMPLE_PHOTOS = {
