@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from profiles import examples
@@ -135,6 +135,9 @@ def test_dense_gradient(n, n_in, n_out, seed, scale):
     layer = Dense(n_in, n_out, rng=rng, dtype=np.float64)
     layer.params["b"][:] = rng.standard_normal(n_out)  # a non-zero bias, so db is exercised
     x = scale * rng.standard_normal((n, n_in))
+    # dW = dy^T x: an input of size 2.5e-4 (n = n_in = 1, found by the explore profile) makes dW
+    # so small that the differences' rounding, eps |L| / h, is 1e-7 of it. Such an x checks nothing.
+    assume(np.abs(x).max() > 0.05)
     errors = check_layer(layer, x, rng=rng)
     assert set(errors) == {"x", "W", "b"}
     assert max(errors.values()) < TOL, errors

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from profiles import examples
 
@@ -77,6 +77,10 @@ def test_kl_gradient_closed_form_and_zero_at_target():
 @given(shape=shapes, seed=st.integers(0, 2**16), rho=st.floats(0.01, 0.9))
 def test_kl_gradient(shape, seed, rho):
     h = np.random.default_rng(seed).uniform(0.05, 0.95, shape)
+    # A relative error cannot judge a gradient that is zero: with every unit's batch mean within
+    # 1e-3 of rho the gradient is ~0 and the finite differences' rounding is all there is to
+    # compare (1.8e-7 found by the explore profile). The zero itself is tested exactly above.
+    assume(np.abs(h.mean(axis=0) - rho).max() > 1e-3)
     assert check_function(kl_sparsity, h, rho) < TOL
 
 
