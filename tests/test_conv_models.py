@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from example_scripts import load_example
 
 import npae
 from npae.gradcheck import check_model
@@ -166,26 +167,15 @@ def _fake_mnist(folder, rng: np.random.Generator) -> None:
         write_mnist(folder, kind, (rng.uniform(size=(n, 28, 28)) < 0.2) * 255, np.arange(n) % 10)
 
 
-def _example(name: str):
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "examples" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"{name}_example", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_conv_examples_run_on_a_tiny_fake_mnist(tmp_path):
     _fake_mnist(tmp_path, np.random.default_rng(0))
     out = tmp_path / "conv_ae"
-    m = _example("conv_ae").main(["--data-dir", str(tmp_path), "--out", str(out), "--steps", "1"])
+    m = load_example("conv_ae").main(["--data-dir", str(tmp_path), "--out", str(out), "--steps", "1"])
     assert set(m["test"]) == {"conv", "dense"} and m["parameters"]["conv"] < m["parameters"]["dense"]
     assert all(np.isfinite(s["psnr_db"]) and -1 <= s["ssim"] <= 1 for s in m["test"].values())
     assert {p.name for p in out.iterdir()} >= {"reconstructions.png", "loss_curves.png", "filters.png",
                                                "metrics.json"}
     out = tmp_path / "conv_denoising"
-    m = _example("conv_denoising").main(["--data-dir", str(tmp_path), "--out", str(out), "--epochs", "1",
+    m = load_example("conv_denoising").main(["--data-dir", str(tmp_path), "--out", str(out), "--epochs", "1",
                                          "--channels", "4"])
     assert set(m["test"]) == {"noisy", "denoised"} and (out / "denoising.png").exists()

@@ -19,23 +19,15 @@ README's command). The gradient of the examples' own models is checked in the de
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
+from example_scripts import load_example
 from nondigit import write_glyphs, write_photo_crops
 
 pytestmark = pytest.mark.claims
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 SETS = {"glyphs": write_glyphs, "photo_crops": write_photo_crops}
-
-
-def example(name: str):
-    spec = importlib.util.spec_from_file_location(f"claims_{name}", EXAMPLES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module", params=sorted(SETS))
@@ -45,7 +37,7 @@ def folder(request, tmp_path_factory) -> Path:
 
 
 def run(name: str, folder: Path, tmp_path: Path, *options: str) -> dict:
-    return example(name).main(["--data-dir", str(folder), "--out", str(tmp_path / name), *options])
+    return load_example(name).main(["--data-dir", str(folder), "--out", str(tmp_path / name), *options])
 
 
 def test_the_dae_beats_the_noisy_input_and_the_plain_autoencoder(folder, tmp_path):

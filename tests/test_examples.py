@@ -3,26 +3,18 @@ and the data that was read named in the output and in metrics.json."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+from example_scripts import load_example
 
 from npae.datasets import mnist as mnist_module
 
 from idx_files import write_mnist
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-
-
-def example(name: str):
-    """The module ``examples/<name>.py``, imported (its ``main(argv)`` not run)."""
-    spec = importlib.util.spec_from_file_location(f"{name}_example", EXAMPLES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+example = load_example
 
 
 @pytest.fixture(scope="module")

@@ -1,12 +1,12 @@
 """Smoke test of examples/feature_learning.py on a tiny MNIST-format folder: the table, the plot and a
 metrics.json with every accuracy; bad arguments are refused before any data is read."""
 
-import importlib.util
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+from example_scripts import load_example
 
 from npae.datasets import mnist as mnist_module
 
@@ -17,20 +17,12 @@ TINY = ["--steps", "2", "--pretrain-steps", "2", "--finetune-steps", "3", "--pro
         "--stack", "8,5", "--batch-size", "16", "--repeats", "2", "--labels", "20,all"]
 
 
-def load_example():
-    path = ROOT / "examples" / "feature_learning.py"
-    spec = importlib.util.spec_from_file_location("feature_learning", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_tiny_run_writes_the_table_the_plot_and_every_accuracy(tmp_path, capsys):
     rng = np.random.default_rng(0)
     for stem, n in (("train", 40), ("t10k", 30)):
         write_mnist(tmp_path, stem, (rng.uniform(size=(n, 28, 28)) < 0.2) * 255, np.arange(n) % 10)
     out = tmp_path / "out"
-    metrics = load_example().main(["--data-dir", str(tmp_path), "--out", str(out), *TINY])
+    metrics = load_example("feature_learning").main(["--data-dir", str(tmp_path), "--out", str(out), *TINY])
     assert (out / "accuracy_vs_labels.png").stat().st_size > 0
     saved = json.loads((out / "metrics.json").read_text())
     assert saved["n_train"] == 40 and "40 training images" in saved["data"]  # all of them (fewer than 8,000)
@@ -63,7 +55,7 @@ def test_bad_arguments_are_refused_before_the_data(monkeypatch, tmp_path, capsys
 
     monkeypatch.setattr(mnist_module, "load_mnist", refuse)
     with pytest.raises(SystemExit) as info:
-        load_example().main(["--data-dir", str(tmp_path), *args])
+        load_example("feature_learning").main(["--data-dir", str(tmp_path), *args])
     assert info.value.code == 2 and f"error: {message}" in capsys.readouterr().err
 
 
@@ -71,5 +63,5 @@ def test_more_labels_than_images_is_a_usage_error(tmp_path, capsys):
     rng = np.random.default_rng(1)
     write_mnist(tmp_path, "t10k", (rng.uniform(size=(30, 28, 28)) < 0.2) * 255, np.arange(30) % 10)
     with pytest.raises(SystemExit) as info:
-        load_example().main(["--data-dir", str(tmp_path), "--labels", "20,100", *TINY[:-4]])
+        load_example("feature_learning").main(["--data-dir", str(tmp_path), "--labels", "20,100", *TINY[:-4]])
     assert info.value.code == 2 and "argument --labels: more than the" in capsys.readouterr().err

@@ -1,22 +1,15 @@
 """Smoke test of examples/overcomplete.py on a tiny MNIST-format folder, and its gain measurement."""
 
-import importlib.util
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+from example_scripts import load_example
 
 from idx_files import write_mnist
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def load_example():
-    spec = importlib.util.spec_from_file_location("overcomplete", ROOT / "examples" / "overcomplete.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 class Linear:
@@ -33,7 +26,7 @@ def test_the_gain_is_one_for_the_identity_and_u_A_u_for_a_linear_map():
     rng = np.random.default_rng(0)
     X = rng.uniform(size=(5, 16))
     U = np.linalg.qr(rng.standard_normal((16, 16)))[0].T[:6]  # (6, 16), orthonormal rows
-    gains = load_example().gains
+    gains = load_example("overcomplete").gains
     np.testing.assert_allclose(gains(Linear(np.eye(16)), X, U), 1.0, atol=1e-12)
     A = rng.standard_normal((16, 16))
     np.testing.assert_allclose(gains(Linear(A), X, U), np.einsum("kd,de,ke->k", U, A, U), atol=1e-10)
@@ -44,7 +37,7 @@ def test_tiny_run_writes_the_figures_and_the_metrics(tmp_path, capsys):
     for stem, n in (("train", 60), ("t10k", 30)):
         write_mnist(tmp_path, stem, (rng.uniform(size=(n, 28, 28)) < 0.2) * 255, np.arange(n) % 10)
     out = tmp_path / "out"
-    m = load_example().main(["--data-dir", str(tmp_path), "--out", str(out), "--epochs", "1",
+    m = load_example("overcomplete").main(["--data-dir", str(tmp_path), "--out", str(out), "--epochs", "1",
                              "--hidden", "20", "--n-directions", "12", "--batch-size", "16"])
     for name in ("filters.png", "gain.png", "reconstructions.png", "metrics.json"):
         assert (out / name).stat().st_size > 0

@@ -1,26 +1,20 @@
 """Smoke test of examples/sparse_kl.py: tiny runs of both data sets finish and write their outputs."""
 
-import importlib.util
 import json
 from pathlib import Path
 
 import numpy as np
+from example_scripts import load_example
 
 from idx_files import write_mnist
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def load_example():
-    spec = importlib.util.spec_from_file_location("sparse_kl", ROOT / "examples" / "sparse_kl.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_patches_run(tmp_path):
     out = tmp_path / "out"
-    m = load_example().main(["--n", "300", "--max-iter", "5", "--check-coords", "30", "--out", str(out)])
+    m = load_example("sparse_kl").main([
+        "--n", "300", "--max-iter", "5", "--check-coords", "30", "--out", str(out)])
     assert m["gradient_check_rel_diff"] < 1e-9
     assert m["loss"] < m["initial_loss"]
     for name in ("filters.png", "loss.png", "metrics.json"):
@@ -33,7 +27,8 @@ def test_mnist_run_and_adam(tmp_path):
     images = (rng.uniform(size=(60, 28, 28)) < 0.2) * 255
     write_mnist(tmp_path, "t10k", images, rng.integers(0, 10, 60))
     out = tmp_path / "out"
-    m = load_example().main(["--data", "mnist", "--data-dir", str(tmp_path), "--n", "40", "--optimizer",
+    m = load_example("sparse_kl").main([
+        "--data", "mnist", "--data-dir", str(tmp_path), "--n", "40", "--optimizer",
                              "adam", "--epochs", "2", "--check-coords", "5", "--out", str(out)])
     assert m["gradient_check_rel_diff"] < 1e-9 and m["n_examples"] == 40 and m["rho"] == 0.1
     assert (out / "filters.png").is_file()
@@ -41,7 +36,8 @@ def test_mnist_run_and_adam(tmp_path):
 
 def test_both_penalties_side_by_side(tmp_path, capsys):
     out = tmp_path / "out"
-    m = load_example().main(["--n", "300", "--max-iter", "5", "--check-coords", "30", "--penalty", "both",
+    m = load_example("sparse_kl").main([
+        "--n", "300", "--max-iter", "5", "--check-coords", "30", "--penalty", "both",
                              "--out", str(out)])
     for name in ("filters.png", "loss.png", "filters_l1.png", "loss_l1.png", "kl_vs_l1.png", "metrics.json"):
         assert (out / name).stat().st_size > 0
@@ -62,7 +58,8 @@ def test_both_penalties_side_by_side(tmp_path, capsys):
 
 def test_the_l1_penalty_alone_and_its_weight(tmp_path):
     out = tmp_path / "out"
-    m = load_example().main(["--n", "200", "--max-iter", "3", "--check-coords", "20", "--penalty", "l1",
+    m = load_example("sparse_kl").main([
+        "--n", "200", "--max-iter", "3", "--check-coords", "20", "--penalty", "l1",
                              "--l1-beta", "0.05", "--out", str(out)])
     assert m["penalty"] == "l1" and m["beta"] == 0.05 and "kl" not in m
     assert (out / "filters_l1.png").is_file() and not (out / "filters.png").exists()

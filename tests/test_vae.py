@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from example_scripts import load_example
 from hypothesis import given
 from hypothesis import strategies as st
 from profiles import examples
@@ -632,17 +633,12 @@ def test_bad_input_raises_clear_errors():
 # ---------------------------------------------------------------------------- the example
 def test_example_runs_on_a_tiny_fake_mnist(tmp_path):
     """examples/vae.py end to end on 200 + 100 random 28x28 images (every digit label present)."""
-    import importlib.util
     import json
-    from pathlib import Path
 
     rng = np.random.default_rng(0)
     for kind, n in (("train", 200), ("t10k", 100)):
         write_mnist(tmp_path, kind, (rng.uniform(size=(n, 28, 28)) < 0.2) * 255, np.arange(n) % 10)
-    path = Path(__file__).resolve().parents[1] / "examples" / "vae.py"
-    spec = importlib.util.spec_from_file_location("vae_example", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_example("vae")
     out = tmp_path / "out"
     m = module.main(["--data-dir", str(tmp_path), "--out", str(out), "--epochs", "2", "--hidden", "16",
                      "--latent-dim", "2", "--eval-k", "3", "--objective", "iwae", "--k", "2",
