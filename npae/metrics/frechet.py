@@ -30,10 +30,21 @@ def gaussian_fit(features) -> tuple[np.ndarray, np.ndarray]:
     return F.mean(axis=0), np.cov(F, rowvar=False).reshape(F.shape[1], F.shape[1])
 
 
+def _psd_eigenvalues(w: np.ndarray) -> np.ndarray:
+    """Eigenvalues ``w`` of a PSD matrix with rounding noise set to 0.
+
+    An eigenvalue that is 0 in exact arithmetic comes out of ``eigh`` as +-1e-17 or so, and its
+    square root (3e-9) is no longer negligible: below ``d * eps * max(w)`` (NumPy's ``matrix_rank``
+    tolerance) an eigenvalue is taken as 0.
+    """
+    tol = len(w) * np.finfo(w.dtype).eps * max(float(np.max(w, initial=0.0)), 0.0)
+    return np.where(w > tol, w, 0.0)
+
+
 def _psd_sqrt(C: np.ndarray) -> np.ndarray:
     """The symmetric square root of a symmetric positive semi-definite matrix, by its eigenvalues."""
     w, V = np.linalg.eigh(C)  # C = V diag(w) V^T
-    return (V * np.sqrt(np.clip(w, 0.0, None))) @ V.T  # V diag(sqrt(w)) V^T
+    return (V * np.sqrt(_psd_eigenvalues(w))) @ V.T  # V diag(sqrt(w)) V^T
 
 
 def frechet_distance(mu_a, cov_a, mu_b, cov_b) -> float:
@@ -45,10 +56,12 @@ def frechet_distance(mu_a, cov_a, mu_b, cov_b) -> float:
         \mathrm{tr}\,(C_a C_b)^{1/2} = \mathrm{tr}\,(S C_b S)^{1/2} = \sum_i \sqrt{\lambda_i(S C_b S)},
         \qquad S = C_a^{1/2}
 
-    (``C_a C_b = S (S C_b S) S^{-1}`` has the same eigenvalues as ``S C_b S``, which is symmetric
-    positive semi-definite), so ``np.linalg.eigh`` does it with real eigenvalues, and a singular
+    (``C_a C_b = S (S C_b)`` and ``(S C_b) S = S C_b S``: AB and BA have the same non-zero eigenvalues,
+    so ``C_a C_b`` has those of ``S C_b S``, which is symmetric positive semi-definite, even where
+    ``S`` is singular), so ``np.linalg.eigh`` does it with real eigenvalues, and a singular
     covariance (a dead unit) needs no special case. ``scipy.linalg.sqrtm(C_a @ C_b)`` gives the
-    same number (the tests compare them). Tiny negative values from rounding are clipped to 0.
+    same number (the tests compare them). Eigenvalues at rounding level (``d * eps * max``) are set to 0:
+    their square roots (~1e-8) would otherwise make the distance depend on the order of its arguments.
 
     Parameters
     ----------
@@ -72,7 +85,7 @@ def frechet_distance(mu_a, cov_a, mu_b, cov_b) -> float:
     cov_b = check_array(cov_b, "cov_b", ndim=2, dtype=np.float64)
     S = _psd_sqrt(cov_a)  # (d, d)
     M = S @ cov_b @ S  # (d, d), symmetric PSD up to rounding
-    tr_sqrt = np.sum(np.sqrt(np.clip(np.linalg.eigvalsh((M + M.T) / 2), 0.0, None)))
+    tr_sqrt = np.sum(np.sqrt(_psd_eigenvalues(np.linalg.eigvalsh((M + M.T) / 2))))
     value = np.sum((mu_a - mu_b) ** 2) + np.trace(cov_a) + np.trace(cov_b) - 2.0 * tr_sqrt
     return max(float(value), 0.0)
 
