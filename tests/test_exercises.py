@@ -128,5 +128,6 @@ def test_run_trains_with_the_learners_functions(name, tmp_path):
 
     text = ex.run(load_learner_module(path, ex.functions), tmp_path / "out")
     assert "npae" in text and "yours" in text
-    rows = [line.split() for line in text.splitlines() if line.startswith("  ") and line.split()[-1][0].isdigit()]
+    rows = [line.split() for line in text.splitlines()
+            if line.startswith("  ") and line.split()[-1][0].isdigit()]
     assert rows and all(float(r[-1]) == pytest.approx(float(r[-2]), rel=1e-4) for r in rows), text

@@ -19,10 +19,11 @@ STATE_FILE = ".npae-exercises.json"
 def add_parser(sub) -> None:
     """The ``exercise`` subcommand and its three actions, on the CLI's subparsers."""
     e = sub.add_parser("exercise", help="exercises graded by the gradient checks: list, start, check",
-                       description="Write a backward pass yourself; npae grades it and names the likely mistake.")
+                       description="Write a backward pass yourself; npae grades it and names the likely "
+                                   "mistake.")
     actions = e.add_subparsers(dest="action", required=True)
-    ls = actions.add_parser("list", help="the exercises by lesson, with the state of your files in this folder")
-    ls.add_argument("--json", action="store_true", help="a JSON list of objects (name, lesson, summary, state)")
+    ls = actions.add_parser("list", help="the exercises by lesson, and your files' state in this folder")
+    ls.add_argument("--json", action="store_true", help="a JSON list of objects (name, lesson, state, ...)")
     st = actions.add_parser("start", help="write NAME.py here: signatures, shapes, the equation to derive")
     st.add_argument("name")
     ck = actions.add_parser("check", help="grade NAME.py (or FILE); exit status 0 when every check passes")
@@ -30,7 +31,7 @@ def add_parser(sub) -> None:
     ck.add_argument("file", nargs="?", default=None, help="the file to grade (default NAME.py here)")
     ck.add_argument("--run", action="store_true",
                     help="then train the lesson's example with your functions inside npae, beside npae's own")
-    ck.add_argument("--out", default=None, help="folder for --run's pictures (default npae-out/exercises/NAME)")
+    ck.add_argument("--out", default=None, help="folder of --run's pictures (npae-out/exercises/NAME)")
     ck.add_argument("--seed", type=int, default=0, help="the random inputs' seed")
 
 
@@ -72,8 +73,8 @@ def file_state(name: str, folder: Path) -> str:
 
 def cmd_list(args) -> int:
     folder = Path.cwd()
-    rows = [{"name": ex.name, "lesson": ex.lesson, "summary": ex.summary, "state": file_state(ex.name, folder),
-             "run": ex.run is not None} for ex in EXERCISES.values()]
+    rows = [{"name": ex.name, "lesson": ex.lesson, "summary": ex.summary,
+             "state": file_state(ex.name, folder), "run": ex.run is not None} for ex in EXERCISES.values()]
     if args.json:
         print(json.dumps(rows, indent=1))
         return 0

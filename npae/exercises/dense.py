@@ -20,7 +20,7 @@ from .grading import Exercise, Grader, Mistake, side_by_side
 PAGE = "docs/01-dense-and-activations.md"
 
 # ---------------------------------------------------------------------------- dense
-DENSE_SKELETON = '''"""Exercise `dense` ({page}#dense-y--x--wt--b).
+DENSE_SKELETON = f'''"""Exercise `dense` ({PAGE}#dense-y--x--wt--b).
 
 Write the forward and the backward pass of a fully connected layer on a batch of rows.
     npae exercise check dense          grades it
@@ -67,7 +67,7 @@ def dense_backward(dy, x, W):
     db : ndarray, shape (out,)
     """
     raise NotImplementedError
-'''.format(page=PAGE)
+'''
 
 DENSE_CASES = ((4, 3, 5), (1, 6, 2), (7, 4, 4))  # (N, in, out): non-square, a batch of 1, a square W
 
@@ -90,7 +90,7 @@ def _grade_dense(g: Grader, rng: np.random.Generator) -> None:
                   mistakes={"db is the mean of dy over the batch: it is the sum, db = sum_n dy_n":
                             dy.mean(axis=0)})
 
-        def loss() -> float:  # L = sum(y * dy), so dL/dy = dy
+        def loss(x=x, W=W, b=b, dy=dy) -> float:  # L = sum(y * dy), so dL/dy = dy
             return float(np.sum(dense_forward(x, W, b) * dy))
 
         g.numeric(f"dx, {shapes}", dx, loss, x, "dx", factors=batch)
@@ -174,7 +174,7 @@ def _grade_relu(g: Grader, rng: np.random.Generator) -> None:
         x_away = np.where(kink, 0.5, x)
         dx_away = g.call("relu_backward", dy, x_away)
         g.numeric(f"dx away from the kink, shape {shape}", dx_away,
-                  lambda: float(np.sum(ReLU.function(x_away) * dy)), x_away, "dx")
+                  lambda x=x_away, dy=dy: float(np.sum(ReLU.function(x) * dy)), x_away, "dx")
 
 
 def _smooth_grader(name: str, cls, mistakes_of):
@@ -186,7 +186,8 @@ def _smooth_grader(name: str, cls, mistakes_of):
             dx = g.call(name, dy, y)
             g.compare(f"dx against npae, shape {shape}", dx, dy * cls.derivative(x, y), "dx",
                       mistakes=mistakes_of(x, y, dy))
-            g.numeric(f"dx, shape {shape}", dx, lambda: float(np.sum(cls.function(x) * dy)), x, "dx")
+            g.numeric(f"dx, shape {shape}", dx, lambda x=x, dy=dy: float(np.sum(cls.function(x) * dy)),
+                      x, "dx")
     return grade
 
 
@@ -267,8 +268,10 @@ def relu_backward(dy, x):
         name="sigmoid_backward", lesson=f"{PAGE}#sigmoid",
         summary="the sigmoid's backward from its output: dx = dy * y (1 - y)",
         skeleton=_activation_skeleton("sigmoid_backward", "sigmoid", "sigmoid", "y", "1 / (1 + exp(-x))",
-                                      "from the output y alone (no second exp)", "the output of the forward pass"),
-        functions=("sigmoid_backward",), solution={"sigmoid_backward": "npae.layers.Sigmoid.derivative (times dy)"},
+                                      "from the output y alone (no second exp)",
+                                      "the output of the forward pass"),
+        functions=("sigmoid_backward",),
+        solution={"sigmoid_backward": "npae.layers.Sigmoid.derivative (times dy)"},
         grade=_smooth_grader("sigmoid_backward", Sigmoid, _sigmoid_mistakes),
         reference="from npae.layers import Sigmoid\n\ndef sigmoid_backward(dy, y):\n"
                   "    return dy * Sigmoid.derivative(None, y)\n",
@@ -285,8 +288,8 @@ def sigmoid_backward(dy, y):
     Exercise(
         name="tanh_backward", lesson=f"{PAGE}#tanh",
         summary="tanh's backward from its output: dx = dy * (1 - y^2)",
-        skeleton=_activation_skeleton("tanh_backward", "tanh", "tanh", "y", "tanh(x)", "from the output y alone",
-                                      "the output of the forward pass"),
+        skeleton=_activation_skeleton("tanh_backward", "tanh", "tanh", "y", "tanh(x)",
+                                      "from the output y alone", "the output of the forward pass"),
         functions=("tanh_backward",), solution={"tanh_backward": "npae.layers.Tanh.derivative (times dy)"},
         grade=_smooth_grader("tanh_backward", Tanh, _tanh_mistakes),
         reference="from npae.layers import Tanh\n\ndef tanh_backward(dy, y):\n"

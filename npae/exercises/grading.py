@@ -133,8 +133,8 @@ def load_learner_module(path: Path, functions: tuple[str, ...]) -> ModuleType:
     try:
         spec.loader.exec_module(module)
     except SyntaxError as exc:
-        raise LearnerError(f"{path.name}, line {exc.lineno}: syntax error: {exc.msg}\n    {(exc.text or '').rstrip()}"
-                           ) from None
+        text = (exc.text or "").rstrip()
+        raise LearnerError(f"{path.name}, line {exc.lineno}: syntax error: {exc.msg}\n    {text}") from None
     except Exception as exc:  # an error at import time, in the learner's own code
         raise LearnerError(f"importing {path.name} failed: {_where(exc, path)}") from None
     missing = [f for f in functions if not callable(getattr(module, f, None))]
@@ -145,8 +145,9 @@ def load_learner_module(path: Path, functions: tuple[str, ...]) -> ModuleType:
 
 
 def _where(exc: BaseException, path: Path) -> str:
-    """``ValueError: message (line 12 of dense.py: y = x @ W)``: the learner's innermost line, no traceback."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename).resolve() == path.resolve()]
+    """``ValueError: message (line 12 of dense.py: y = x @ W)``: the learner's innermost line, no traceback"""
+    mine = path.resolve()
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename).resolve() == mine]
     where = f" (line {frames[-1].lineno} of {path.name}: {frames[-1].line})" if frames else ""
     return f"{type(exc).__name__}: {exc}{where}"
 
@@ -177,12 +178,13 @@ COMMON_FACTORS = {-1.0: "the sign is flipped (a gradient of -L, or a subtraction
                   0.5: "half the right size (a factor 2 lost, e.g. the 2 of d(u^2)/du = 2u)"}
 
 
-def diagnose(got: np.ndarray, expected: np.ndarray, name: str, *, mistakes: dict[str, np.ndarray] | None = None,
-             factors: dict[float, str] | None = None, masks: dict[str, np.ndarray] | None = None) -> str:
+def diagnose(got: np.ndarray, expected: np.ndarray, name: str, *,
+             mistakes: dict[str, np.ndarray] | None = None, factors: dict[float, str] | None = None,
+             masks: dict[str, np.ndarray] | None = None) -> str:
     """The likely mistake behind ``got != expected``, in one sentence (see the module docstring)."""
     if got.shape != expected.shape:
         if got.ndim == 2 and got.T.shape == expected.shape:
-            transposed = f"{name} is transposed: it has shape {got.shape}, the right shape is {expected.shape}"
+            transposed = f"{name} is transposed: it has shape {got.shape}, the right one is {expected.shape}"
             if _close(got.T, expected):
                 return transposed
             return f"{transposed}; transposed back, " + diagnose(got.T, expected, name, mistakes=mistakes,
@@ -192,12 +194,13 @@ def diagnose(got: np.ndarray, expected: np.ndarray, name: str, *, mistakes: dict
         return f"{name} has shape {got.shape}, expected {expected.shape}"
     if not np.all(np.isfinite(got)) and np.all(np.isfinite(expected)):
         bad = np.argwhere(~np.isfinite(got))[0]
-        return (f"{name} has NaN or Inf (first at index {tuple(int(i) for i in bad)}) where the right answer is "
-                f"finite: at extreme inputs the formula overflows; use the stable form")
+        return (f"{name} has NaN or Inf (first at index {tuple(int(i) for i in bad)}) where the right answer "
+                f"is finite: at extreme inputs the formula overflows; use the stable form")
     for message, wrong in (mistakes or {}).items():
         if _close(got, np.asarray(wrong, dtype=np.float64)):
             return message
-    if got.ndim == 2 and got.shape[0] == got.shape[1] and _close(got.T, expected) and not _close(got, expected):
+    square = got.ndim == 2 and got.shape[0] == got.shape[1]
+    if square and _close(got.T, expected) and not _close(got, expected):
         return f"{name} is transposed (a square matrix: the shape could not tell)"
     dot = float(np.vdot(expected, expected))
     if dot > 0:
@@ -238,9 +241,12 @@ class Grader:
     checks: list[Check] = field(default_factory=list)
 
     def call(self, function: str, *args, n_outputs: int = 1):
-        """``module.function(*args)``; checks that it returns ``n_outputs`` values (a tuple if more than one)."""
+        """``module.function(*args)``; checks that it returns ``n_outputs`` values (a tuple if more than one).
+
+        Array arguments are copied: the learner's function may change them in place.
+        """
         fn = getattr(self.module, function)
-        args = tuple(np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in args)  # theirs to mutate
+        args = tuple(np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in args)
         try:
             with np.errstate(all="ignore"):
                 out = fn(*args)
@@ -319,7 +325,8 @@ def check_file(exercise: Exercise, path: Path, seed: int = 0) -> Report:
     """Grade the learner's file ``path`` for ``exercise``: never raises for the learner's mistakes."""
     path = Path(path)
     if not path.is_file():
-        return Report(exercise, path, (), f"no file {path}: start it with `npae exercise start {exercise.name}`")
+        return Report(exercise, path, (),
+                      f"no file {path}: start it with `npae exercise start {exercise.name}`")
     try:
         module = load_learner_module(path, exercise.functions)
     except LearnerError as exc:
