@@ -594,6 +594,29 @@ def frechet_ratio(m: dict) -> str:
     return f"{m['frechet_samples'] / m['frechet_test_half_vs_half']:.1f}"
 
 
+# -- docs/10-convolutions.md: examples/conv_ae.py
+@figure("conv-ae-table", "conv_ae")
+def conv_ae_table(m: dict) -> str:
+    t, n = m["test"], m["parameters"]
+    return table(["model", "parameters", "test MSE per pixel", "PSNR (dB)", "SSIM"],
+                 [[name, f"{n[key]:,}", f"{t[key]['mse']:.4f}", f"{t[key]['psnr_db']:.2f}",
+                   f"{t[key]['ssim']:.3f}"]
+                  for name, key in [("conv AE (strided, 32 and 64 channels, code 32)", "conv"),
+                                    ("dense AE (784-256-32-256-784)", "dense")]])
+
+
+@figure("conv-ae-verdict", "conv_ae")
+def conv_ae_verdict(m: dict) -> str:
+    t, n = m["test"], m["parameters"]
+    better = t["conv"]["psnr_db"] > t["dense"]["psnr_db"] and t["conv"]["ssim"] > t["dense"]["ssim"]
+    gap = t["conv"]["psnr_db"] - t["dense"]["psnr_db"]
+    ratio = n["dense"] / n["conv"]
+    fewer = f"{ratio:.1f} times fewer" if ratio > 1 else f"{1 / ratio:.1f} times more"
+    return (f"With the same code size the convolutional autoencoder reconstructs "
+            f"{'better' if better else 'no better'}: {gap:+.1f} dB of PSNR, SSIM {t['conv']['ssim']:.3f} "
+            f"against {t['dense']['ssim']:.3f}, with {fewer} parameters than the dense one")
+
+
 # -- docs/11-training-and-saving.md: benchmarks/kernels.py
 @figure("guard-cost", "bench_kernels")
 def guard_cost(m: dict) -> str:
@@ -1310,6 +1333,11 @@ def _layers(g: Graph, seq, x: np.ndarray, src: str, fwd: str, bwd: str | None,
     return x, src
 
 
+def _title(model) -> str:
+    """``"DenoisingAutoencoder: one training step, DenoisingMixin._forward_backward"``."""
+    return f"{type(model).__name__}: one training step, {type(model)._forward_backward.__qualname__}"
+
+
 def _input(g: Graph, model) -> tuple[np.ndarray, str]:
     shape = getattr(model, "input_shape", (model.n_features,))  # (C, H, W) images or (D,) rows
     x = np.zeros((2, *shape), dtype=model.dtype)  # two examples: the shapes, not values
@@ -1329,7 +1357,7 @@ def _loss(g: Graph, model, out: np.ndarray, src: str, bwd: str = "dout", op: str
 def autoencoder_graph(model, title: str = "") -> Graph:
     """The graph of an ``Autoencoder``, ``SparseAutoencoder``, ``DenoisingAutoencoder``,
     ``ContractiveAutoencoder`` or ``ConvAutoencoder``: each model's ``_forward_backward`` step."""
-    g = Graph(title or repr(model))
+    g = Graph(title or _title(model))
     x, src = _input(g, model)
     first = ("X", None)  # nothing flows back into the data: the first layer skips its dx
     if isinstance(model, DenoisingAutoencoder):
@@ -1360,7 +1388,7 @@ def autoencoder_graph(model, title: str = "") -> Graph:
 
 def vae_graph(model, title: str = "") -> Graph:
     """The graph of a ``VAE``: ``VAE._forward_backward`` (one sample per example)."""
-    g = Graph(title or repr(model))
+    g = Graph(title or _title(model))
     x, src = _input(g, model)
     enc, enc_last = _layers(g, model.encoder, x, src, "X", None, "encoder")
     mu, log_var = model._split(enc)
