@@ -1523,13 +1523,13 @@ def draw_graphs(names: list[str] | None = None) -> list[Path]:
     return paths
 
 
-def stale_graphs() -> list[str]:
-    """The graph pictures that are missing or no longer show their model (their stored description
-    differs)."""
+def stale_graphs(names: list[str] | None = None) -> list[str]:
+    """The graph pictures (of ``names``, default all) that are missing or no longer show their model
+    (their stored description differs)."""
     from PIL import Image
 
     stale = []
-    for name in GRAPHS:
+    for name in names or GRAPHS:
         path = graph_path(name)
         if not path.is_file():
             stale.append(f"{_shown(path)} is missing: draw it with `python docs/figures.py --graphs`")
