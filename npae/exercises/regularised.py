@@ -112,7 +112,8 @@ def _grade_denoising_step(g: Grader, rng: np.random.Generator) -> None:
         h = 1.0 / (1.0 + np.exp(-(x_tilde @ W1.T + b1)))  # (N, H)
         delta = _encoder_delta(x, x_tilde, h, W2, b2)  # (N, H): dloss/d(pre-activation of the code)
         messages = {
-            "target": "the loss compares the reconstruction with the corrupted x_tilde: compare with the clean "
+            "target": "the loss compares the reconstruction with the corrupted x_tilde: compare with the "
+                      "clean "
                       "x (the network must undo the noise, not reproduce it)",
             "input": "the encoder was fed the clean x: the code is computed from the corrupted x_tilde "
                      "(this is the plain autoencoder's step)"}
@@ -126,7 +127,8 @@ def _grade_denoising_step(g: Grader, rng: np.random.Generator) -> None:
         for k, (name, value, expected) in enumerate(zip(names, got[1:], ref, strict=True)):
             mistakes = {messages["target"]: noisy_target[1][k], messages["input"]: plain[1][k]}
             if name == "dW1":
-                mistakes[f"{name} uses the clean x: the encoder's input was x_tilde, so dW1 = delta1^T x_tilde "
+                mistakes[f"{name} uses the clean x: the encoder's input was x_tilde, so dW1 = delta1^T "
+                         "x_tilde "
                          "(delta1 = dloss/d(x_tilde W1^T + b1))"] = delta.T @ x
             hints.append({"mistakes": mistakes, "factors": batch})
             g.compare(f"{name} against npae, {shapes}", value, expected, name, **hints[-1])
@@ -300,15 +302,17 @@ def denoising_step(x, x_tilde, W1, b1, W2, b2):
         mistakes=(
             Mistake("loss against x_tilde", _dae_mistake("x_tilde", "x_tilde", "x_tilde"),
                     "compare with the clean x",
-                    "a denoising step written from a plain autoencoder's, where input and target are one array",
-                    "the network is then rewarded for reproducing the noise it was given: a plain autoencoder "
-                    "of noisy data, which learns no denoising"),
+                    "a denoising step written from a plain autoencoder's, where input and target are one "
+                    "array",
+                    "the network is then rewarded for reproducing the noise it was given: a plain "
+                    "autoencoder of noisy data, which learns no denoising"),
             Mistake("dW1 from the clean x", _dae_mistake("x_tilde", "x", "x"), "dW1 uses the clean x",
                     "backward code that reuses the batch variable X for the encoder's input",
                     "the first layer's gradient is delta1^T times the input that layer saw, x_tilde"),
             Mistake("encoder fed the clean x", _dae_mistake("x", "x", "x"), "the encoder was fed the clean x",
                     "corrupting the batch and then passing the original array to the encoder",
-                    "without the corruption on the way in, this is the plain autoencoder: nothing to denoise"),
+                    "without the corruption on the way in, this is the plain autoencoder: nothing to "
+                    "denoise"),
             Mistake("cross-entropy summed over the pixels", _dae_mistake(
                 "x_tilde", "x", "x_tilde", loss="bce({l}, {t}) * x.shape[1]", scale="len(x)"),
                     "summed over the pixels", "the sum over pixels of a VAE's likelihood carried over to an "
@@ -354,19 +358,21 @@ def contractive_penalty(x, W, b):
     return np.sum(W ** 2), 2 * W, np.zeros_like(b)
 ''', "value is ||W||_F^2 alone", "published code that penalises the weights' norm as the \"contractive\" "
                     "term, i.e. weight decay under another name",
-                    "the Jacobian of h = sigmoid(a) is diag(h (1 - h)) W: without the activation's derivative "
-                    "the penalty is independent of the data"),
+                    "the Jacobian of h = sigmoid(a) is diag(h (1 - h)) W: without the activation's "
+                    "derivative the penalty is independent of the data"),
             Mistake("dW without the term through h", CAE_HEAD + '''    value = np.sum(s ** 2 * w) / N
     dW = 2 * np.mean(s ** 2, axis=0)[:, None] * W
     return value, dW, np.zeros_like(b)
-''', "dW has only the term through the row norms", "differentiating s_j^2 ||W_j||^2 as if s_j were a constant",
+''', "dW has only the term through the row norms", "differentiating s_j^2 ||W_j||^2 as if s_j were a "
+                    "constant",
                     "s = h (1 - h) depends on W through a = x W^T + b: the product rule gives a second term, "
                     "and b's whole gradient"),
             Mistake("the batch sum", CAE_HEAD + '''    t = s * (1 - 2 * h)
     r = 2 * s * t * w
     value = np.sum(s ** 2 * w)
     return value, 2 * np.sum(s ** 2, axis=0)[:, None] * W + r.T @ x, r.sum(axis=0)
-''', "Omega is the mean over the batch", "a penalty summed over the batch beside a reconstruction averaged over it",
+''', "Omega is the mean over the batch", "a penalty summed over the batch beside a reconstruction "
+                    "averaged over it",
                     "the 1/N missing makes the penalty's weight lam grow with the batch size"),
             Mistake("s not squared", CAE_HEAD + '''    t = s * (1 - 2 * h)
     r = t * w / N

@@ -153,8 +153,8 @@ def _run_reparameterize(module: ModuleType, out_dir: Path) -> str:
         return {"training -ELBO (nats)": model.score(X), "held-out -ELBO (nats)": model.score(X_test)}
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    table = side_by_side(f"A {d}-{hidden}-{latent} Bernoulli VAE, {epochs} epochs of Adam on {len(X):,} {what} "
-                         f"(held out: {len(X_test):,}):", train,
+    table = side_by_side(f"A {d}-{hidden}-{latent} Bernoulli VAE, {epochs} epochs of Adam on {len(X):,} "
+                         f"{what} (held out: {len(X_test):,}):", train,
                          {("npae.models.vae", "reparameterize"): module.reparameterize,
                           ("npae.models.vae", "reparameterize_backward"): module.reparameterize_backward})
     return f"{table}\nYour model's reconstructions and samples: {out_dir / 'vae.png'}"
@@ -241,8 +241,12 @@ def _grade_gaussian_kl(g: Grader, rng: np.random.Generator) -> None:
                   mistakes=dlv_mistakes, factors=grad_factors)
         if extreme:
             continue
-        g.numeric(f"dmu, {shapes}", dmu, lambda: _kl_mean(mu, log_var)[0], mu, "dmu", factors=grad_factors)
-        g.numeric(f"dlog_var, {shapes}", dlog_var, lambda: _kl_mean(mu, log_var)[0], log_var, "dlog_var",
+
+        def kl_value(mu=mu, log_var=log_var) -> float:
+            return _kl_mean(mu, log_var)[0]
+
+        g.numeric(f"dmu, {shapes}", dmu, kl_value, mu, "dmu", factors=grad_factors)
+        g.numeric(f"dlog_var, {shapes}", dlog_var, kl_value, log_var, "dlog_var",
                   mistakes=dlv_mistakes, factors=grad_factors)
 
 
@@ -274,7 +278,8 @@ EXERCISES = (
         solution={"reparameterize": "npae.models.vae.reparameterize",
                   "reparameterize_backward": "npae.models.vae.reparameterize_backward"},
         grade=_grade_reparameterize, run=_run_reparameterize,
-        reference="from npae.models.vae import reparameterize as _forward, reparameterize_backward as _backward"
+        reference="from npae.models.vae import reparameterize as _forward\n"
+                  "from npae.models.vae import reparameterize_backward as _backward"
                   "\n\ndef reparameterize(mu, log_var, eps):\n    return _forward(mu, log_var, eps)\n\n"
                   "def reparameterize_backward(dz, log_var, eps):\n    return _backward(dz, log_var, eps)\n",
         mistakes=(
@@ -352,13 +357,17 @@ def gaussian_kl(mu, log_var):
                     "in tutorial snippets",
                     "the KL of a diagonal Gaussian adds over its dimensions; dividing by L weakens it L-fold "
                     "(a beta of 1/L)"),
-            Mistake("dlog_var with the wrong sign", KL_VALUE + '''    return value, mu / N, 0.5 * (1 - np.exp(log_var)) / N
+            Mistake("dlog_var with the wrong sign", KL_VALUE + '''    dlog_var = 0.5 * (1 - np.exp(log_var))
+    dlog_var = dlog_var / N
+    return value, mu / N, dlog_var
 ''', "dlog_var has the wrong sign",
                     "differentiating -0.5 (1 + log_var - exp(log_var)) and losing the leading minus",
                     "d/dlog_var of -0.5 (log_var - exp(log_var)) is -0.5 (1 - exp(log_var)) = "
                     "0.5 (exp(log_var) - 1)"),
-            Mistake("dlog_var without the 0.5", KL_VALUE + '''    return value, mu / N, (np.exp(log_var) - 1) / N
-''', "dlog_var is missing the factor 0.5", "the KL's leading 0.5 applied to the value but not to the gradient",
+            Mistake("dlog_var without the 0.5", KL_VALUE + '''    dlog_var = (np.exp(log_var) - 1) / N
+    return value, mu / N, dlog_var
+''', "dlog_var is missing the factor 0.5",
+                    "the KL's leading 0.5 applied to the value but not to the gradient",
                     "the 0.5 of 0.5 sum(...) multiplies every term's derivative, exp(log_var) - 1 included"),
             Mistake("the log of the variance", '''import numpy as np
 
