@@ -118,8 +118,22 @@ def _grade_reparameterize(g: Grader, rng: np.random.Generator) -> None:
         g.numeric(f"dlog_var, {shapes}", dlog_var, loss, log_var, "dlog_var", **dlv_hints)
 
 
+def line_images(n: int, rng: np.random.Generator, size: int = 8) -> np.ndarray:
+    """``n`` binary ``size x size`` images of one straight line each, at a random angle and offset.
+
+    Pixel ``p`` (centred coordinates) is on when ``|p . (cos t, sin t) - d| < 0.6``, with the angle
+    ``t ~ U[0, pi)`` and the offset ``d ~ U[-2.5, 2.5]``: data on a 2-D manifold that a small VAE
+    encodes in a few nats. Returns an array of shape (n, size*size), float64, values in {0, 1}.
+    """
+    theta, offset = rng.uniform(0.0, np.pi, n), rng.uniform(-2.5, 2.5, n)  # (n,) each
+    c = np.arange(size) - (size - 1) / 2.0
+    rows, cols = np.meshgrid(c, c, indexing="ij")  # (size, size) each
+    dist = np.cos(theta)[:, None, None] * cols + np.sin(theta)[:, None, None] * rows - offset[:, None, None]
+    return (np.abs(dist) < 0.6).reshape(n, -1).astype(np.float64)  # (n, size*size)
+
+
 def _vae_data() -> tuple[np.ndarray, np.ndarray, tuple[int, int], str]:
-    """MNIST (2,000 training and 500 held-out digits) if NPAE_DATA_DIR is set, else 8x8 natural patches."""
+    """MNIST (2,000 training and 500 held-out digits) if NPAE_DATA_DIR is set, else 8x8 line images."""
     if os.environ.get("NPAE_DATA_DIR"):
         from ..datasets import mnist_split
         from ..datasets.idx import DataError
@@ -129,10 +143,8 @@ def _vae_data() -> tuple[np.ndarray, np.ndarray, tuple[int, int], str]:
             return X.astype(np.float64), X_test.astype(np.float64), (28, 28), "MNIST digits"
         except (DataError, OSError):
             pass  # no MNIST files there: the offline data below
-    from ..datasets import natural_patches
-
-    X = natural_patches(2500, rng=0, dtype=np.float64)  # (2500, 64), in [0.1, 0.9]
-    return X[:2000], X[2000:], (8, 8), "8x8 natural-image patches"
+    X = line_images(4000, np.random.default_rng(0))  # (4000, 64)
+    return X[:3000], X[3000:], (8, 8), "binary 8x8 images of lines"
 
 
 def _run_reparameterize(module: ModuleType, out_dir: Path) -> str:
@@ -143,7 +155,7 @@ def _run_reparameterize(module: ModuleType, out_dir: Path) -> str:
 
     X, X_test, shape, what = _vae_data()
     d = X.shape[1]
-    hidden, latent, epochs = (128, 8, 6) if d > 100 else (32, 4, 15)
+    hidden, latent, epochs = (128, 8, 6) if d > 100 else (64, 4, 40)
 
     def train() -> dict[str, float]:
         model = VAE(sizes=(d, hidden), latent_dim=latent, random_state=0, dtype=np.float64)
@@ -291,7 +303,9 @@ def reparameterize(mu, log_var, eps):
 ''' + REPARAM_BACKWARD, "must be the standard deviation",
                     "tutorial code and lecture notes that write z = mu + sigma^2 * eps, copied widely",
                     "z then has variance exp(2 log_var): the model samples from another distribution than "
-                    "the one its KL describes, and a gradient check of its own formula cannot see it"),
+                    "the one its KL describes, and a gradient check of its own formula cannot see it; the "
+                    "-ELBO it reports even looks better (10.5 nats against 14.2 on --run's line images), "
+                    "because it is no longer a bound"),
             Mistake("dlog_var without the 0.5", REPARAM_FORWARD + '''
 
 def reparameterize_backward(dz, log_var, eps):
