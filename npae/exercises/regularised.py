@@ -117,10 +117,9 @@ def _grade_denoising_step(g: Grader, rng: np.random.Generator) -> None:
                       "x (the network must undo the noise, not reproduce it)",
             "input": "the encoder was fed the clean x: the code is computed from the corrupted x_tilde "
                      "(this is the plain autoencoder's step)"}
-        batch = {float(D): f"D = {D} times too large: the cross-entropy is summed over the pixels; npae's "
-                 "loss='bce' averages over all N*D entries",
-                 float(N * D): f"N*D = {N * D} times too large: the cross-entropy is summed; average it over "
-                 "all N*D entries"} if D > 1 else {}
+        batch = {float(D): f"the cross-entropy is summed over the D = {D} pixels: npae's loss='bce' "
+                 "averages over all N*D entries",
+                 float(N * D): f"the cross-entropy is summed over all N*D = {N * D} entries: average it"}
         g.compare(f"loss against npae, {shapes}", got[0], ref_loss, "loss", factors=batch,
                   mistakes={messages["target"]: noisy_target[0], messages["input"]: plain[0]})
         hints = []
@@ -212,7 +211,7 @@ def _grade_contractive_penalty(g: Grader, rng: np.random.Generator) -> None:
         r_first = (2.0 / N) * s * s * w  # (N, H): dOmega/da with h (1 - h) taken for ds/da
         r_unsquared = s * (1.0 - 2.0 * h) * w / N  # (N, H): d/da of the unsquared (1/N) sum_j s_j w_j
         unsquared = "uses h (1 - h) unsquared: ||J||_F^2 = sum_j (h_j (1 - h_j))^2 ||W_j||^2"
-        batch = {float(N): f"N = {N} times too large: Omega is the mean over the batch, not the sum"} \
+        batch = {float(N): f"Omega is the mean over the batch (N = {N}), not the sum"} \
             if N > 1 else {}
         g.compare(f"value against npae, {shapes}", value, ref_value, "value", factors=batch, mistakes={
             "value is ||W||_F^2 alone: the Jacobian is diag(h (1 - h)) W, so each row's squared norm is "

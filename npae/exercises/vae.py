@@ -17,7 +17,7 @@ from types import ModuleType
 import numpy as np
 
 from ..models.vae import gaussian_kl, reparameterize, reparameterize_backward
-from .grading import Exercise, Grader, Mistake, side_by_side
+from .grading import Check, Exercise, Grader, Mistake, side_by_side
 
 PAGE = "docs/09-vae.md"
 REPARAM_ANCHOR = "5-the-reparameterisation-trick-and-its-gradient"
@@ -228,9 +228,9 @@ def _grade_gaussian_kl(g: Grader, rng: np.random.Generator) -> None:
         ref_value, ref_dmu, ref_dlog_var = _kl_mean(mu, log_var)
         var = np.exp(log_var)
         per_entry = 0.5 * (mu * mu + var - 1.0 - log_var)  # (N, L)
-        batch = {float(N): f"N = {N} times too large: the KL is summed over the batch; average it "
-                 "(the reconstruction is a batch mean, and summing one term while averaging the other "
-                 "multiplies beta by the batch size)"} if N > 1 else {}
+        batch = {float(N): f"the KL is summed over the batch (N = {N}): average it; the reconstruction "
+                 "is a batch mean, and summing one term while averaging the other multiplies beta by "
+                 "the batch size"} if N > 1 else {}
         value_hints = {"mistakes": {
             "value has the wrong sign: KL = -0.5 sum(1 + log_var - mu^2 - exp(log_var)); without the "
             "leading minus it is -KL, and the loss would subtract the KL (pushing q away from the prior)":
@@ -238,11 +238,16 @@ def _grade_gaussian_kl(g: Grader, rng: np.random.Generator) -> None:
             "value is averaged over the latent dimensions too: the KL of a diagonal Gaussian is the "
             "sum over its L dimensions, only the batch is averaged": float(per_entry.mean())},
             "factors": dict(batch)}
-        g.compare(f"value against npae, {shapes}", value, ref_value, "value", **value_hints)
+        if N > 1 and np.shape(value) == (N,):  # npae's per-example convention, not the loss's KL term
+            g.checks.append(Check(f"value against npae, {shapes}", False, f"shape {(N,)}, expected ()",
+                                  "value has one KL per example: return their mean over the batch, "
+                                  "(1/N) sum_n KL_n, one number"))
+        else:
+            g.compare(f"value against npae, {shapes}", value, ref_value, "value", **value_hints)
         grad_factors = dict(batch)
         if L > 1:
-            grad_factors[1.0 / L] = (f"L = {L} times too small: averaged over the latent dimensions too; "
-                                     "the KL is their sum")
+            grad_factors[1.0 / L] = (f"averaged over the L = {L} latent dimensions too: the KL is "
+                                     "their sum")
         g.compare(f"dmu against npae, {shapes}", dmu, ref_dmu, "dmu", factors=grad_factors)
         dlv_mistakes = {
             "dlog_var has the wrong sign: d/dlog_var of 0.5 (exp(log_var) - 1 - log_var) is "
