@@ -117,7 +117,7 @@ def _grade_denoising_step(g: Grader, rng: np.random.Generator) -> None:
                       "x (the network must undo the noise, not reproduce it)",
             "input": "the encoder was fed the clean x: the code is computed from the corrupted x_tilde "
                      "(this is the plain autoencoder's step)"}
-        batch = {float(D): f"the cross-entropy is summed over the D = {D} pixels: npae's loss='bce' "
+        batch = {float(D): f"the cross-entropy is summed over the pixels (D = {D}): npae's loss='bce' "
                  "averages over all N*D entries",
                  float(N * D): f"the cross-entropy is summed over all N*D = {N * D} entries: average it"}
         g.compare(f"loss against npae, {shapes}", got[0], ref_loss, "loss", factors=batch,
