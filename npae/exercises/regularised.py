@@ -230,6 +230,10 @@ def _grade_contractive_penalty(g: Grader, rng: np.random.Generator) -> None:
             "db takes h (1 - h) for ds/da: the derivative of s = h (1 - h) with respect to a is "
             "s (1 - 2h), the sigmoid's second derivative": r_first.sum(axis=0),
             f"db {unsquared}": r_unsquared.sum(axis=0)}
+        if D == H:  # a square W: the second term transposed keeps the shape
+            r = (2.0 / N) * s * s * (1.0 - 2.0 * h) * w  # (N, H): dOmega/da
+            dW_mistakes["dW's term through a is transposed: dOmega/dW_ji = sum_n r_nj x_ni, i.e. r^T x of "
+                        "shape (H, D), with r = dOmega/da"] = direct + x.T @ r
         g.compare(f"dW against npae, {shapes}", dW, ref_dW, "dW", factors=batch, mistakes=dW_mistakes)
         g.compare(f"db against npae, {shapes}", db, ref_db, "db", factors=batch, mistakes=db_mistakes)
         g.numeric(f"dW, {shapes}", dW, lambda x=x, W=W, b=b: _cae(x, W, b)[0], W, "dW", factors=batch,

@@ -372,8 +372,8 @@ def gaussian_kl(mu, log_var):
     value = 0.5 * np.mean(mu ** 2 + np.exp(log_var) - 1 - log_var)
     return value, mu / (N * L), 0.5 * (np.exp(log_var) - 1) / (N * L)
 ''', "averaged over the latent dimensions too",
-                    "a mean over the whole (N, L) array where a sum over the latent axis is meant, frequent "
-                    "in tutorial snippets",
+                    "a mean over the whole (N, L) array where a sum over the latent axis is meant (np.mean, "
+                    "torch.mean or K.mean in place of a sum), as seen in tutorial snippets",
                     "the KL of a diagonal Gaussian adds over its dimensions; dividing by L weakens it L-fold "
                     "(a beta of 1/L)"),
             Mistake("dlog_var with the wrong sign", KL_VALUE + '''    dlog_var = 0.5 * (1 - np.exp(log_var))
