@@ -273,7 +273,8 @@ class Grader:
                                      f"return {name} as a NumPy array of shape {e.shape}"))
             return False
         ok = passes(g, e)
-        err = rel_error(g, e) if g.shape == e.shape else float("nan")
+        with np.errstate(invalid="ignore"):  # an Inf in got gives NaN here, no RuntimeWarning
+            err = rel_error(g, e) if g.shape == e.shape else float("nan")
         detail = f"relative error {err:.1e}" if g.shape == e.shape else f"shape {g.shape}, expected {e.shape}"
         self.checks.append(Check(label, ok, detail, None if ok else diagnose(g, e, name, **hints)))
         return ok
