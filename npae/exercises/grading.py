@@ -306,10 +306,13 @@ class Report:
 
     def text(self) -> str:
         lines = [f"{self.exercise.name}: checking {self.path}"]
+        first: dict[str, str] = {}  # a diagnosis -> the check that first gave it
         for c in self.checks:
             lines.append(f"  {'PASS' if c.passed else 'FAIL'}  {c.label}: {c.detail}")
             if c.diagnosis:
-                lines.append(f"        likely mistake: {c.diagnosis}")
+                said = f"as for '{first[c.diagnosis]}'" if c.diagnosis in first else c.diagnosis
+                lines.append(f"        likely mistake: {said}")
+                first.setdefault(c.diagnosis, c.label)
         if self.problem:
             lines.append(f"  {self.problem}")
         if self.passed:
