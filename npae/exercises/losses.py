@@ -140,6 +140,31 @@ def _bce_cases(rng: np.random.Generator):
     yield "logits of +-1000 and +-40", extreme, target
 
 
+#: The epsilons a learner commonly clips probabilities with before a log (Keras's is 1e-7).
+CLIP_EPS = (1e-7, 1e-8, 1e-10, 1e-12, 1e-15)
+
+
+def _capped_bce(logits: np.ndarray, target: np.ndarray) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """The wrong values and dlogits of a BCE whose logs are capped: p clipped to [eps, 1 - eps], or each
+    log clamped at -100 as PyTorch's BCELoss does. Finite at logits of +-1000, and wrong there."""
+    p = Sigmoid.function(logits)  # (N, D)
+    stable = ("at a logit of -1000 with target 1 the loss is 1000: compute it from the logits "
+              "(the stable form)")
+    values, dlogits = {}, {}
+    with np.errstate(all="ignore"):
+        for eps in CLIP_EPS:
+            q = np.clip(p, eps, 1 - eps)  # (N, D)
+            cap = f"caps each term at -log({eps:g}) = {-np.log(eps):.1f}"
+            values[f"value clips p to [{eps:g}, 1 - {eps:g}], which {cap}; {stable}"] = \
+                np.mean(-target * np.log(q) - (1 - target) * np.log(1 - q))
+            dlogits[f"dlogits uses p clipped to [{eps:g}, 1 - {eps:g}]: (sigmoid(l) - t) / size needs no "
+                    f"clipping"] = (q - target) / logits.size
+        log_p, log_1mp = np.maximum(np.log(p), -100), np.maximum(np.log(1 - p), -100)  # (N, D) each
+        clamped = f"value clamps each log at -100 (as PyTorch's BCELoss), so no term exceeds 100; {stable}"
+        values[clamped] = np.mean(-target * log_p - (1 - target) * log_1mp)
+    return values, dlogits
+
+
 def _grade_bce(g: Grader, rng: np.random.Generator) -> None:
     for label, logits, target in _bce_cases(rng):
         N, D = logits.shape
@@ -148,10 +173,13 @@ def _grade_bce(g: Grader, rng: np.random.Generator) -> None:
         p = Sigmoid.function(logits)  # (N, D), the stable sigmoid
         with np.errstate(all="ignore"):
             dvalue_dp = (p - target) / (p * (1 - p)) / logits.size  # (N, D): dL/dp, not dL/dl
-        g.compare(f"value, {label}", value, ref_value, "value", factors=_mean_factors(N, D, "value"))
+        capped_values, capped_dlogits = _capped_bce(logits, target)
+        g.compare(f"value, {label}", value, ref_value, "value", factors=_mean_factors(N, D, "value"),
+                  mistakes=capped_values)
         factors = _mean_factors(N, D, "dlogits")
         mistakes = {"dlogits is d value / dp, the gradient with respect to the probability p: chain it "
-                    "through the sigmoid, whose p (1 - p) cancels the denominator": dvalue_dp}
+                    "through the sigmoid, whose p (1 - p) cancels the denominator": dvalue_dp,
+                    **capped_dlogits}
         g.compare(f"dlogits against npae, {label}", dlogits, ref_dlogits, "dlogits", factors=factors,
                   mistakes=mistakes)
         g.numeric(f"dlogits, {label}", dlogits, lambda z=logits, t=target: bce_with_logits(z, t)[0], logits,
@@ -208,6 +236,20 @@ def _softmax_cases(rng: np.random.Generator):
     yield "logits of +-1000", logits, np.array([3, 0, 1, 6])
 
 
+def _capped_log_softmax(logits: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """The loss with log p computed from p plus (or clipped at) a small eps: finite, and wrong where
+    p underflows to 0 (a confident wrong answer, log p = -2000 in the case of +-1000)."""
+    p = softmax(logits)[np.arange(len(y)), y]  # (N,), the stable softmax
+    stable = "compute log p as z - log sum exp(z) (log-softmax) instead of the log of p"
+    capped = {}
+    for eps in CLIP_EPS:
+        capped[f"value takes log(p + {eps:g}), which caps each term at {-np.log(eps):.1f}; {stable}"] = \
+            -np.mean(np.log(p + eps))
+        capped[f"value clips p at {eps:g}, which caps each term at {-np.log(eps):.1f}; {stable}"] = \
+            -np.mean(np.log(np.maximum(p, eps)))
+    return capped
+
+
 def _grade_softmax(g: Grader, rng: np.random.Generator) -> None:
     for label, logits, y in _softmax_cases(rng):
         N, C = logits.shape
@@ -221,7 +263,8 @@ def _grade_softmax(g: Grader, rng: np.random.Generator) -> None:
             factors[float(N)] = f"N = {N} times too large: the mean over the batch divides by N"
         mistakes = {"dlogits is softmax(logits) / N alone: subtract the one-hot of y, the derivative of "
                     "-logits[n, y[n]]": softmax(logits) / N}
-        g.compare(f"value, {label}", value, ref_value, "value", factors=value_factors)
+        g.compare(f"value, {label}", value, ref_value, "value", factors=value_factors,
+                  mistakes=_capped_log_softmax(logits, y))
         g.compare(f"dlogits against npae, {label}", dlogits, ref_dlogits, "dlogits", factors=factors,
                   mistakes=mistakes)
         g.numeric(f"dlogits, {label}", dlogits, lambda z=logits, y=y: softmax_cross_entropy(z, y)[0], logits,
@@ -496,6 +539,17 @@ def bce_with_logits(logits, target):
                                  "regression and autoencoder tutorials",
                     "at |l| = 40 or more, sigmoid(l) rounds to exactly 0 or 1: log(0) = -inf, and "
                     "0 * -inf = NaN"),
+            Mistake("probabilities clipped", '''
+import numpy as np
+
+def bce_with_logits(logits, target):
+    p = np.clip(1 / (1 + np.exp(-logits)), 1e-7, 1 - 1e-7)
+    value = np.mean(-target * np.log(p) - (1 - target) * np.log(1 - p))
+    return value, (p - target) / p.size
+''', "caps each term at -log(1e-07)", "the clipping of a loss on probabilities (Keras clips to "
+                                        "[1e-7, 1 - 1e-7], npae's bce to the dtype's eps) kept for logits",
+                    "a clipped log is finite but wrong for a confident wrong answer; and the clipped p "
+                    "also spoils the gradient there"),
             Mistake("the sign flipped", '''
 import numpy as np
 
