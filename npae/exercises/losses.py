@@ -522,7 +522,7 @@ def mse(pred, target):
         )),
     Exercise(
         name="bce_with_logits", lesson=f"{LOSSES}#{BCE_ANCHOR}",
-        summary="binary cross-entropy from the logits, stable at +-1000, and dlogits = (sigmoid(l) - t)/size",
+        summary="binary cross-entropy computed from the logits, finite at +-1000, and dlogits",
         skeleton=BCE_SKELETON, functions=("bce_with_logits",),
         solution={"bce_with_logits": "npae.losses.bce_with_logits"}, grade=_grade_bce,
         reference="from npae.losses import bce_with_logits as _bce\n\n\n"
@@ -573,7 +573,7 @@ def bce_with_logits(logits, target):
         )),
     Exercise(
         name="softmax_cross_entropy", lesson=f"{FEATURES}#softmax-cross-entropy",
-        summary="softmax cross-entropy against integer labels, stable, and dlogits = (p - onehot(y)) / N",
+        summary="softmax cross-entropy against integer labels, finite at +-1000, and dlogits",
         skeleton=SOFTMAX_SKELETON, functions=("softmax_cross_entropy",),
         solution={"softmax_cross_entropy": "npae.losses.softmax_cross_entropy"}, grade=_grade_softmax,
         reference="from npae.losses import softmax_cross_entropy as _ce\n\n\n"
