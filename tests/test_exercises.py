@@ -111,6 +111,8 @@ def test_diagnose_patterns():
     got = e.copy()
     got[0, 0] = np.inf
     assert "stable form" in diagnose(got, e, "dW")
+    assert "stable form" in diagnose(np.array(np.nan), np.array(1.0), "value")
+    assert "all zeros" in diagnose(0 * e, e, "dW")
     mask = np.zeros_like(e, dtype=bool)
     mask[1, 2] = True
     got = e.copy()

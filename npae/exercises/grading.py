@@ -193,9 +193,9 @@ def diagnose(got: np.ndarray, expected: np.ndarray, name: str, *,
             return f"{name} is not summed over the batch: shape {got.shape}, expected {expected.shape}"
         return f"{name} has shape {got.shape}, expected {expected.shape}"
     if not np.all(np.isfinite(got)) and np.all(np.isfinite(expected)):
-        bad = np.argwhere(~np.isfinite(got))[0]
-        return (f"{name} has NaN or Inf (first at index {tuple(int(i) for i in bad)}) where the right answer "
-                f"is finite: at extreme inputs the formula overflows; use the stable form")
+        where = f" (first at index {tuple(int(i) for i in np.argwhere(~np.isfinite(got))[0])})" if got.ndim else ""
+        return (f"{name} has NaN or Inf{where} where the right answer is finite: at extreme inputs the "
+                f"formula overflows; use the stable form")
     for message, wrong in (mistakes or {}).items():
         if _close(got, np.asarray(wrong, dtype=np.float64)):
             return message
@@ -203,6 +203,8 @@ def diagnose(got: np.ndarray, expected: np.ndarray, name: str, *,
     if square and _close(got.T, expected) and not _close(got, expected):
         return f"{name} is transposed (a square matrix: the shape could not tell)"
     dot = float(np.vdot(expected, expected))
+    if dot > 0 and not np.any(got):
+        return f"{name} is all zeros: is a term never computed, or an array never filled in?"
     if dot > 0:
         c = float(np.vdot(got, expected)) / dot
         if abs(c - 1) > MATCH and _close(got, c * expected):
