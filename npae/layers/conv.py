@@ -291,9 +291,8 @@ def conv2d_transpose_backward(dy: np.ndarray, x: np.ndarray, W: np.ndarray, stri
         dX = W_2\, d\mathrm{cols}, \qquad dW_2 = X\, d\mathrm{cols}^T, \qquad
         db[o] = \sum_{n, h, w} dy[n, o, h, w]
 
-    ``dX`` is a convolution of ``dy`` with the same weights. The rows and columns that
-    ``output_padding`` added hold only the bias: no kernel copy reaches them, but their ``dy``
-    counts in ``db``. ``output_padding`` itself is read off ``dy``'s shape.
+    ``dX`` is a convolution of ``dy`` with the same weights. ``output_padding`` is read off ``dy``'s
+    shape: the rows and columns it adds are part of ``y`` like any other.
 
     Parameters
     ----------
