@@ -263,8 +263,9 @@ def _run_conv2d(module: ModuleType, out_dir: Path) -> str:
     X = natural_patches(2000, rng=0)  # (2000, 64) float32, offline
 
     def train() -> dict[str, float]:
+        # float64: a learner's im2col in float64 (np.zeros' default) then agrees with npae to rounding
         model = ConvAutoencoder((1, 8, 8), "strided", channels=(8, 8), output_activation="sigmoid",
-                                loss="mse", random_state=0)
+                                loss="mse", random_state=0, dtype=np.float64)
         model.fit(X[:1600], epochs=20, batch_size=100, optimizer=Adam(lr=1e-2), verbose=False)
         image_grid({"patches": X[1600:1612], "yours": model.reconstruct(X[1600:1612])},
                    out_dir / "reconstructions.png", shape=(8, 8))
@@ -561,7 +562,7 @@ def maxpool_backward(dy, x, size):
 EXERCISES = (
     Exercise(
         name="conv2d", lesson=f"{PAGE}#backward-of-the-convolution",
-        summary="Conv2D by im2col: y = W2 cols + b, and its backward (dx by col2im, dW, db)",
+        summary="Conv2D by im2col: the forward y = W2 cols + b and its backward (dx, dW, db)",
         skeleton=CONV2D_SKELETON, functions=("conv2d_forward", "conv2d_backward"),
         solution={"conv2d_forward": "npae.layers.conv.conv2d_forward",
                   "conv2d_backward": "npae.layers.conv.conv2d_backward"},
@@ -601,7 +602,7 @@ EXERCISES = (
         )),
     Exercise(
         name="conv2d_transpose_backward", lesson=f"{PAGE}#the-transposed-convolution",
-        summary="Conv2DTranspose's backward: dcols = im2col(pad(dy)), dx = W2 dcols, dW = X dcols^T, db",
+        summary="Conv2DTranspose's backward (dx, dW, db); its forward is given",
         skeleton=TRANSPOSE_SKELETON, functions=("conv2d_transpose_backward",),
         solution={"conv2d_transpose_backward": "npae.layers.conv.conv2d_transpose_backward"},
         grade=_grade_conv2d_transpose,
@@ -625,7 +626,7 @@ EXERCISES = (
         )),
     Exercise(
         name="maxpool_backward", lesson=f"{PAGE}#pooling-up-sampling-reshapes",
-        summary="max pooling's backward: dy to each window's (first) maximum",
+        summary="non-overlapping max pooling's backward dx, tied maxima included",
         skeleton=MAXPOOL_SKELETON, functions=("maxpool_backward",),
         solution={"maxpool_backward": "npae.layers.MaxPool2D.backward (after its forward)"},
         grade=_grade_maxpool,
