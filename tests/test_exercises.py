@@ -131,3 +131,13 @@ def test_run_trains_with_the_learners_functions(name, tmp_path):
     rows = [line.split() for line in text.splitlines()
             if line.startswith("  ") and line.split()[-1][0].isdigit()]
     assert rows and all(float(r[-1]) == pytest.approx(float(r[-2]), rel=1e-4) for r in rows), text
+
+
+def test_docs_page_lists_every_exercise_and_mistake():
+    from pathlib import Path
+
+    from npae.exercises.catalogue import render
+
+    page = (Path(__file__).parents[1] / "docs" / "exercises.md").read_text()
+    stale = "docs/exercises.md is stale: run python -m npae.exercises.catalogue docs/exercises.md"
+    assert page == render(page), stale

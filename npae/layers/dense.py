@@ -65,6 +65,8 @@ class Dense(Layer):
     params : {"W": (out_features, in_features), "b": (out_features,)}
     grads : same keys and shapes, overwritten by every ``backward``
 
+    The equations are the plain functions :func:`dense_forward` and :func:`dense_backward`, which
+    ``forward`` and ``backward`` call (``npae exercise start dense`` asks a learner to write them).
     Derivation (why ``dy.T @ x`` and ``dy @ W``: the shapes decide):
     ``docs/01-dense-and-activations.md`` (Dense).
     """
@@ -96,8 +98,7 @@ class Dense(Layer):
         network needs no gradient for the data (PyTorch skips it too), and that product is a
         sixth of a dense autoencoder's training FLOPs.
         """
-        dx, dW, db = dense_backward(dy, self._x, self.params["W"], input_grad)
-        self.grads = {"W": dW, "b": db}
+        dx, self.grads["W"], self.grads["b"] = dense_backward(dy, self._x, self.params["W"], input_grad)
         return dx
 
     def __repr__(self) -> str:
