@@ -579,8 +579,8 @@ EXERCISES = (
                     "the sum of theirs; with = only the last window's share survives"),
             Mistake("dW transposed by a reshape", _conv2d_file(dW="(cols @ dY.T).reshape(W.shape)"),
                     "the reshape hid a transpose",
-                    "a common slip in im2col code: the product taken the wrong way round and forced into "
-                    "W's shape by reshape, which succeeds because the sizes agree",
+                    "the product written the wrong way round and forced into W's shape by reshape, which "
+                    "succeeds because the sizes agree",
                     "dW2 = dY cols^T is (O, C*kH*kW); cols dY^T is its transpose, and reshaping it to "
                     "(O, C, kH, kW) scrambles the entries instead of failing"),
             Mistake("db per position", _conv2d_file(db="dy.sum(axis=0)"),
@@ -636,7 +636,7 @@ EXERCISES = (
             Mistake("every tied maximum", MAXPOOL_FILE.format(
                 body="dx = (windows == y) * dy[:, :, :, None, :, None]"),
                 "where a window has a tie",
-                "the mask x == max(window), the vectorised max-pool backward of many tutorials",
+                "the mask x == max(window), the natural vectorised form (exact while a maximum is unique)",
                 "at a tie the mask holds several ones, so dy is counted once per tied entry; npae and "
                 "PyTorch give it to the first maximum only"),
             Mistake("whole window", MAXPOOL_FILE.format(
