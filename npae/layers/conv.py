@@ -142,7 +142,7 @@ def conv2d_cols(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int],
     n, c, h, w = x.shape
     (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
     out = conv_output_size(h, kh, sh, ph), conv_output_size(w, kw, sw, pw)
-    xp = np.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=dtype or x.dtype)  # channel-major buffer
+    xp = np.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=x.dtype if dtype is None else dtype)  # channel-major
     xp[:, :, ph: ph + h, pw: pw + w] = x.transpose(1, 0, 2, 3)  # (C, N, H, W)
     return im2col(xp, kernel, stride, out)  # (C*kH*kW, N*H_out*W_out)
 
