@@ -7,10 +7,11 @@ non-square matrices, extreme values where only a stable form survives), and a ca
 implementations (:class:`Mistake`) whose diagnoses the tests check. The grader reads a wrong answer
 the way a teacher would:
 
-1. a wrong shape, or the right numbers transposed;
-2. NaN or Inf where npae's answer is finite (an unstable formula);
-3. one of the exercise's *known mistakes*, computed on the same inputs (a missing ``f'(a)`` factor,
-   the variance in place of the standard deviation, ...);
+1. one of the exercise's *known mistakes*, computed on the same inputs (a missing ``f'(a)`` factor,
+   the variance in place of the standard deviation, a bias gradient not summed over positions...),
+   looked for first, so a known mistake is named even where its shape is wrong;
+2. a wrong shape, or the right numbers transposed;
+3. NaN or Inf where npae's answer is finite (an unstable formula);
 4. a constant factor ``c`` with ``got = c * expected`` (``-1``: the sign; ``N``: a missing ``1/N``);
 5. an error only where a mask applies (the ReLU's kink, a max-pool's tied elements, overlapping
    windows).
@@ -182,6 +183,9 @@ def diagnose(got: np.ndarray, expected: np.ndarray, name: str, *,
              mistakes: dict[str, np.ndarray] | None = None, factors: dict[float, str] | None = None,
              masks: dict[str, np.ndarray] | None = None) -> str:
     """The likely mistake behind ``got != expected``, in one sentence (see the module docstring)."""
+    for message, wrong in (mistakes or {}).items():
+        if _close(got, np.asarray(wrong, dtype=np.float64)):
+            return message
     if got.shape != expected.shape:
         if got.ndim == 2 and got.T.shape == expected.shape:
             transposed = f"{name} is transposed: it has shape {got.shape}, the right one is {expected.shape}"
@@ -197,9 +201,6 @@ def diagnose(got: np.ndarray, expected: np.ndarray, name: str, *,
         where = f" (first at index {first})" if got.ndim else ""
         return (f"{name} has NaN or Inf{where} where the right answer is finite: at extreme inputs the "
                 f"formula overflows; use the stable form")
-    for message, wrong in (mistakes or {}).items():
-        if _close(got, np.asarray(wrong, dtype=np.float64)):
-            return message
     square = got.ndim == 2 and got.shape[0] == got.shape[1]
     if square and _close(got.T, expected) and not _close(got, expected):
         return f"{name} is transposed (a square matrix: the shape could not tell)"
