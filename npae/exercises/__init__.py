@@ -14,12 +14,12 @@ mistakes it recognises: :mod:`npae.exercises.grading`, ``docs/exercises.md``.
 
 from __future__ import annotations
 
-from . import dense
+from . import dense, optim, tied
 from .grading import Check, Exercise, Mistake, Report, check_file, substituted
 
 #: Every exercise, in the order of the lessons.
 EXERCISES: dict[str, Exercise] = {}
-for _module in (dense,):
+for _module in (dense, optim, tied):
     for _exercise in _module.EXERCISES:
         if _exercise.name in EXERCISES:  # pragma: no cover - a programming error
             raise RuntimeError(f"two exercises are called {_exercise.name!r}")
