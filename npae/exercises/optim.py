@@ -158,9 +158,9 @@ def adam_update(p, g, m, v, t, lr, beta1, beta2, eps):
     m and v are exponential moving averages of g and of g * g (element-wise), with decays
     beta1 and beta2; both start at zero, which biases them towards zero in the first
     steps. Divide each by the factor that removes that bias (derive it by unrolling the
-    average from zero: {PAGE}#adam) to get m_hat and v_hat. The step is lr times m_hat
-    over the square root of v_hat, with eps added to the square root (PyTorch's
-    convention, npae's).
+    average from zero: {PAGE}#adam) to get m_hat and v_hat.
+    The step is lr times m_hat over the square root of v_hat, with eps added to the square
+    root (PyTorch's convention, npae's).
 
     Parameters
     ----------
@@ -274,7 +274,7 @@ def _grade_adam(g: Grader, rng: np.random.Generator) -> None:
                 for message, value in _hints(ADAM_MISTAKES, args, i).items():
                     hints[i][message].append(value)
             p, m, v = right
-        what = f"steps t = 1..5, {label}"
+        what = f"t = 1..5 (index [t - 1, ...]), {label}"
         for i, name in enumerate(("p_new - p", "m_new", "v_new")):
             try:
                 mine = np.stack([np.asarray(a, dtype=np.float64) for a in got[i]])  # (5, *shape)

@@ -33,11 +33,12 @@ def tied_backward(dl, x, h, W):
     """The gradients of the loss L with respect to W, b and c, given dl = dL/dl_hat.
 
     The forward pass, one hidden layer of sigmoid units and a linear output, with one matrix W
-    used twice (the decoder's matrix is W^T, so the decoder multiplies by W itself):
+    used twice. A Dense layer computes y = x W_layer^T + b; the decoder's W_layer is W^T, so
+    the decoder multiplies by W itself:
 
         a = x W^T + b           (N, H)   the encoder
         h = sigmoid(a)          (N, H)   the code
-        l_hat = h W + c         (N, D)   the decoder: W again, transposed
+        l_hat = h W + c         (N, D)   the decoder, W_dec = W^T
         L = loss(l_hat, x)               dl = dL/dl_hat is given
 
     W reaches L along two paths. Work out the gradient each path gives (the decoder's first,
