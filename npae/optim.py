@@ -148,7 +148,8 @@ class SGD(Optimizer):
         L2 coefficient added to the gradient of every parameter (biases included).
 
     ``step(params, grads)`` takes two dicts of equal keys; each ``p`` is updated in place and
-    ``v`` (``state[name]["v"]``) has ``p``'s shape. Derivation: ``docs/04-optimisers.md``.
+    ``v`` (``state[name]["v"]``) has ``p``'s shape. The momentum step without Nesterov is
+    :func:`sgd_momentum_update`. Derivation: ``docs/04-optimisers.md``.
     """
 
     def __init__(self, lr: float, momentum: float = 0.0, nesterov: bool = False,
