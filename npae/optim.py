@@ -16,14 +16,15 @@ from ._validation import check_float, check_int, check_random_state
 
 def sgd_momentum_update(p: np.ndarray, g: np.ndarray, v: np.ndarray, lr: float, momentum: float
                         ) -> tuple[np.ndarray, np.ndarray]:
-    r"""One step of SGD with momentum, PyTorch's convention: ``(p_new, v_new)``, new arrays.
+    r"""One step of SGD with momentum, PyTorch's convention: ``(p_new, v_new)``.
 
     .. math::
         v_{new} = \mu\, v + g, \qquad p_{new} = p - lr\; v_{new}
 
     with ``mu = momentum``. ``v`` starts at zero, so the first step's buffer is ``g`` itself.
-    :meth:`SGD.step` calls it for every parameter (without Nesterov) and copies ``p_new`` into the
-    live array. Derivation: ``docs/04-optimisers.md`` (SGD).
+    :meth:`SGD.step` calls it for every parameter (without Nesterov). ``p`` is updated in place and
+    returned (``p_new is p``: it is the model's live array, and a copy would cost a pass over it);
+    ``v_new`` is a new array. Derivation: ``docs/04-optimisers.md`` (SGD).
 
     Parameters
     ----------
@@ -32,12 +33,13 @@ def sgd_momentum_update(p: np.ndarray, g: np.ndarray, v: np.ndarray, lr: float, 
     lr, momentum : float
     """
     v = momentum * v + g  # v <- mu v + g: a decaying sum of the gradients
-    return p - lr * v, v
+    p -= lr * v  # in place
+    return p, v
 
 
 def adam_update(p: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, t: int, lr: float,
                 beta1: float, beta2: float, eps: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    r"""Step ``t`` (1, 2, ...) of Adam with bias correction: ``(p_new, m_new, v_new)``, new arrays.
+    r"""Step ``t`` (1, 2, ...) of Adam with bias correction: ``(p_new, m_new, v_new)``.
 
     .. math::
         m_{new} = \beta_1 m + (1 - \beta_1) g, \qquad v_{new} = \beta_2 v + (1 - \beta_2) g^2
@@ -46,8 +48,8 @@ def adam_update(p: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, t: i
         p_{new} = p - lr\, \frac{\hat m}{\sqrt{\hat v} + \epsilon}
 
     ``eps`` is added to ``sqrt(v_hat)``, outside the root (as PyTorch). :meth:`Adam.step` calls it
-    for every parameter and copies ``p_new`` into the live array. Derivation: ``docs/04-optimisers.md``
-    (Adam).
+    for every parameter. ``p`` is updated in place and returned (``p_new is p``: it is the model's
+    live array); the moments are new arrays. Derivation: ``docs/04-optimisers.md`` (Adam).
 
     Parameters
     ----------
@@ -62,7 +64,8 @@ def adam_update(p: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, t: i
     v = beta2 * v + (1 - beta2) * g * g
     m_hat = m / (1 - beta1 ** t)
     v_hat = v / (1 - beta2 ** t)
-    return p - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
+    p -= lr * m_hat / (np.sqrt(v_hat) + eps)  # in place
+    return p, m, v
 
 
 class Optimizer:
@@ -175,7 +178,8 @@ class SGD(Optimizer):
             p -= self.lr * (g + self.momentum * v)
         else:                                               # v <- mu v + g; p <- p - lr v
             p_new, st["v"] = sgd_momentum_update(p, g, st["v"], self.lr, self.momentum)
-            p[...] = p_new                                  # into the model's live array
+            if p_new is not p:                              # a function that returned a new array
+                p[...] = p_new
 
 
 class Adam(Optimizer):
@@ -192,10 +196,10 @@ class Adam(Optimizer):
 
     ``m`` and ``v`` (``state[name]["m"]``, ``["v"]``) have ``p``'s shape and start at zero. The
     bias correction makes the first step ``lr * g / (|g| + eps)``, about ``lr`` per coordinate.
-    The code is these equations line for line (:func:`adam_update`; ``step`` copies the new ``p``
-    into the live array). Folding the corrections
-    into scalars and writing every pass into a scratch buffer each saved about 4% of a dense
-    autoencoder's training step, under npae's 10% bar for a faster form (``docs/benchmarks.md``).
+    The code is these equations line for line (:func:`adam_update`, ``p`` updated in place).
+    Folding the corrections into scalars and writing every pass into a scratch buffer each saved
+    about 4% of a dense autoencoder's training step, under npae's 10% bar for a faster form
+    (``docs/benchmarks.md``).
 
     Parameters
     ----------
@@ -226,9 +230,11 @@ class Adam(Optimizer):
             g = g + self.weight_decay * p                   # g = grad + lambda p
         if name not in self.state:                          # m_0 = v_0 = 0
             self.state[name] = {"m": np.zeros_like(p), "v": np.zeros_like(p)}
-        st = self.state[name]
-        p_new, st["m"], st["v"] = adam_update(p, g, st["m"], st["v"], self.t, self.lr, b1, b2, self.eps)
-        p[...] = p_new                                      # into the model's live array
+        st = self.state[name]  # m and v popped: adam_update holds them alone, and frees each once replaced
+        p_new, st["m"], st["v"] = adam_update(p, g, st.pop("m"), st.pop("v"), self.t, self.lr,
+                                              b1, b2, self.eps)
+        if p_new is not p:                                  # a function that returned a new array
+            p[...] = p_new
 
 
 # ---------------------------------------------------------------------------- L-BFGS (full batch)

@@ -58,12 +58,16 @@ def test_sgd_first_buffer_is_a_copy_of_the_gradient():
 
 
 def test_the_plain_functions_by_hand():
-    p_new, v_new = sgd_momentum_update(np.array([1.0]), np.array([2.0]), np.array([3.0]), 0.1, 0.5)
+    p, v = np.array([1.0]), np.array([3.0])
+    p_new, v_new = sgd_momentum_update(p, np.array([2.0]), v, 0.1, 0.5)
     np.testing.assert_allclose(v_new, [3.5])
     np.testing.assert_allclose(p_new, [1.0 - 0.35])
+    assert p_new is p and v_new is not v and v[0] == 3.0  # p in place (the live array, no copy); v new
     # Adam's first step: m_hat = g, v_hat = g^2, so the step is lr g / (|g| + eps)
-    p_new, m_new, v_new = adam_update(np.zeros(2), np.array([1e-3, -5.0]), np.zeros(2), np.zeros(2), 1,
+    p = np.zeros(2)
+    p_new, m_new, v_new = adam_update(p, np.array([1e-3, -5.0]), np.zeros(2), np.zeros(2), 1,
                                       0.01, 0.9, 0.999, 1e-8)
+    assert p_new is p
     np.testing.assert_allclose(p_new, -0.01 * np.array([1e-3, -5.0]) / (np.array([1e-3, 5.0]) + 1e-8))
     np.testing.assert_allclose(m_new, [1e-4, -0.5])
     np.testing.assert_allclose(v_new, [1e-9, 0.025])

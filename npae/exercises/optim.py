@@ -19,6 +19,16 @@ from .grading import Exercise, Grader, Mistake, _as_array
 
 PAGE = "docs/04-optimisers.md"
 
+
+def _npae_sgd(p, *rest):
+    """npae's step on a copy of ``p`` (npae's updates ``p`` in place: it is the model's live array)."""
+    return sgd_momentum_update(p.copy(), *rest)
+
+
+def _npae_adam(p, *rest):
+    """npae's Adam step on a copy of ``p``."""
+    return adam_update(p.copy(), *rest)
+
 # ---------------------------------------------------------------------------- SGD with momentum
 SGD_SKELETON = f'''"""Exercise `sgd_momentum` ({PAGE}#sgd).
 
@@ -48,7 +58,8 @@ def sgd_momentum_update(p, g, v, lr, momentum):
 
     Returns
     -------
-    p_new : ndarray, p's shape      the parameter after the step
+    p_new : ndarray, p's shape      the parameter after the step (a new array, or p itself
+                                    updated in place, as npae's does)
     v_new : ndarray, p's shape      the buffer after the step
     """
     raise NotImplementedError
@@ -111,7 +122,7 @@ def _grade_sgd(g: Grader, rng: np.random.Generator) -> None:
         what = f"{'first step (v = 0)' if first else 'a later step'}, shape {shape}, lr={lr}, momentum={mu}"
         args = (p, grad, v, lr, mu)
         p_new, v_new = g.call("sgd_momentum_update", *args, n_outputs=2)
-        ref_p, ref_v = sgd_momentum_update(*args)
+        ref_p, ref_v = _npae_sgd(*args)
         g.compare(f"the step p_new - p, {what}", _step(p_new, p), ref_p - p, "p_new - p",
                   mistakes=_hints(SGD_MISTAKES, args, 0))
         g.compare(f"v_new, {what}", v_new, ref_v, "v_new", mistakes=_hints(SGD_MISTAKES, args, 1))
@@ -175,7 +186,8 @@ def adam_update(p, g, m, v, t, lr, beta1, beta2, eps):
 
     Returns
     -------
-    p_new : ndarray, p's shape      the parameter after the step
+    p_new : ndarray, p's shape      the parameter after the step (a new array, or p itself
+                                    updated in place, as npae's does)
     m_new : ndarray, p's shape      the averages after the step (what the next step is given)
     v_new : ndarray, p's shape
     """
@@ -208,11 +220,11 @@ def _adam_eps_inside(p, g, m, v, t, lr, beta1, beta2, eps):
 
 
 def _adam_swapped(p, g, m, v, t, lr, beta1, beta2, eps):
-    return adam_update(p, g, m, v, t, lr, beta2, beta1, eps)
+    return _npae_adam(p, g, m, v, t, lr, beta2, beta1, eps)
 
 
 def _adam_t_plus_one(p, g, m, v, t, lr, beta1, beta2, eps):
-    return adam_update(p, g, m, v, t + 1, lr, beta1, beta2, eps)
+    return _npae_adam(p, g, m, v, t + 1, lr, beta1, beta2, eps)
 
 
 def _adam_v_of_g(p, g, m, v, t, lr, beta1, beta2, eps):
@@ -267,7 +279,7 @@ def _grade_adam(g: Grader, rng: np.random.Generator) -> None:
         for t, gt in enumerate(grads, start=1):  # npae's state at every step: each step graded alone
             args = (p, gt, m, v, t, lr, b1, b2, eps)
             outs = g.call("adam_update", *args, n_outputs=3)
-            right = adam_update(*args)
+            right = _npae_adam(*args)
             for i in range(3):
                 got[i].append(_step(outs[i], p) if i == 0 else outs[i])
                 ref[i].append(right[i] - p if i == 0 else right[i])
