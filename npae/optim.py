@@ -178,7 +178,7 @@ class SGD(Optimizer):
             p -= self.lr * (g + self.momentum * v)
         else:                                               # v <- mu v + g; p <- p - lr v
             p_new, st["v"] = sgd_momentum_update(p, g, st["v"], self.lr, self.momentum)
-            if p_new is not p:                              # a function that returned a new array
+            if p_new is not p:                              # a new array (an exercise's function)
                 p[...] = p_new
 
 
@@ -233,7 +233,7 @@ class Adam(Optimizer):
         st = self.state[name]  # m and v popped: adam_update holds them alone, and frees each once replaced
         p_new, st["m"], st["v"] = adam_update(p, g, st.pop("m"), st.pop("v"), self.t, self.lr,
                                               b1, b2, self.eps)
-        if p_new is not p:                                  # a function that returned a new array
+        if p_new is not p:                                  # a new array (an exercise's function)
             p[...] = p_new
 
 
