@@ -12,6 +12,27 @@ from .base import Layer
 from .dense import Dense
 
 
+def tied_dense_backward(dy: np.ndarray, x: np.ndarray, W: np.ndarray, input_grad: bool = True
+                        ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    r"""``(dx, shared_grad, db)`` of the tied decoder ``y = x W + b``, from ``dy = dL/dy`` (N, out).
+
+    ``x`` (N, in) is the cached input and ``W`` the encoder's matrix, shape (in, out) here (the
+    encoder's (out, in)): this layer uses ``W`` where an untied one would use ``W_dec = W^T``.
+
+    .. math::
+        db = \sum_n dy_n \quad (out,), \qquad
+        \text{shared\_grad} = x^T dy = dW_{dec}^T \quad (\text{W's shape}), \qquad
+        dx = dy\, W^T \quad (N, in)
+
+    ``shared_grad`` is only this use's term: the model adds it to the encoder's,
+    ``dW = dW_enc + dW_dec^T`` (``Autoencoder._tied_sum``). ``input_grad=False`` skips ``dx``.
+    """
+    db = dy.sum(axis=0)  # (out,)
+    shared_grad = x.T @ dy  # (in, N) @ (N, out) -> (in, out): W's shape
+    dx = dy @ W.T if input_grad else None  # (N, out) @ (out, in) -> (N, in)
+    return dx, shared_grad, db
+
+
 class TiedDense(Layer):
     r"""``y = x @ W + b`` with ``W`` the weight matrix of another Dense layer (``W_dec = W_enc^T``).
 
@@ -57,14 +78,12 @@ class TiedDense(Layer):
     @np.errstate(invalid="ignore")  # a NaN/Inf in dy propagates, silently (docs/01)
     def backward(self, dy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         """Set ``grads["b"]`` and ``shared_grad`` from ``dy`` (N, out); return ``dx`` (N, in)."""
-        self.grads = {"b": dy.sum(axis=0)}  # (out,)
-        self.shared_grad = self._x.T @ dy  # (in, N) @ (N, out) -> (in, out): W's shape
-        if not input_grad:
-            return None
-        return dy @ self.tied_to.params["W"].T  # (N, out) @ (out, in) -> (N, in)
+        dx, self.shared_grad, db = tied_dense_backward(dy, self._x, self.tied_to.params["W"], input_grad)
+        self.grads = {"b": db}
+        return dx
 
     def __repr__(self) -> str:
         return f"TiedDense({self.in_features}, {self.out_features})"
 
 
-__all__ = ["TiedDense"]
+__all__ = ["TiedDense", "tied_dense_backward"]
