@@ -15,7 +15,6 @@ from types import ModuleType
 
 import numpy as np
 
-from ..gradcheck import numerical_gradient, rel_error
 from ..layers import MaxPool2D
 from ..layers.conv import (
     col2im,
@@ -26,34 +25,9 @@ from ..layers.conv import (
     conv_output_size,
     conv_transpose_output_size,
 )
-from .grading import MATCH, Check, Exercise, Grader, Mistake, side_by_side
+from .grading import Exercise, Grader, Mistake, side_by_side
 
 PAGE = "docs/10-convolutions.md"
-
-
-def _compare(g: Grader, label: str, got, expected, name: str, shaped: dict | None = None, **hints) -> bool:
-    """``g.compare``, and first: a wrong shape that is a known mistake (message -> the wrong answer,
-    computed on the same inputs, whose shape differs from the right one) gets that message."""
-    try:
-        a = np.asarray(got, dtype=np.float64)
-    except (TypeError, ValueError):
-        a = None
-    if a is not None and a.shape != np.shape(expected):
-        for message, wrong in (shaped or {}).items():
-            wrong = np.asarray(wrong, dtype=np.float64)
-            if a.shape == wrong.shape and np.all(np.isfinite(a)) and rel_error(a, wrong) <= MATCH:
-                detail = f"shape {a.shape}, expected {np.shape(expected)}"
-                g.checks.append(Check(label, False, detail, message))
-                return False
-    return g.compare(label, got, expected, name, **hints)
-
-
-def _numeric(g: Grader, label: str, analytic, f, x: np.ndarray, name: str, shaped: dict | None = None,
-             **hints) -> bool:
-    """``g.numeric`` through :func:`_compare` (central differences of ``f()`` with respect to ``x``)."""
-    with np.errstate(all="ignore"):
-        numeric = numerical_gradient(f, x, 1e-6)
-    return _compare(g, label + " (central differences)", analytic, numeric, name, shaped, **hints)
 
 
 def _sizes(stride, padding) -> str:
@@ -209,9 +183,9 @@ def _grade_conv2d(g: Grader, rng: np.random.Generator) -> None:
                       conv2d_backward(dy, x, W[:, :, ::-1, ::-1], s, p)[0],
                       **({"dx is cropped at the top-left only: the padding was added on each side, so crop "
                           "pH rows and pW columns from both ends of the padded gradient":
-                          dxp[:, :, :H, :Wd]} if any(p) else {})},
-            shaped={"dx still has the padding: crop pH rows and pW columns from each side of the padded "
-                    "input's gradient (the padding is not an input)": dxp})
+                          dxp[:, :, :H, :Wd]} if any(p) else {}),
+                      "dx still has the padding: crop pH rows and pW columns from each side of the padded "
+                      "input's gradient (the padding is not an input)": dxp})
         dW2 = ref_dW.reshape(O, -1)  # (O, C*kH*kW)
         dW_hints = dict(
             mistakes={"dW holds the numbers of cols dY^T (shape (C*kH*kW, O)) reshaped to W's shape: the "
@@ -220,29 +194,27 @@ def _grade_conv2d(g: Grader, rng: np.random.Generator) -> None:
                       "dW has its first two axes swapped: Conv2D's W is (out, in, kH, kW)":
                       ref_dW.transpose(1, 0, 2, 3),
                       "dW is flipped in kH and kW: the forward is a cross-correlation (no flip), so "
-                      "dW[o, c, i, j] pairs dy with xp at offset (i, j) itself": ref_dW[:, :, ::-1, ::-1]},
-            shaped={"dW is the matrix dW2 (O, C*kH*kW): reshape it to W's shape (O, C, kH, kW)": dW2,
-                    "dW is cols dY^T, shape (C*kH*kW, O): dW2 = dY cols^T (O, C*kH*kW), reshaped to "
-                    "(O, C, kH, kW)": dW2.T,
-                    "dW has its first two axes swapped: Conv2D's W is (out, in, kH, kW)":
-                    ref_dW.transpose(1, 0, 2, 3)})
-        db_hints = dict(shaped={
+                      "dW[o, c, i, j] pairs dy with xp at offset (i, j) itself": ref_dW[:, :, ::-1, ::-1],
+                      "dW is the matrix dW2 (O, C*kH*kW): reshape it to W's shape (O, C, kH, kW)": dW2,
+                      "dW is cols dY^T, shape (C*kH*kW, O): dW2 = dY cols^T (O, C*kH*kW), reshaped to "
+                      "(O, C, kH, kW)": dW2.T})
+        db_hints = dict(mistakes={
             "db is not summed over the spatial positions: b[o] is added at every (h, w) of every image, "
             "so db[o] = sum over n, h and w of dy[n, o, h, w]": dy.sum(axis=0),
             "db is summed over n and h but not over the positions w: db[o] sums dy over n, h and w":
             dy.sum(axis=(0, 2)),
             "db is summed over n and w but not over the positions h: db[o] sums dy over n, h and w":
             dy.sum(axis=(0, 3))})
-        _compare(g, f"dx against npae, {shapes}", dx, ref_dx, "dx", **dx_hints)
-        _compare(g, f"dW against npae, {shapes}", dW, ref_dW, "dW", **dW_hints)
-        _compare(g, f"db against npae, {shapes}", db, ref_db, "db", **db_hints)
+        g.compare(f"dx against npae, {shapes}", dx, ref_dx, "dx", **dx_hints)
+        g.compare(f"dW against npae, {shapes}", dW, ref_dW, "dW", **dW_hints)
+        g.compare(f"db against npae, {shapes}", db, ref_db, "db", **db_hints)
 
         def loss(x=x, W=W, b=b, dy=dy, s=s, p=p) -> float:  # L = sum(y * dy), so dL/dy = dy
             return float(np.sum(conv2d_forward(x, W, b, s, p) * dy))
 
-        _numeric(g, f"dx, {shapes}", dx, loss, x, "dx", **dx_hints)
-        _numeric(g, f"dW, {shapes}", dW, loss, W, "dW", **dW_hints)
-        _numeric(g, f"db, {shapes}", db, loss, b, "db", **db_hints)
+        g.numeric(f"dx, {shapes}", dx, loss, x, "dx", **dx_hints)
+        g.numeric(f"dW, {shapes}", dW, loss, W, "dW", **dW_hints)
+        g.numeric(f"db, {shapes}", db, loss, b, "db", **db_hints)
 
 
 def _uncropped(dy, x, W, stride, padding) -> np.ndarray:
@@ -358,8 +330,7 @@ def _grade_conv2d_transpose(g: Grader, rng: np.random.Generator) -> None:
         ref_dx, ref_dW, ref_db = conv2d_transpose_backward(dy, x, W, s, p)
         swapped = ("dW has its in and out axes swapped: Conv2DTranspose's W is (in, out, kH, kW), "
                    "in channels first")
-        dW_hints = dict(mistakes={swapped: ref_dW.transpose(1, 0, 2, 3)},
-                        shaped={swapped: ref_dW.transpose(1, 0, 2, 3)})
+        dW_hints = dict(mistakes={swapped: ref_dW.transpose(1, 0, 2, 3)})
         # dy without its last output_padding rows and columns (a size formula without output_padding)
         cut = dy.copy()
         cut[:, :, ho - op[0]:] = 0
@@ -373,14 +344,14 @@ def _grade_conv2d_transpose(g: Grader, rng: np.random.Generator) -> None:
         db_hints = dict(mistakes={without.format("db", ": the bias b[o] is added at every position of y")
                                   : cut_db} if any(op) else {})
         g.compare(f"dx against npae, {shapes}", dx, ref_dx, "dx", **dx_hints)
-        _compare(g, f"dW against npae, {shapes}", dW, ref_dW, "dW", **dW_hints)
+        g.compare(f"dW against npae, {shapes}", dW, ref_dW, "dW", **dW_hints)
         g.compare(f"db against npae, {shapes}", db, ref_db, "db", **db_hints)
 
         def loss(x=x, W=W, b=b, dy=dy, s=s, p=p, op=op) -> float:  # L = sum(y * dy)
             return float(np.sum(conv2d_transpose_forward(x, W, b, s, p, op) * dy))
 
         g.numeric(f"dx, {shapes}", dx, loss, x, "dx", **dx_hints)
-        _numeric(g, f"dW, {shapes}", dW, loss, W, "dW", **dW_hints)
+        g.numeric(f"dW, {shapes}", dW, loss, W, "dW", **dW_hints)
         g.numeric(f"db, {shapes}", db, loss, b, "db", **db_hints)
 
 

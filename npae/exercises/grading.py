@@ -199,8 +199,8 @@ def diagnose(got: np.ndarray, expected: np.ndarray, name: str, *,
     if not np.all(np.isfinite(got)) and np.all(np.isfinite(expected)):
         first = tuple(int(i) for i in np.argwhere(~np.isfinite(got))[0])
         where = f" (first at index {first})" if got.ndim else ""
-        return (f"{name} has NaN or Inf{where} where the right answer is finite: at extreme inputs the "
-                f"formula overflows; use the stable form")
+        return (f"{name} has NaN or Inf{where} where the right answer is finite: an overflow at extreme "
+                f"inputs (use the stable form) or a log or square root of a negative number")
     square = got.ndim == 2 and got.shape[0] == got.shape[1]
     if square and _close(got.T, expected) and not _close(got, expected):
         return f"{name} is transposed (a square matrix: the shape could not tell)"
