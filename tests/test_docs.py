@@ -156,11 +156,13 @@ def resolve(name: str):
     if parts[0] == "npae":
         for i in range(len(parts), 0, -1):
             try:
-                obj = importlib.import_module(".".join(parts[:i]))
+                importlib.import_module(".".join(parts[:i]))  # load the submodules the name passes
             except ImportError:
                 continue
-            rest = parts[i:]
             break
+        # then walk attribute by attribute, as ``npae.a.b`` in the reader's code would: a function
+        # that shadows its submodule (``npae.penalties.contractive``) hides the submodule's names
+        obj, rest = importlib.import_module("npae"), parts[1:]
     else:
         home = next((m for m in NAMESPACES if _defines(importlib.import_module(m), parts[0])), None)
         if home is None:
@@ -241,6 +243,15 @@ def test_a_stale_name_is_caught():
     assert "_encoder_input" not in _source_words()
 
 
+def test_a_name_that_attribute_access_cannot_reach_is_caught():
+    """``npae.penalties.contractive`` is the function, which shadows its submodule: the submodule's
+    ``is_one_layer`` exists but ``npae.penalties.contractive.is_one_layer`` does not reach it."""
+    with pytest.raises(AttributeError):
+        resolve("npae.penalties.contractive.is_one_layer")
+    assert callable(resolve("npae.penalties.contractive"))
+    assert resolve("npae.layers.Dense.backward") is not None
+
+
 @pytest.mark.parametrize("page", _markdown_files(), ids=lambda p: p.relative_to(ROOT).as_posix())
 def test_the_code_a_page_names_exists(page: Path):
     words = _source_words()
@@ -271,3 +282,230 @@ def test_the_sparsity_page_quotes_the_examples_batch_size():
     default = argparse_default(ROOT / "examples" / "sparse_kl.py", "--batch-size")
     page = (DOCS / "03-sparsity.md").read_text(encoding="utf-8")
     assert f"The example uses\nbatches of {default:,} (`--batch-size`)" in page
+
+
+# ---------------------------------------------------------------------------- the pages render as written
+# A line-based reading of CommonMark, enough for what these pages use: fenced blocks (``` or ~~~,
+# possibly indented inside a list item), inline code spans, inline links and images, ATX headings,
+# and GitHub's math ($...$ inline, $$...$$ display). Standard library only.
+
+#: An opening or closing fence: indentation, three or more backticks or tildes, then the rest.
+FENCE_LINE = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|~{3,})(?P<rest>.*)$")
+#: An inline link or image outside code: ``[text](target)`` or ``![alt](target "title")``.
+INLINE_LINK = re.compile(r"(!?)\[((?:[^\[\]]|\[[^\[\]]*\])*)\]\(\s*<?([^)\s>]*)>?(?:\s+\"[^\"]*\")?\s*\)")
+#: An ATX heading: ``## Title``.
+HEADING = re.compile(r"^ {0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
+#: Words about how the project is run, which a lesson for learners has no use for.
+PROCESS_WORDS = {
+    "an issue number": re.compile(r"\bissues?[ -]?#?\d+|\bissues? \d+ and \d+", re.I),
+    "the lead": re.compile(r"\bthe lead\b", re.I),
+    "a house rule": re.compile(r"\bhouse[ -]rules?\b", re.I),
+    "a branch name": re.compile(r"\b(?:on|the|textbook|original) branch\b|\bbranch [`'\"]|\boriginal main\b",
+                                re.I),
+    "the project's shared folder": re.compile(r"\.\./shared\b|\bshared/|shared folder", re.I),
+    "the people running the project": re.compile(r"\bsessions?\b|\bother engineers\b|\breviewers?\b", re.I),
+}
+#: Times of day and machine loads are kept beside a measurement: these pages report measurements.
+MEASUREMENT_PAGES = {"benchmarks.md", "README.md"}
+MEASUREMENT_WORDS = re.compile(r"\b\d{1,2}:\d{2}\s*UTC\b|\bload average\b", re.I)
+
+
+def fenced_lines(markdown: str) -> tuple[list[bool], list[str]]:
+    """Which lines are inside a fenced block (the fences included), and the fence errors.
+
+    A fence opens with three or more backticks (no backtick in its info string) or tildes; it
+    closes at a line of the same character, at least as long, with nothing else on the line.
+    A line that starts like the closing fence but carries text after it does not close the block
+    (so GitHub shows the rest of the page as code): that is reported, as is a fence never closed.
+    """
+    inside: list[bool] = []
+    errors: list[str] = []
+    open_fence = None  # (character, length, line number)
+    for number, line in enumerate(markdown.splitlines(), 1):
+        m = FENCE_LINE.match(line)
+        if open_fence is None:
+            if m and not (m["fence"][0] == "`" and "`" in m["rest"]):
+                open_fence = (m["fence"][0], len(m["fence"]), number)
+                inside.append(True)
+            else:
+                inside.append(False)
+            continue
+        inside.append(True)
+        char, length, _ = open_fence
+        if m and m["fence"][0] == char and len(m["fence"]) >= length:
+            if m["rest"].strip():
+                errors.append(f"line {number}: text after a closing fence: {line.strip()[:60]!r}")
+            else:
+                open_fence = None
+    if open_fence is not None:
+        errors.append(f"line {open_fence[2]}: a fence that is never closed")
+    return inside, errors
+
+
+def _paragraphs(markdown: str) -> list[tuple[int, str]]:
+    """``(first line, text)`` of each blank-line separated block outside fences."""
+    inside, _ = fenced_lines(markdown)
+    blocks: list[tuple[int, str]] = []
+    current: list[str] = []
+    start = 0
+    for number, (line, fenced) in enumerate(zip(markdown.splitlines(), inside), 1):
+        if fenced or not line.strip():
+            if current:
+                blocks.append((start, "\n".join(current)))
+            current = []
+            continue
+        if not current:
+            start = number
+        current.append(line)
+    if current:
+        blocks.append((start, "\n".join(current)))
+    return blocks
+
+
+def strip_code_spans(text: str) -> str:
+    """The text with every inline code span (a run of backticks to the same run) blanked out."""
+    out, i = [], 0
+    while i < len(text):
+        if text[i] == "\\" and i + 1 < len(text):
+            out.append(text[i:i + 2])
+            i += 2
+            continue
+        if text[i] == "`":
+            run = len(text[i:]) - len(text[i:].lstrip("`"))
+            close = re.compile(rf"(?<!`)`{{{run}}}(?!`)").search(text, i + run)
+            if close:
+                out.append(" ")
+                i = close.end()
+                continue
+            out.append(text[i:i + run])
+            i += run
+            continue
+        out.append(text[i])
+        i += 1
+    return "".join(out)
+
+
+def _prose(markdown: str) -> list[tuple[int, str]]:
+    """The paragraphs outside fences, with code spans and HTML comments blanked."""
+    return [(n, strip_code_spans(re.sub(r"<!--.*?-->", " ", p, flags=re.S))) for n, p in _paragraphs(markdown)]
+
+
+def math_errors(markdown: str) -> list[str]:
+    """Unbalanced ``$$`` pairs (over the page) and ``$`` pairs (in each paragraph), code excluded."""
+    errors = []
+    prose = _prose(markdown)
+    text = "\n\n".join(p for _, p in prose).replace("\\$", "")
+    if text.count("$$") % 2:
+        errors.append(f"an odd number of $$ ({text.count('$$')})")
+        return errors
+    for number, paragraph in prose:
+        inline = re.sub(r"\$\$.*?\$\$", " ", paragraph.replace("\\$", ""), flags=re.S)
+        if "$$" in paragraph.replace("\\$", "") and paragraph.count("$$") % 2:
+            continue  # a display block that spans paragraphs; the page-level count judged it
+        if inline.count("$") % 2:
+            errors.append(f"line {number}: an odd number of inline $ in {paragraph.strip()[:60]!r}")
+    return errors
+
+
+def github_anchor(heading: str) -> str:
+    """The anchor GitHub gives a heading: its text (links, code and emphasis markup removed),
+    lower-cased, every character but letters, digits, ``_``, ``-`` and spaces dropped, spaces
+    turned into hyphens."""
+    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", heading)  # [text](url) -> text
+    text = re.sub(r"<[^>]+>", "", text).lower()
+    return re.sub(r"[^\w\- ]", "", text).replace(" ", "-")
+
+
+def anchors(markdown: str) -> set[str]:
+    """Every heading anchor of a page, with GitHub's ``-1``, ``-2`` suffixes for repeats."""
+    inside, _ = fenced_lines(markdown)
+    seen: dict[str, int] = {}
+    out = set()
+    for line, fenced in zip(markdown.splitlines(), inside):
+        m = None if fenced else HEADING.match(line)
+        if not m:
+            continue
+        slug = github_anchor(m[2])
+        out.add(slug if slug not in seen else f"{slug}-{seen[slug]}")
+        seen[slug] = seen.get(slug, 0) + 1
+    return out
+
+
+def link_errors(markdown: str, page: Path) -> list[str]:
+    """Images and relative links that do not resolve: the file, and a ``#anchor`` into a page."""
+    errors = []
+    own = anchors(markdown)
+    for number, paragraph in _prose(markdown):
+        for bang, _, target in INLINE_LINK.findall(paragraph):
+            if not target or re.match(r"^[a-z][a-z0-9+.-]*:", target, re.I):
+                continue  # http:, https:, mailto:
+            path, _, anchor = target.partition("#")
+            if not path:
+                if anchor not in own:
+                    errors.append(f"near line {number}: {target}: the page has no heading #{anchor}")
+                continue
+            file = page.parent / path
+            if not file.exists():
+                errors.append(f"near line {number}: {'image' if bang else 'link'} {target} does not exist")
+            elif anchor and file.suffix == ".md" and anchor not in anchors(file.read_text(encoding="utf-8")):
+                errors.append(f"near line {number}: {target}: {file.name} has no heading #{anchor}")
+    return errors
+
+
+def process_words(markdown: str, page_name: str) -> list[str]:
+    """Words about how the project is run; times of day and loads outside the measurement pages."""
+    found = []
+    for number, line in enumerate(markdown.splitlines(), 1):
+        for what, pattern in PROCESS_WORDS.items():
+            for m in pattern.finditer(line):
+                found.append(f"line {number}: {what}: {m.group(0)!r}")
+        if page_name not in MEASUREMENT_PAGES:
+            for m in MEASUREMENT_WORDS.finditer(line):
+                found.append(f"line {number}: a time or load outside a measurement page: {m.group(0)!r}")
+    return found
+
+
+def render_problems(markdown: str, page: Path) -> list[str]:
+    """Everything that would make a page render differently from what it says."""
+    _, fences = fenced_lines(markdown)
+    return fences + math_errors(markdown) + link_errors(markdown, page) + process_words(markdown, page.name)
+
+
+def test_the_render_checker_catches_a_broken_page(tmp_path):
+    """The checker itself: each defect on a small page is found, and the sound page passes."""
+    (tmp_path / "images").mkdir()
+    (tmp_path / "images" / "a.png").write_bytes(b"")
+    (tmp_path / "02-b.md").write_text("# Title\n\n## The `x` step: (a) and $b$\n", encoding="utf-8")
+    good = ("# A page\n\nSome $x^2$ and `a $ b` and $$y$$.\n\n$$\nz = 1\n$$\n\n"
+            "```python\nx = '$'\n```\n\n  ~~~\n  ```\n  ~~~\n\n"
+            "![pic](images/a.png) [next](02-b.md#the-x-step-a-and-b) [top](#a-page) [web](https://x.org/y)\n")
+    page = tmp_path / "01-a.md"
+    assert render_problems(good, page) == []
+    broken = {
+        "text after a closing fence": "```python\nx = 1\n``` The first term\n\nmore\n",
+        "never closed": "text\n\n```python\nx = 1\n",
+        "an odd number of $$": "$$\nx\n\ntext\n",
+        "inline $": "the cost $x^2 and more\n",
+        "image images/b.png does not exist": "![pic](images/b.png)\n",
+        "link 03-c.md does not exist": "[c](03-c.md)\n",
+        "02-b.md has no heading #the-step": "[b](02-b.md#the-step)\n",
+        "the page has no heading #nowhere": "# A page\n\n[here](#nowhere)\n",
+        "an issue number": "as issue 14 found\n",
+        "the lead": "The lead will re-measure it.\n",
+        "a house rule": "(house rule 4)\n",
+        "a branch name": "measured on branch `issue-16`\n",
+        "the project's shared folder": "run `python ../shared/tools/x.py`\n",
+        "the people running the project": "while the other engineers' jobs ran\n",
+        "a time or load outside a measurement page": "measured at 09:30 UTC, load average 0.5\n",
+    }
+    for expected, text in broken.items():
+        problems = render_problems(text, page)
+        assert any(expected in p for p in problems), (expected, problems)
+    # the measurement pages may say when and under what load they measured
+    assert render_problems("measured at 09:30 UTC, load average 0.5\n", tmp_path / "benchmarks.md") == []
+
+
+@pytest.mark.parametrize("page", _markdown_files(), ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_the_page_renders_as_written(page: Path):
+    problems = render_problems(page.read_text(encoding="utf-8"), page)
+    assert not problems, f"{page.relative_to(ROOT)}:\n" + "\n".join(problems)
