@@ -16,6 +16,7 @@ import inspect
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -509,3 +510,57 @@ def test_the_render_checker_catches_a_broken_page(tmp_path):
 def test_the_page_renders_as_written(page: Path):
     problems = render_problems(page.read_text(encoding="utf-8"), page)
     assert not problems, f"{page.relative_to(ROOT)}:\n" + "\n".join(problems)
+
+
+def _about(x: float) -> str:
+    """``3e-05`` as the pages write it: ``$3 \\cdot 10^{-5}$``."""
+    mantissa, exponent = f"{x:.0e}".split("e")
+    return f"${mantissa} \\cdot 10^{{{int(exponent)}}}$"
+
+
+def test_the_losses_page_states_the_float32_summation_errors_it_measures():
+    """docs/02: summing 1e7 float32 terms is off by ~3e-8 with NumPy's pairwise sum, ~3e-5 as a BLAS
+    dot product, ~2e-2 one by one (a page once gave the dot's error as the sum's)."""
+    d = np.random.default_rng(0).standard_normal(10**7).astype(np.float32)
+    sq = np.square(d)
+    exact = float(np.sum(sq, dtype=np.float64))
+    pairwise = abs(float(np.sum(sq)) - exact) / exact
+    dot = abs(float(d @ d) - exact) / exact
+    one_by_one = abs(float(np.cumsum(sq)[-1]) - exact) / exact
+    page = " ".join((DOCS / "02-losses.md").read_text(encoding="utf-8").split())
+    said = re.search(r"pairwise `np.sum` are off by (\$[^$]+\$), relative, but by (\$[^$]+\$) as a BLAS "
+                     r"dot product `diff @ diff` and by (\$[^$]+\$) added one by one", page)
+    assert said, "docs/02 no longer states the three float32 summation errors"
+    assert said[1] == _about(pairwise) and said[3] == _about(one_by_one)
+    stated_dot = float(re.sub(r"[^\d\-]+", " ", said[2]).split()[0]) * 10.0 ** int(said[2].split("{")[1].rstrip("}$"))
+    assert stated_dot / 10 < dot < stated_dot * 10  # the BLAS kernel's blocking varies between libraries
+    assert pairwise < 1e-6 < dot
+
+
+def _section(page: str, start: str, end: str) -> str:
+    text = (DOCS / page).read_text(encoding="utf-8")
+    i = text.index(start)
+    return " ".join(text[i:text.index(end, i)].split())
+
+
+def test_the_he_derivation_says_why_it_switches_to_the_second_moment():
+    """docs/01: the Glorot sum uses Var(x) of mean-0 inputs; He's uses E[x^2], because a ReLU's output
+    is not zero-mean. The page says so, and the numbers it gives for a Gaussian hold."""
+    he = _section("01-dense-and-activations.md", "**He / Kaiming**", "$$W \\sim")
+    assert "not zero-mean" in he and "second moment $\\mathbb E[x^2]$" in he
+    assert he.index("second moment") < he.index("\\mathbb E[\\mathrm{relu}(z)^2]")
+    z = np.random.default_rng(0).standard_normal(10**6)
+    relu = np.maximum(z, 0)
+    assert abs(np.mean(relu**2) - 0.5) < 5e-3                        # E[relu(z)^2] = Var(z) / 2
+    assert abs(np.var(relu) - (0.5 - 1 / (2 * np.pi))) < 5e-3        # its variance is smaller
+    assert "$(\\tfrac12 - \\tfrac1{2\\pi})\\mathrm{Var}(z)$" in he
+
+
+def test_the_vae_page_lists_as_many_tested_properties_as_it_announces():
+    """docs/09 section 7: the bullets state the properties of the bound; the sentence that introduces
+    the tests counts them."""
+    section = (DOCS / "09-vae.md").read_text(encoding="utf-8")
+    section = section[section.index("## 7."):section.index("## 8.")]
+    properties = re.findall(r"^\* \*\*", section, re.M)
+    words = {2: "two", 3: "three", 4: "four", 5: "five"}
+    assert re.search(rf"The tests check all {words[len(properties)]} properties", section), len(properties)
