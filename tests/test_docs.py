@@ -564,3 +564,87 @@ def test_the_vae_page_lists_as_many_tested_properties_as_it_announces():
     properties = re.findall(r"^\* \*\*", section, re.M)
     words = {2: "two", 3: "three", 4: "four", 5: "five"}
     assert re.search(rf"The tests check all {words[len(properties)]} properties", section), len(properties)
+
+
+def _dense_products(model, X) -> int:
+    """How many matrix products ``Dense.forward`` and ``Dense.backward`` run in one training step."""
+    from npae.layers import Dense
+    count = [0]
+    forward, backward = Dense.forward, Dense.backward
+
+    def counted_forward(self, x):
+        count[0] += 1  # x @ W.T
+        return forward(self, x)
+
+    def counted_backward(self, dy, input_grad=True):
+        count[0] += 1 + bool(input_grad)  # dy.T @ x, and dy @ W unless skipped
+        return backward(self, dy, input_grad)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Dense, "forward", counted_forward)
+        mp.setattr(Dense, "backward", counted_backward)
+        model.loss_and_grads(X)
+    return count[0]
+
+
+def test_the_benchmarks_page_counts_the_matrix_products_of_a_step():
+    """docs/benchmarks.md: the dense AE's and the VAE's steps (the benchmarks' networks) each run
+    eleven products in their Dense layers: four forward, four dW, three dx (the first layer's is
+    skipped)."""
+    import npae
+    X = np.random.default_rng(0).random((8, 784)).astype(np.float32)
+    dense = npae.Autoencoder((784, 256, 32), activation="relu", output_activation="sigmoid", loss="mse",
+                             random_state=0)
+    vae = npae.VAE(sizes=(784, 400), latent_dim=20, activation="relu", likelihood="bernoulli", random_state=0)
+    assert _dense_products(dense, X) == 11
+    assert _dense_products(vae, X) == 11
+    page = " ".join((DOCS / "benchmarks.md").read_text(encoding="utf-8").split())
+    assert "eight matrix products" not in page
+    assert page.count("eleven matrix products of `Dense.forward`") == 2
+
+
+# ---------------------------------------------------------------------------- the README's claims
+EXAMPLES = ROOT / "examples"
+README = ROOT / "README.md"
+
+
+def test_the_readme_names_the_examples_that_count_updates():
+    """``--n-train all`` multiplies the training time by 7.5 only for an example that trains a fixed
+    number of epochs; the README names the ones that count updates (``epochs_for``) instead."""
+    counts_updates = sorted(p.stem for p in EXAMPLES.glob("*.py") if "epochs_for(" in p.read_text())
+    text = " ".join(README.read_text(encoding="utf-8").split())
+    said = re.search(r"7\.5 times the training time for the examples that train a fixed number of epochs, "
+                     r"while (.*?) keep their number of updates", text)
+    assert said, "the README no longer says which examples keep their number of updates"
+    names = {"conv AE": "conv_ae", "watermark removal": "watermark_removal",
+             "feature learning": "feature_learning"}
+    listed = sorted(names.get(n, n) for n in re.split(r", | and ", said[1]))
+    assert listed == counts_updates
+
+
+def test_the_readme_puts_the_elbo_where_it_is():
+    import npae.metrics
+    row = next(line for line in README.read_text(encoding="utf-8").splitlines() if line.startswith("| metrics |"))
+    assert not any("elbo" in name.lower() for name in dir(npae.metrics))
+    assert "`VAE.elbo`" in row and not re.search(r", ELBO,", row)
+
+
+def test_the_tour_lists_every_picture_an_example_saves():
+    """docs/README.md's table of pictures names every file an example saves under a fixed name."""
+    tour = (DOCS / "README.md").read_text(encoding="utf-8")
+    missing = []
+    for script in sorted(EXAMPLES.glob("*.py")):
+        row = next((line for line in tour.splitlines() if line.startswith(f"| [`{script.name}`]")), None)
+        assert row is not None, f"docs/README.md has no row for {script.name}"
+        for picture in sorted(set(re.findall(r"[\"']([\w-]+\.png)[\"']", script.read_text()))):
+            if f"`{picture}`" not in row:
+                missing.append(f"{script.name}: {picture}")
+    assert not missing, "pictures the tour does not list:\n" + "\n".join(missing)
+
+
+def test_the_inpainting_docstring_says_what_its_runs_measured():
+    """The random-mask DAE does not beat the mean image on the larger holes (docs/metrics/
+    inpainting_random_holes.json); the example's docstring must not say it does."""
+    doc = " ".join(ast.get_docstring(ast.parse((EXAMPLES / "inpainting.py").read_text())).split())
+    assert "beats the mean image on blocks" not in doc
+    assert "loses to the mean image on the larger square holes" in doc
