@@ -124,8 +124,10 @@ def table(header: list[str], rows: list[list]) -> str:
 
 
 def _kernels(m: dict) -> str:
-    """Where a figure of ``benchmarks/kernels.py`` comes from, and when and where it was measured."""
-    return f"`python benchmarks/kernels.py`, {measured(m['where'])}"
+    """Where a figure of ``benchmarks/kernels.py`` comes from; when and on what it was measured is said
+    once, on the benchmarks page (figure ``kernels-setup``), not in the lessons."""
+    return (f"`python benchmarks/kernels.py`, BLAS threads {m['where']['blas_threads']}; setup and date in "
+            f"[benchmarks.md](benchmarks.md#small-kernels)")
 
 
 def _of(k: int, n: int) -> str:
@@ -403,6 +405,13 @@ def contractive_cost(m: dict) -> str:
 
 
 # -- docs/01-dense-and-activations.md and docs/benchmarks.md: benchmarks/kernels.py
+@figure("kernels-setup", "bench_kernels")
+def kernels_setup(m: dict) -> str:
+    w = m["where"]
+    return (f"NumPy {w['numpy']}, {w['rounds']} interleaved rounds per kernel, medians; "
+            f"{measured(w)}.")
+
+
 def _timed(ratio: str, shape: list[int], first_us: float, second_us: float, where: dict) -> str:
     """``"64 times slower on a 128x784 float32 array (... µs; where and when)"``."""
     return (f"{ratio} on a {'x'.join(map(str, shape))} float32 array ({first_us:,.0f} against "
