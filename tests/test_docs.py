@@ -453,6 +453,19 @@ def link_errors(markdown: str, page: Path) -> list[str]:
     return errors
 
 
+def missing_named_pages(markdown: str, page: Path) -> list[str]:
+    """Markdown files a page names in its prose (``DESIGN.md``, ``docs/01-x.md``) that the repository
+    does not have, looked up beside the page, from the repository root, and by name anywhere."""
+    names = {p.name for p in ROOT.rglob("*.md") if ".venv" not in p.parts}
+    errors = []
+    for number, paragraph in _prose(markdown):
+        text = INLINE_LINK.sub(lambda m: m.group(2), paragraph)  # link targets are checked as links
+        for name in re.findall(r"(?<![\w/.-])((?:[\w-]+/)*[\w-]+\.md)\b", text):
+            if not ((page.parent / name).exists() or (ROOT / name).exists() or Path(name).name in names):
+                errors.append(f"near line {number}: names {name}, which the repository does not have")
+    return errors
+
+
 def process_words(markdown: str, page_name: str) -> list[str]:
     """Words about how the project is run; times of day and loads outside the measurement pages."""
     found = []
@@ -469,7 +482,8 @@ def process_words(markdown: str, page_name: str) -> list[str]:
 def render_problems(markdown: str, page: Path) -> list[str]:
     """Everything that would make a page render differently from what it says."""
     _, fences = fenced_lines(markdown)
-    return fences + math_errors(markdown) + link_errors(markdown, page) + process_words(markdown, page.name)
+    return (fences + math_errors(markdown) + link_errors(markdown, page) + missing_named_pages(markdown, page)
+            + process_words(markdown, page.name))
 
 
 def test_the_render_checker_catches_a_broken_page(tmp_path):
@@ -479,7 +493,8 @@ def test_the_render_checker_catches_a_broken_page(tmp_path):
     (tmp_path / "02-b.md").write_text("# Title\n\n## The `x` step: (a) and $b$\n", encoding="utf-8")
     good = ("# A page\n\nSome $x^2$ and `a $ b` and $$y$$.\n\n$$\nz = 1\n$$\n\n"
             "```python\nx = '$'\n```\n\n  ~~~\n  ```\n  ~~~\n\n"
-            "![pic](images/a.png) [next](02-b.md#the-x-step-a-and-b) [top](#a-page) [web](https://x.org/y)\n")
+            "![pic](images/a.png) [next](02-b.md#the-x-step-a-and-b) [top](#a-page) [web](https://x.org/y)\n"
+            "As 02-b.md and README.md say.\n")
     page = tmp_path / "01-a.md"
     assert render_problems(good, page) == []
     broken = {
@@ -498,6 +513,7 @@ def test_the_render_checker_catches_a_broken_page(tmp_path):
         "the project's shared folder": "run `python ../shared/tools/x.py`\n",
         "the people running the project": "while the other engineers' jobs ran\n",
         "a time or load outside a measurement page": "measured at 09:30 UTC, load average 0.5\n",
+        "names DESIGN.md, which the repository does not have": "close to DESIGN.md's reference\n",
     }
     for expected, text in broken.items():
         problems = render_problems(text, page)
@@ -648,3 +664,25 @@ def test_the_inpainting_docstring_says_what_its_runs_measured():
     doc = " ".join(ast.get_docstring(ast.parse((EXAMPLES / "inpainting.py").read_text())).split())
     assert "beats the mean image on blocks" not in doc
     assert "loses to the mean image on the larger square holes" in doc
+
+
+def test_every_mnist_run_metrics_file_says_its_data_as_the_code_does_now():
+    """The ``data`` entry of a committed metrics file is the sentence ``npae.datasets.mnist_split``
+    writes today (the data set as the MD5s identify it, the folder, which images of how many), not an
+    older wording: a file that still has an older one was made by older code."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("docs_figures", DOCS / "figures.py")
+    figures = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(figures)
+    current = re.compile(r"^(?:(?:MNIST|Fashion-MNIST) \(identified by the files' MD5s\)|unidentified "
+                         r"MNIST-format data \(MD5s not those of the MNIST or Fashion-MNIST files npae knows\))"
+                         r" in \S+(?:, test set only)?: training on (?:all|the first) [\d,]+ ")
+    stale = []
+    for name, command in figures.RUNS.items():
+        path = figures.METRICS / f"{name}.json"
+        if "--data-dir" not in command or not path.is_file():
+            continue
+        data = __import__("json").loads(path.read_text())["data"]
+        if not current.match(data):
+            stale.append(f"{name}: {data!r}")
+    assert not stale, "metrics files whose data string the current code no longer writes:\n" + "\n".join(stale)
