@@ -664,6 +664,9 @@ def test_the_inpainting_docstring_says_what_its_runs_measured():
     doc = " ".join(ast.get_docstring(ast.parse((EXAMPLES / "inpainting.py").read_text())).split())
     assert "beats the mean image on blocks" not in doc
     assert "loses to the mean image on the larger square holes" in doc
+    results = __import__("json").loads((DOCS / "metrics" / "inpainting_random_holes.json").read_text())["results"]
+    assert results["block 16x16"]["DAE"]["mse_missing"] > results["block 16x16"]["mean image"]["mse_missing"]
+    assert results["block 12x12"]["DAE"]["mse_missing"] > results["block 12x12"]["mean image"]["mse_missing"]
 
 
 def test_every_mnist_run_metrics_file_says_its_data_as_the_code_does_now():
