@@ -99,7 +99,8 @@ RUNS.update({f"{example}_{data}": [f"examples/{example}.py", "--data-dir", "{" +
              for example in CLAIM_EXAMPLES for data in NONDIGIT_SETS})
 # docs/06 and docs/13: why the defaults are what they are, on letters (a watermark remover without its
 # gated skip path; a denoising autoencoder with a 64-number code)
-RUNS["watermark_removal_plain_glyphs"] = ["examples/watermark_removal.py", "--data-dir", "{glyphs}", "--plain"]
+RUNS["watermark_removal_plain_glyphs"] = ["examples/watermark_removal.py", "--data-dir", "{glyphs}",
+                                          "--plain"]
 RUNS["denoising_code64_glyphs"] = ["examples/denoising.py", "--data-dir", "{glyphs}", "--code", "64"]
 #: Benchmarks write their JSON themselves (``{json}``: the file in docs/metrics/).
 BENCHMARKS: dict[str, list[str]] = {
@@ -545,10 +546,11 @@ def readme_sparse_l1(m: dict) -> str:
 @figure("inpainting-random-holes", "inpainting_random_holes")
 def inpainting_random_holes(m: dict) -> str:
     r = m["results"]
-    lost = [name.split()[1].replace("x", "×") for name in r
-            if name.startswith("block") and r[name]["DAE"]["mse_missing"] > r[name]["mean image"]["mse_missing"]]
+    lost = [name.split()[1].replace("x", "×") for name, fills in r.items()
+            if name.startswith("block") and fills["DAE"]["mse_missing"] > fills["mean image"]["mse_missing"]]
     if not lost:
-        return "beat the mean image on every square hole all the same, though by less than on scattered pixels"
+        return ("beat the mean image on every square hole all the same, though by less than on scattered "
+                "pixels")
     worst = next(name for name in reversed(list(r)) if name.startswith("block"))
     return (f"lost to the mean image on the {' and '.join(lost)} holes (MSE on the missing pixels "
             f"{r[worst]['DAE']['mse_missing']:.4f} against {r[worst]['mean image']['mse_missing']:.4f} at "
@@ -581,8 +583,8 @@ def vae_gaussian_sigma(m: dict) -> str:
     sigma, beta = _calibrated_beta(m)
     mean_beta = f"{784 * beta:,.0f}".replace(",", "{,}")
     return (f"it settles at $\\hat\\sigma_x = {sigma:.3f}$, so summed MSE + KL is a $\\beta$-VAE with "
-            f"$\\beta = 1/(2 \\cdot {sigma:.3f}^2) \\approx {beta:.0f}$ relative to the calibrated model, and mean "
-            f"MSE + KL one with $\\beta \\approx 784 \\cdot {beta:.1f} \\approx {mean_beta}$")
+            f"$\\beta = 1/(2 \\cdot {sigma:.3f}^2) \\approx {beta:.0f}$ relative to the calibrated model, "
+            f"and mean MSE + KL one with $\\beta \\approx 784 \\cdot {beta:.1f} \\approx {mean_beta}$")
 
 
 @figure("vae-gaussian-table", "vae_gaussian_learn_sigma", "vae_gaussian_sum_mse", "vae_gaussian_mean_mse")
@@ -597,8 +599,8 @@ def vae_gaussian_table(learnt: dict, summed: dict, mean: dict) -> str:
         if m["active_units"] == 0:
             looks = "every image decodes to the same mean digit: the posterior has collapsed to the prior"
         rows.append([option, f"{m['test_kl']:.2f}", m["active_units"], looks])
-    return table(["`--likelihood gaussian`", "held-out KL (nats)", f"active units (of {learnt['latent_dim']})",
-                  "reconstructions"], rows)
+    units = f"active units (of {learnt['latent_dim']})"
+    return table(["`--likelihood gaussian`", "held-out KL (nats)", units, "reconstructions"], rows)
 
 
 # -- docs/09-vae.md (the example's section) and the README: examples/vae.py

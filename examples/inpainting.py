@@ -53,7 +53,7 @@ class InpaintingDAE(npae.DenoisingAutoencoder):
     square_share = 0.5
 
     def _corrupt(self, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """``X`` (N, 784) with ``square_share`` of its rows given one square hole, the rest randomly masked."""
+        """``X`` (N, 784): a ``square_share`` of its rows get one square hole, the rest a random mask."""
         n = len(X)
         scattered = random_mask(X.shape, rng.uniform(*FRACTIONS), rng)  # (N, 784), True: missing
         square = block_mask(n, (28, 28), int(rng.integers(BLOCKS[0], BLOCKS[1] + 1)), rng)  # (N, 784)
@@ -128,7 +128,8 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"\nlowest error on the missing pixels: {best}")
     print(f"training time {train_time:.1f}s for 2 models; figures in {args.out}")
     metrics = {"data": source, "n_train": len(X_train), "n_test": n, "steps": args.steps, "epochs": epochs,
-               "hidden": args.hidden, "code": args.code, "train_holes": args.train_holes, "results": results, "best": best,
+               "hidden": args.hidden, "code": args.code, "train_holes": args.train_holes,
+               "results": results, "best": best,
                "dae_best_everywhere": all(b == "DAE" for b in best.values()), "train_seconds": train_time}
     plotting.write_metrics(args.out, metrics)
     return metrics

@@ -349,7 +349,7 @@ def _paragraphs(markdown: str) -> list[tuple[int, str]]:
     blocks: list[tuple[int, str]] = []
     current: list[str] = []
     start = 0
-    for number, (line, fenced) in enumerate(zip(markdown.splitlines(), inside), 1):
+    for number, (line, fenced) in enumerate(zip(markdown.splitlines(), inside, strict=True), 1):
         if fenced or not line.strip():
             if current:
                 blocks.append((start, "\n".join(current)))
@@ -388,7 +388,8 @@ def strip_code_spans(text: str) -> str:
 
 def _prose(markdown: str) -> list[tuple[int, str]]:
     """The paragraphs outside fences, with code spans and HTML comments blanked."""
-    return [(n, strip_code_spans(re.sub(r"<!--.*?-->", " ", p, flags=re.S))) for n, p in _paragraphs(markdown)]
+    return [(n, strip_code_spans(re.sub(r"<!--.*?-->", " ", p, flags=re.S)))
+            for n, p in _paragraphs(markdown)]
 
 
 def math_errors(markdown: str) -> list[str]:
@@ -422,7 +423,7 @@ def anchors(markdown: str) -> set[str]:
     inside, _ = fenced_lines(markdown)
     seen: dict[str, int] = {}
     out = set()
-    for line, fenced in zip(markdown.splitlines(), inside):
+    for line, fenced in zip(markdown.splitlines(), inside, strict=True):
         m = None if fenced else HEADING.match(line)
         if not m:
             continue
@@ -548,7 +549,8 @@ def test_the_losses_page_states_the_float32_summation_errors_it_measures():
                      r"dot product `diff @ diff` and by (\$[^$]+\$) added one by one", page)
     assert said, "docs/02 no longer states the three float32 summation errors"
     assert said[1] == _about(pairwise) and said[3] == _about(one_by_one)
-    stated_dot = float(re.sub(r"[^\d\-]+", " ", said[2]).split()[0]) * 10.0 ** int(said[2].split("{")[1].rstrip("}$"))
+    mantissa, exponent = re.fullmatch(r"\$(\d) \\cdot 10\^\{(-?\d+)\}\$", said[2]).groups()
+    stated_dot = int(mantissa) * 10.0 ** int(exponent)
     assert stated_dot / 10 < dot < stated_dot * 10  # the BLAS kernel's blocking varies between libraries
     assert pairwise < 1e-6 < dot
 
@@ -640,7 +642,8 @@ def test_the_readme_names_the_examples_that_count_updates():
 
 def test_the_readme_puts_the_elbo_where_it_is():
     import npae.metrics
-    row = next(line for line in README.read_text(encoding="utf-8").splitlines() if line.startswith("| metrics |"))
+    lines = README.read_text(encoding="utf-8").splitlines()
+    row = next(line for line in lines if line.startswith("| metrics |"))
     assert not any("elbo" in name.lower() for name in dir(npae.metrics))
     assert "`VAE.elbo`" in row and not re.search(r", ELBO,", row)
 
@@ -664,7 +667,8 @@ def test_the_inpainting_docstring_says_what_its_runs_measured():
     doc = " ".join(ast.get_docstring(ast.parse((EXAMPLES / "inpainting.py").read_text())).split())
     assert "beats the mean image on blocks" not in doc
     assert "loses to the mean image on the larger square holes" in doc
-    results = __import__("json").loads((DOCS / "metrics" / "inpainting_random_holes.json").read_text())["results"]
+    metrics = DOCS / "metrics" / "inpainting_random_holes.json"
+    results = __import__("json").loads(metrics.read_text())["results"]
     assert results["block 16x16"]["DAE"]["mse_missing"] > results["block 16x16"]["mean image"]["mse_missing"]
     assert results["block 12x12"]["DAE"]["mse_missing"] > results["block 12x12"]["mean image"]["mse_missing"]
 
@@ -678,7 +682,8 @@ def test_every_mnist_run_metrics_file_says_its_data_as_the_code_does_now():
     figures = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(figures)
     current = re.compile(r"^(?:(?:MNIST|Fashion-MNIST) \(identified by the files' MD5s\)|unidentified "
-                         r"MNIST-format data \(MD5s not those of the MNIST or Fashion-MNIST files npae knows\))"
+                         r"MNIST-format data \(MD5s not those of the MNIST or Fashion-MNIST files npae "
+                         r"knows\))"
                          r" in \S+(?:, test set only)?: training on (?:all|the first) [\d,]+ ")
     stale = []
     for name, command in figures.RUNS.items():
@@ -688,4 +693,5 @@ def test_every_mnist_run_metrics_file_says_its_data_as_the_code_does_now():
         data = __import__("json").loads(path.read_text())["data"]
         if not current.match(data):
             stale.append(f"{name}: {data!r}")
-    assert not stale, "metrics files whose data string the current code no longer writes:\n" + "\n".join(stale)
+    assert not stale, ("metrics files whose data string the current code no longer writes:\n"
+                       + "\n".join(stale))
