@@ -8,6 +8,7 @@
     npae reconstruct model.npz --data-dir D --out grid.png
     npae sample model.npz --n 64 --out samples.png     # VAEs
     npae gradcheck MODEL [--ARG VALUE ...]              # relative error of every parameter
+    npae exercise list | start NAME | check NAME [--run]  # write a backward pass, get it graded
 
 ``MODEL`` is a model class name, any case, with or without dashes (``autoencoder``,
 ``sparse-autoencoder``, ``vae``, ``conv-vae``...). Every subclass of ``BaseAutoencoder``
@@ -32,6 +33,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .exercises import command as exercise_command
 from .scripts import (
     argument_type,
     existing_folder,
@@ -380,6 +382,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--n", type=positive_int, default=4, help="number of random inputs")
     g.add_argument("--seed", type=nonnegative_int, default=0)
     g.add_argument("--tol", type=positive_float, default=1e-7)
+    exercise_command.add_parser(sub)
     return p
 
 
@@ -416,7 +419,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_train(args, extra)
         if args.command == "gradcheck":
             return cmd_gradcheck(args, extra)
-        commands = {"evaluate": cmd_evaluate, "reconstruct": cmd_reconstruct, "sample": cmd_sample}
+        commands = {"evaluate": cmd_evaluate, "reconstruct": cmd_reconstruct, "sample": cmd_sample,
+                    "exercise": exercise_command.run}
         return commands[args.command](args)
     except KeyboardInterrupt:
         print("npae: interrupted", file=sys.stderr)

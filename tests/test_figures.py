@@ -101,3 +101,63 @@ def test_the_applications_page_counts_the_held_out_digits():
     others = np.delete(counts, 5)
     page = (ROOT / "docs" / "13-applications.md").read_text(encoding="utf-8")
     assert f"({others.min()} to {others.max()} images against the {counts[5]} held-out fives)" in page
+
+
+# ---------------------------------------------------------------------------- the computation graphs
+def test_the_graph_has_one_box_per_layer_in_order_with_its_shape():
+    """The graph is read from the model: a box per encoder and decoder layer, in order, each with its
+    output shape; a deeper model gets more boxes."""
+    import npae
+
+    model = npae.Autoencoder((6, 4, 3), activation="tanh", random_state=0)
+    g = figures.model_graph(model)
+    layer_boxes = [b for b in g.boxes if b.kind == "layer"]
+    assert len(layer_boxes) == len(model.encoder.layers) + len(model.decoder.layers) == 8
+    assert [b.op.split("  ")[1] for b in layer_boxes] == [
+        "Dense(6, 4)", "Tanh()", "Dense(4, 3)", "Tanh()", "Dense(3, 4)", "Tanh()", "Dense(4, 6)", "Sigmoid()"]
+    assert [b.shape for b in layer_boxes] == ["(N, 4)", "(N, 4)", "(N, 3)", "(N, 3)", "(N, 4)", "(N, 4)",
+                                              "(N, 6)", "(N, 6)"]
+    deeper = figures.model_graph(npae.Autoencoder((6, 5, 4, 3), activation="tanh", random_state=0))
+    assert sum(b.kind == "layer" for b in deeper.boxes) == 12
+    # the step's gradient names: dout into the decoder, dh out of it, no gradient into X
+    bwd = {(e.src, e.dst): e.bwd for e in g.edges}
+    assert bwd[("decoder.3", "loss")] == "dout" and bwd[("encoder.3", "decoder.0")] == "dh"
+    assert bwd[("x", "encoder.0")] is None
+
+
+def test_the_vae_graph_has_its_sampling_node_and_gradient_names():
+    import npae
+
+    model = npae.VAE((12, 6), latent_dim=2, random_state=0)
+    g = figures.model_graph(model)
+    ops = {b.key: b for b in g.boxes}
+    assert "z = mu + exp(0.5 log_var) * eps" in ops["z"].op and ops["z"].shape == "(N, 2)"
+    assert "eps ~ N(0, I)" in ops["eps"].op
+    bwd = {(e.src, e.dst): e.bwd for e in g.edges}
+    assert bwd[("eps", "z")] is None  # nothing flows back into the noise
+    assert bwd[("z", "decoder.0")] == "dz" and bwd[("split", "z")] == "dmu, dlog_var"
+    assert "dout_enc" in bwd[("encoder.3", "split")]
+
+
+@pytest.mark.parametrize("name", sorted(figures.GRAPHS))
+def test_every_graph_picture_shows_its_model_and_its_page_shows_it(name):
+    """docs/images/graph_<name>.png holds the description of the model as it is now (else
+    ``python docs/figures.py --graphs``), and the model's page shows it."""
+    page, _ = figures.GRAPHS[name]
+    assert figures.stale_graphs([name]) == []
+    assert f"](images/graph_{name}.png)" in (figures.DOCS / page).read_text(encoding="utf-8")
+
+
+def test_a_changed_model_makes_its_picture_stale(tmp_path, monkeypatch):
+    """The check can fail: a picture drawn from one model does not pass for another."""
+    import npae
+
+    monkeypatch.setattr(figures, "IMAGES", tmp_path)
+    monkeypatch.setattr(figures, "GRAPHS", {"small": ("01-dense-and-activations.md",
+                                                      lambda: npae.Autoencoder((6, 3), random_state=0))})
+    assert figures.stale_graphs() and "missing" in figures.stale_graphs()[0]
+    figures.draw_graphs()
+    assert figures.stale_graphs() == []
+    monkeypatch.setattr(figures, "GRAPHS", {"small": ("01-dense-and-activations.md",
+                                                      lambda: npae.Autoencoder((6, 4), random_state=0))})
+    assert "no longer shows its model" in figures.stale_graphs()[0]

@@ -12,6 +12,10 @@ A block may be preceded by one marker comment, which says how the test treats it
   (and ``C`` by ``D``); every ``A`` must occur in the block, so the replacements cannot go stale.
 - ``<!-- no-run: reason -->``: the block is not run (a reason is required).
 
+A ```text block marked ``<!-- output -->`` right after a ```python block is what that block must
+print, line for line (trailing spaces aside): the worked examples' numbers come from npae's code
+and cannot drift from it.
+
 ``docs/14-extending.md`` is run by ``tests/test_extending.py``, which writes its files to disk.
 """
 
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import itertools
 import re
 from pathlib import Path
 
@@ -36,6 +41,7 @@ RUN_ELSEWHERE = {"docs/14-extending.md": "tests/test_extending.py"}
 
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 MARKER = re.compile(r"<!--\s*(excerpt|small-data|no-run):\s*((?:(?!-->).)*?)\s*-->\s*\n\s*\Z", re.S)
+OUTPUT = re.compile(r"\s*<!--\s*output\s*-->\s*\n```text\n(.*?)^```", re.S | re.M)
 
 
 def pages() -> list[Path]:
@@ -51,6 +57,28 @@ def blocks(markdown: str) -> list[tuple[int, str, str | None, str]]:
         kind, arg = (marker.group(1), marker.group(2)) if marker else (None, "")
         found.append((before.count("\n") + 2, match.group(1), kind, arg))
     return found
+
+
+def expected_outputs(markdown: str) -> dict[int, str]:
+    """``{line of a python block: the text it must print}`` from the ```text blocks marked
+    ``<!-- output -->`` right after it; a marker anywhere else is an error."""
+    found = {}
+    for match in BLOCK.finditer(markdown):
+        output = OUTPUT.match(markdown, match.end())
+        if output:
+            found[markdown[:match.start()].count("\n") + 2] = output.group(1)
+    assert len(found) == len(re.findall(r"<!--\s*output\s*-->", markdown)), \
+        "an <!-- output --> marker must come right after a ```python block, before a ```text block"
+    return found
+
+
+def printed_differently(printed: str, expected: str) -> list[str]:
+    """The lines where ``printed`` and ``expected`` differ (trailing spaces aside), as ``page | printed``."""
+    a = [line.rstrip() for line in printed.rstrip("\n").splitlines()]
+    b = [line.rstrip() for line in expected.rstrip("\n").splitlines()]
+    diff = [f"{y!r} | {x!r}" for x, y in itertools.zip_longest(a, b, fillvalue="")
+            if x != y]
+    return diff
 
 
 def code_lines(text: str) -> list[str]:
@@ -118,6 +146,16 @@ def test_small_data_replacements_must_occur():
         apply_small_data("fit(X)", "X[:8000] => X[:80]")
 
 
+def test_an_output_block_is_read_and_a_different_print_is_caught():
+    text = "```python\nprint(1)\n```\n\n<!-- output -->\n```text\n1\n```\n```python\nx = 2\n```\n"
+    assert expected_outputs(text) == {2: "1\n"}
+    assert printed_differently("1  \n", "1\n") == []
+    assert printed_differently("0.1185\n", "0.1186\n") == ["'0.1186' | '0.1185'"]
+    assert printed_differently("1\n2\n", "1\n") == ["'' | '2'"]
+    with pytest.raises(AssertionError, match="output"):
+        expected_outputs("text\n<!-- output -->\n```text\n1\n```\n")
+
+
 def test_resolve_finds_npae_names_and_refuses_others():
     from npae.layers import Dense
     assert resolve("Dense.backward") is Dense.backward
@@ -148,7 +186,9 @@ def test_the_snippets_of_the_page_run(page: Path, data_folder, capsys):
         pytest.skip(f"run by {RUN_ELSEWHERE[rel]}")
     namespace: dict = {"__name__": "snippet"}
     ran = 0
-    for line, code, kind, arg in blocks(page.read_text(encoding="utf-8")):
+    markdown = page.read_text(encoding="utf-8")
+    outputs = expected_outputs(markdown)
+    for line, code, kind, arg in blocks(markdown):
         where = f"{rel}:{line}"
         if kind == "no-run":
             continue
@@ -159,10 +199,14 @@ def test_the_snippets_of_the_page_run(page: Path, data_folder, capsys):
             continue
         if kind == "small-data":
             code = apply_small_data(code, arg)
+        capsys.readouterr()
         try:
             exec(compile(code, where, "exec"), namespace)
         except Exception as exc:
             raise AssertionError(f"{where}: the snippet fails: {type(exc).__name__}: {exc}") from exc
+        if line in outputs:
+            diff = printed_differently(capsys.readouterr().out, outputs[line])
+            assert not diff, f"{where}: the page's output block differs from what the code prints: {diff}"
         ran += 1
     capsys.readouterr()
     if ran == 0:

@@ -9,8 +9,9 @@ bound, i.e. minimises
     -\mathrm{ELBO}(x) = \underbrace{-\log p(x \mid z)}_{\text{reconstruction}}
         + \beta\,\underbrace{\mathrm{KL}\big(q(z \mid x)\,\|\,N(0, I)\big)}_{\text{kl}}
 
-per example. Every gradient, including the one through the sampling step, is written out in
-:meth:`VAE._forward_backward`. Derivation: ``docs/09-vae.md``.
+per example. Every gradient is written out in :meth:`VAE._forward_backward`; the sampling step
+and its backward are :func:`reparameterize` and :func:`reparameterize_backward`.
+Derivation: ``docs/09-vae.md``.
 """
 
 from __future__ import annotations
@@ -73,6 +74,57 @@ def gaussian_kl(mu: np.ndarray, log_var: np.ndarray, free_bits: float = 0.0
     return kl.sum(axis=1), dmu, dlog_var
 
 
+def reparameterize(mu: np.ndarray, log_var: np.ndarray, eps: np.ndarray) -> np.ndarray:
+    r"""The reparameterisation ``z = mu + exp(0.5 * log_var) * eps`` (``docs/09-vae.md``, section 5).
+
+    .. math:: z = mu + std \odot eps, \qquad std = e^{\frac12 log\_var}
+
+    With ``eps ~ N(0, I)``, ``z ~ N(mu, diag(exp(log_var)))``. (Writing ``exp(log_var) * eps``
+    instead, as some notes do, gives variance ``exp(2 log_var)``: wrong, and
+    ``tests/test_vae.py`` shows the statistical test catching it.) The backward is
+    :func:`reparameterize_backward`.
+
+    Parameters
+    ----------
+    mu, log_var : ndarray, shape (N, latent_dim)
+    eps : ndarray, shape (N, latent_dim) or (k, N, latent_dim)
+        Standard normal noise; extra leading axes give several samples per example (broadcasting).
+
+    Returns
+    -------
+    z : ndarray, eps's shape
+    """
+    return mu + np.exp(0.5 * log_var) * eps
+
+
+def reparameterize_backward(dz: np.ndarray, log_var: np.ndarray, eps: np.ndarray
+                            ) -> tuple[np.ndarray, np.ndarray]:
+    r"""The gradients of the loss with respect to ``mu`` and ``log_var`` through :func:`reparameterize`.
+
+    .. math::
+        \frac{\partial z}{\partial mu} = 1, \qquad
+        \frac{\partial z}{\partial log\_var} = \tfrac12\, std \odot eps, \qquad
+        dmu = dz, \qquad dlog\_var = \tfrac12\, dz \odot std \odot eps
+
+    Element by element (``docs/09-vae.md``, section 5). With ``k`` samples per example (``dz``
+    and ``eps`` of shape (k, N, latent_dim)) the results have that shape too, one gradient per
+    sample: the caller sums them over the samples.
+
+    Parameters
+    ----------
+    dz : ndarray, shape (N, latent_dim) or (k, N, latent_dim)
+        dL/dz, from the decoder's backward.
+    log_var : ndarray, shape (N, latent_dim)
+    eps : ndarray, dz's shape
+        The noise the forward used.
+
+    Returns
+    -------
+    dmu, dlog_var : ndarray, dz's shape
+    """
+    return dz, (0.5 * dz) * (np.exp(0.5 * log_var) * eps)
+
+
 class VAE(BaseAutoencoder):
     r"""Variational autoencoder with a Gaussian latent and a Bernoulli or Gaussian decoder.
 
@@ -90,7 +142,8 @@ class VAE(BaseAutoencoder):
     example; ``fit``'s ``history_`` records them as ``"reconstruction"`` and ``"kl"`` (the
     latter already multiplied by ``beta``).
 
-    Backward through the sampling step (``std = exp(0.5 * log_var)``, ``dz`` from the decoder):
+    Backward through the sampling step (:func:`reparameterize_backward`; ``std = exp(0.5 * log_var)``,
+    ``dz`` from the decoder):
 
     .. math::
         dmu = dz + \beta\, mu / N, \qquad
@@ -270,18 +323,9 @@ class VAE(BaseAutoencoder):
 
     @staticmethod
     def reparameterize(mu: np.ndarray, log_var: np.ndarray, eps: np.ndarray) -> np.ndarray:
-        r"""The reparameterisation ``z = mu + exp(0.5 * log_var) * eps``.
-
-        .. math:: z = mu + \sigma \odot eps, \qquad \sigma = e^{\frac12 log\_var}, \qquad
-                  \frac{\partial z}{\partial mu} = 1, \qquad
-                  \frac{\partial z}{\partial log\_var} = \tfrac12 \sigma \odot eps
-
-        With ``eps ~ N(0, I)``, ``z ~ N(mu, diag(exp(log_var)))``. (Writing ``sigma^2 * eps``
-        instead, as some notes do, gives variance ``exp(2 log_var)``: wrong, and
-        ``tests/test_vae.py`` shows the statistical test catching it.) Broadcasts, so ``eps``
-        may carry extra leading sample axes.
-        """
-        return mu + np.exp(0.5 * log_var) * eps
+        """The sampling step every method of the model uses: :func:`reparameterize` (a subclass may
+        override it)."""
+        return reparameterize(mu, log_var, eps)
 
     def sample_posterior(self, X, n_samples: int = 1, rng=None) -> np.ndarray:
         """Draws ``z ~ q(z | x)`` for every example: shape (n_samples, N, latent_dim)."""
@@ -335,7 +379,6 @@ class VAE(BaseAutoencoder):
         # 2. Reparameterise: z = mu + std * eps, with eps drawn from the rng passed in.
         eps = rng.standard_normal(mu.shape, dtype=self.dtype)  # (N, L)
         z = self.reparameterize(mu, log_var, eps)  # (N, L)
-        std = np.exp(0.5 * log_var)  # for the backward
         # 3. Decode and score: reconstruction = mean over the batch of -log p(x | z).
         out = self.decoder.forward(z, rng)
         nll, dout, ds = self._nll(out, X)
@@ -343,8 +386,9 @@ class VAE(BaseAutoencoder):
         kl, dkl_dmu, dkl_dlog_var = gaussian_kl(mu, log_var, self.free_bits)
         # 5. Backward: decoder, then through the sampling step (dz/dmu = 1, dz/dlog_var = std*eps/2).
         dz = self.decoder.backward(dout * inv_n)  # (N, L)
-        dmu = dz + (beta * inv_n) * dkl_dmu
-        dlog_var = (0.5 * dz) * (std * eps) + (beta * inv_n) * dkl_dlog_var
+        dmu, dlog_var = reparameterize_backward(dz, log_var, eps)  # (N, L) each
+        dmu = dmu + (beta * inv_n) * dkl_dmu
+        dlog_var = dlog_var + (beta * inv_n) * dkl_dlog_var
         dout_enc = np.concatenate([dmu, dlog_var], axis=1)  # (N, 2L)
         self.encoder.backward(dout_enc, input_grad=False)  # dL/dX is not needed: skip it
         self.decoder_log_var_grad[0] = np.sum(ds) / n  # d loss / d log sigma_x^2 (a parameter if learned)
@@ -383,7 +427,6 @@ class VAE(BaseAutoencoder):
         # 2. k samples per example: z_i = mu + std * eps_i.
         eps = rng.standard_normal((k,) + mu.shape, dtype=self.dtype)  # (k, N, L)
         z = self.reparameterize(mu, log_var, eps)  # (k, N, L)
-        std = np.exp(0.5 * log_var)  # (N, L), for the backward
         # 3. Decode the k*N samples in one batch: ell_i = log p(x | z_i) = -nll_i.
         out = self.decoder.forward(z.reshape(k * n, -1), rng)  # (k*N, ...)
         x_rep = np.broadcast_to(X, (k,) + X.shape).reshape(out.shape)  # (k*N, ...): X repeated k times
@@ -406,8 +449,9 @@ class VAE(BaseAutoencoder):
         w_rows = w.reshape((k * n,) + (1,) * (dout.ndim - 1))  # (k*N, 1, ...)
         dz = self.decoder.backward(dout * (w_rows * inv_n)).reshape(k, n, -1)  # (k, N, L)
         dz += (beta * inv_n) * (w - self.dtype.type(1.0 / k))[:, :, None] * z
-        dmu = dz.sum(axis=0) + (beta * inv_n) * dkl_dmu  # (N, L)
-        dlog_var = 0.5 * np.sum(dz * eps, axis=0) * std + (beta * inv_n) * dkl_dlog_var  # (N, L)
+        dmu, dlog_var = reparameterize_backward(dz, log_var, eps)  # (k, N, L) each: one per sample
+        dmu = dmu.sum(axis=0) + (beta * inv_n) * dkl_dmu  # (N, L)
+        dlog_var = dlog_var.sum(axis=0) + (beta * inv_n) * dkl_dlog_var  # (N, L)
         self.encoder.backward(np.concatenate([dmu, dlog_var], axis=1), input_grad=False)
         self.decoder_log_var_grad[0] = np.sum(w.reshape(-1) * ds) / n  # each sample's d nll / d s, weighted
         return {"reconstruction": -float(bound.mean()), "kl": float(beta) * float(kl.mean())}
@@ -578,4 +622,4 @@ class VAE(BaseAutoencoder):
         return (x, z) if return_latent else x
 
 
-__all__ = ["LIKELIHOODS", "VAE", "gaussian_kl"]
+__all__ = ["LIKELIHOODS", "VAE", "gaussian_kl", "reparameterize", "reparameterize_backward"]
