@@ -14,12 +14,12 @@ mistakes it recognises: :mod:`npae.exercises.grading`, ``docs/exercises.md``.
 
 from __future__ import annotations
 
-from . import dense, losses, regularised, vae
+from . import conv, dense, losses, regularised, vae
 from .grading import Check, Exercise, Mistake, Report, check_file, substituted
 
 #: Every exercise, in the order of the lessons.
 EXERCISES: dict[str, Exercise] = {}
-for _module in (dense, losses, regularised, vae):
+for _module in (dense, losses, regularised, vae, conv):
     for _exercise in _module.EXERCISES:
         if _exercise.name in EXERCISES:  # pragma: no cover - a programming error
             raise RuntimeError(f"two exercises are called {_exercise.name!r}")

@@ -193,7 +193,8 @@ def diagnose(got: np.ndarray, expected: np.ndarray, name: str, *,
             return f"{name} is not summed over the batch: shape {got.shape}, expected {expected.shape}"
         return f"{name} has shape {got.shape}, expected {expected.shape}"
     if not np.all(np.isfinite(got)) and np.all(np.isfinite(expected)):
-        where = f" (first at index {tuple(int(i) for i in np.argwhere(~np.isfinite(got))[0])})" if got.ndim else ""
+        first = tuple(int(i) for i in np.argwhere(~np.isfinite(got))[0])
+        where = f" (first at index {first})" if got.ndim else ""
         return (f"{name} has NaN or Inf{where} where the right answer is finite: at extreme inputs the "
                 f"formula overflows; use the stable form")
     for message, wrong in (mistakes or {}).items():

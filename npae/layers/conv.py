@@ -14,6 +14,10 @@ convolution of ``dy`` with the same weights, and the input gradient of a transpo
 is a convolution. Both share the two helpers below, :func:`im2col` (gather every kernel window
 into a column) and :func:`col2im` (its adjoint: scatter-add the columns back).
 
+The math of each pass is a plain function of arrays (:func:`conv2d_forward`,
+:func:`conv2d_backward`, :func:`conv2d_transpose_forward`, :func:`conv2d_transpose_backward`)
+that the layers call.
+
 One fast kernel sits beside this route: stride-1 ``Conv2D`` layers with fewer output than input
 channels run ``conv_shifted.py`` (the same numbers without im2col's copy) while
 :data:`FAST_STRIDE1` is True; ``Conv2D.forward`` makes that choice, in one ``if``.
@@ -118,6 +122,211 @@ def col2im(cols: np.ndarray, shape: tuple[int, int, int, int], kernel: tuple[int
     return xp
 
 
+def conv2d_cols(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int],
+                padding: tuple[int, int], dtype=None) -> np.ndarray:
+    r"""Pad ``x`` with zeros and gather its windows: the ``cols`` of :func:`conv2d_forward`.
+
+    .. math:: \mathrm{cols}[(c, i, j), (n, h, w)] = xp[n, c, s_H h + i, s_W w + j]
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+    kernel, stride, padding : (kH, kW), (sH, sW), (pH, pW)
+    dtype : dtype, optional
+        Of the padded copy (default ``x.dtype``).
+
+    Returns
+    -------
+    cols : ndarray, shape (C*kH*kW, N*H_out*W_out)
+    """
+    n, c, h, w = x.shape
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    out = conv_output_size(h, kh, sh, ph), conv_output_size(w, kw, sw, pw)
+    xp = np.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=x.dtype if dtype is None else dtype)  # channel-major
+    xp[:, :, ph: ph + h, pw: pw + w] = x.transpose(1, 0, 2, 3)  # (C, N, H, W)
+    return im2col(xp, kernel, stride, out)  # (C*kH*kW, N*H_out*W_out)
+
+
+def conv2d_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray, stride: tuple[int, int],
+                   padding: tuple[int, int], cols: np.ndarray | None = None) -> np.ndarray:
+    r"""The convolution ``y = conv(x, W) + b`` by im2col and one GEMM (``docs/10-convolutions.md``).
+
+    .. math::
+        y[n, o, h, w] = b[o] + \sum_{c, i, j} W[o, c, i, j]\; xp[n, c, s_H h + i, s_W w + j],
+        \qquad Y = W_2\, \mathrm{cols} + b\, \mathbf{1}^T
+
+    with ``W_2 = W.reshape(O, C*kH*kW)`` and ``cols`` = :func:`conv2d_cols` of ``x``.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+    W : ndarray, shape (O, C, kH, kW)
+    b : ndarray, shape (O,)
+    stride, padding : (sH, sW), (pH, pW)
+    cols : ndarray, shape (C*kH*kW, N*H_out*W_out), optional
+        ``conv2d_cols(x, ...)`` if the caller has it already (:class:`Conv2D` keeps it for the backward pass).
+
+    Returns
+    -------
+    y : ndarray, shape (N, O, H_out, W_out)
+        An NCHW view of channel-major memory (see the module docstring).
+    """
+    n, _, h, w = x.shape
+    o, _, kh, kw = W.shape
+    ho, wo = conv_output_size(h, kh, stride[0], padding[0]), conv_output_size(w, kw, stride[1], padding[1])
+    if cols is None:
+        cols = conv2d_cols(x, (kh, kw), stride, padding, np.result_type(x, W))  # (C*kH*kW, N*H_out*W_out)
+    y = W.reshape(o, -1) @ cols  # (O, C*kH*kW) @ (C*kH*kW, N*H_out*W_out) -> (O, N*H_out*W_out)
+    y += b[:, None]
+    return y.reshape(o, n, ho, wo).transpose(1, 0, 2, 3)  # (N, O, H_out, W_out), a view
+
+
+def conv2d_backward(dy: np.ndarray, x: np.ndarray, W: np.ndarray, stride: tuple[int, int],
+                    padding: tuple[int, int], cols: np.ndarray | None = None, input_grad: bool = True
+                    ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    r"""``(dx, dW, db)`` of :func:`conv2d_forward`, given ``dy = dL/dy`` (``docs/10-convolutions.md``).
+
+    With ``dY`` = ``dy`` as the matrix (O, N*H_out*W_out) (the Dense layer's rule, ``cols`` in the
+    role of the input):
+
+    .. math::
+        dW_2 = dY\, \mathrm{cols}^T, \qquad db[o] = \sum_{n, h, w} dy[n, o, h, w], \qquad
+        dx = \mathrm{crop}_p\big(\mathrm{col2im}(W_2^T\, dY)\big)
+
+    ``col2im`` adds up the windows that overlap (stride < kernel), and the crop removes the padding.
+
+    Parameters
+    ----------
+    dy : ndarray, shape (N, O, H_out, W_out)
+    x : ndarray, shape (N, C, H, W)
+        The input of the forward pass.
+    W : ndarray, shape (O, C, kH, kW)
+    stride, padding : (sH, sW), (pH, pW)
+    cols : ndarray, shape (C*kH*kW, N*H_out*W_out), optional
+        The forward pass's ``conv2d_cols(x, ...)`` (computed from ``x`` if None).
+    input_grad : bool
+        False skips ``dx`` (returned as None): a GEMM and a col2im.
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C, H, W), or None
+    dW : ndarray, shape (O, C, kH, kW)
+    db : ndarray, shape (O,)
+    """
+    n, c, h, w = x.shape
+    o, ho, wo = dy.shape[1:]
+    (ph, pw), kernel = padding, W.shape[2:]
+    if cols is None:
+        cols = conv2d_cols(x, kernel, stride, padding, np.result_type(x, W))  # (C*kH*kW, N*H_out*W_out)
+    dY = dy.transpose(1, 0, 2, 3).reshape(o, n * ho * wo)  # (O, N*H_out*W_out), free if channel-major
+    dW = (dY @ cols.T).reshape(W.shape)  # (O, C*kH*kW) -> (O, C, kH, kW)
+    db = dY.sum(axis=1)  # (O,)
+    if not input_grad:
+        return None, dW, db
+    dcols = W.reshape(o, -1).T @ dY  # (C*kH*kW, N*H_out*W_out)
+    dxp = col2im(dcols, (c, n, h + 2 * ph, w + 2 * pw), kernel, stride, (ho, wo))  # (C, N, H_p, W_p)
+    dx = dxp[:, :, ph: ph + h, pw: pw + w]  # (C, N, H_p, W_p) -> (C, N, H, W), a view
+    return dx.transpose(1, 0, 2, 3), dW, db  # dx (N, C, H, W), a view
+
+
+def _transpose_canvas(h: int, w: int, out_size: tuple[int, int], kernel: tuple[int, int],
+                      stride: tuple[int, int], padding: tuple[int, int]) -> tuple[int, int]:
+    """Size of a transposed convolution's full (uncropped) output canvas: it must hold every
+    kernel copy, ``(H - 1)*s + k``, and the crop, ``p + H_out``."""
+    (kh, kw), (sh, sw), (ph, pw), (ho, wo) = kernel, stride, padding, out_size
+    return max((h - 1) * sh + kh, ph + ho), max((w - 1) * sw + kw, pw + wo)
+
+
+def conv2d_transpose_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray, stride: tuple[int, int],
+                             padding: tuple[int, int], output_padding: tuple[int, int]) -> np.ndarray:
+    r"""The transposed convolution (``docs/10-convolutions.md``): every input pixel scatters a scaled
+    copy of the kernel, ``stride`` apart; overlaps add; ``padding`` is cropped, the bias added.
+
+    .. math::
+        y_{full}[n, o, s_H h + i, s_W w + j] \mathrel{+}= \sum_c x[n, c, h, w]\, W[c, o, i, j],
+        \qquad y = \mathrm{crop}_p(y_{full}) + b[o]
+
+    as matrices: ``cols = W_2^T X`` (``W_2 = W.reshape(C, O*kH*kW)``, ``X`` = ``x`` as (C, N*H*W)),
+    then ``col2im``.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+    W : ndarray, shape (C, O, kH, kW)
+        (in, out, kH, kW): the weight of the convolution it transposes (O -> C channels).
+    b : ndarray, shape (O,)
+    stride, padding, output_padding : (sH, sW), (pH, pW), (opH, opW)
+
+    Returns
+    -------
+    y : ndarray, shape (N, O, H_out, W_out), ``H_out = (H - 1)*sH - 2*pH + kH + opH``
+        An NCHW view of channel-major memory.
+    """
+    n, c, h, w = x.shape
+    _, o, kh, kw = W.shape
+    (ph, pw), (oph, opw) = padding, output_padding
+    ho = conv_transpose_output_size(h, kh, stride[0], ph, oph)
+    wo = conv_transpose_output_size(w, kw, stride[1], pw, opw)
+    X = x.transpose(1, 0, 2, 3).reshape(c, n * h * w)  # (C, N*H*W); free if x is channel-major
+    # 1. one GEMM: every input pixel times the whole kernel
+    cols = W.reshape(c, -1).T @ X  # (O*kH*kW, N*H*W)
+    # 2. scatter-add the kernel copies onto the canvas, 3. crop the padding, add the bias
+    canvas = col2im(cols, (o, n, *_transpose_canvas(h, w, (ho, wo), (kh, kw), stride, padding)), (kh, kw),
+                    stride, (h, w))
+    y = canvas[:, :, ph: ph + ho, pw: pw + wo]  # (O, N, H_out, W_out), a view
+    y += b[:, None, None, None]
+    return y.transpose(1, 0, 2, 3)  # (N, O, H_out, W_out), a view
+
+
+def conv2d_transpose_backward(dy: np.ndarray, x: np.ndarray, W: np.ndarray, stride: tuple[int, int],
+                              padding: tuple[int, int], input_grad: bool = True
+                              ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    r"""``(dx, dW, db)`` of :func:`conv2d_transpose_forward` from ``dy`` (``docs/10-convolutions.md``).
+
+    Back through the crop: pad ``dy`` with zeros to the full canvas; back through ``col2im``: its
+    adjoint ``im2col``; then the rule of a matrix product for ``cols = W_2^T X``:
+
+    .. math::
+        d\mathrm{cols} = \mathrm{im2col}(\mathrm{pad}_p(dy)), \qquad
+        dX = W_2\, d\mathrm{cols}, \qquad dW_2 = X\, d\mathrm{cols}^T, \qquad
+        db[o] = \sum_{n, h, w} dy[n, o, h, w]
+
+    ``dX`` is a convolution of ``dy`` with the same weights. ``output_padding`` is read off ``dy``'s
+    shape: the rows and columns it adds are part of ``y`` like any other.
+
+    Parameters
+    ----------
+    dy : ndarray, shape (N, O, H_out, W_out)
+    x : ndarray, shape (N, C, H, W)
+        The input of the forward pass (no copy is made if it is a channel-major view, as
+        :class:`Conv2DTranspose` keeps it).
+    W : ndarray, shape (C, O, kH, kW)
+    stride, padding : (sH, sW), (pH, pW)
+    input_grad : bool
+        False skips ``dx`` (returned as None).
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C, H, W), or None
+    dW : ndarray, shape (C, O, kH, kW)
+    db : ndarray, shape (O,)
+    """
+    n, c, h, w = x.shape
+    o, ho, wo = dy.shape[1:]
+    (ph, pw), kernel = padding, W.shape[2:]
+    X = x.transpose(1, 0, 2, 3).reshape(c, n * h * w)  # (C, N*H*W); free if x is channel-major
+    canvas = np.zeros((o, n, *_transpose_canvas(h, w, (ho, wo), kernel, stride, padding)),
+                      dtype=np.result_type(dy, W))
+    canvas[:, :, ph: ph + ho, pw: pw + wo] = dy.transpose(1, 0, 2, 3)  # (O, N, H_out, W_out)
+    dcols = im2col(canvas, kernel, stride, (h, w))  # (O*kH*kW, N*H*W)
+    dW = (X @ dcols.T).reshape(W.shape)  # (C, O*kH*kW) -> (C, O, kH, kW)
+    db = dy.sum(axis=(0, 2, 3))  # (O,)
+    if not input_grad:
+        return None, dW, db
+    dX = W.reshape(c, -1) @ dcols  # (C, N*H*W)
+    return dX.reshape(c, n, h, w).transpose(1, 0, 2, 3), dW, db  # dx (N, C, H, W), a view
+
+
 def _window_counts(layer: Layer, h: int, w: int) -> tuple[int, int]:
     """(H_out, W_out): how many of ``layer``'s windows (kernel_size, stride, padding) fit along each axis."""
     (kh, kw), (sh, sw), (ph, pw) = layer.kernel_size, layer.stride, layer.padding
@@ -177,7 +386,8 @@ class Conv2D(_ConvBase):
     .. math::
         y[n, o, h, w] = b[o] + \sum_{c, i, j} W[o, c, i, j]\; xp[n, c, s_H h + i, s_W w + j]
 
-    computed as ``y = W.reshape(O, C*kH*kW) @ cols + b`` with ``cols = im2col(xp)``.
+    computed as ``y = W.reshape(O, C*kH*kW) @ cols + b`` with ``cols = im2col(xp)``
+    (:func:`conv2d_forward`; the backward below is :func:`conv2d_backward`).
 
     Backward, given ``dy = dL/dy`` of shape (N, O, H_out, W_out), written ``dY`` as the matrix
     (O, N*H_out*W_out):
@@ -227,39 +437,20 @@ class Conv2D(_ConvBase):
         if self._fast:  # the fast kernel: the same y without im2col (stride 1, O < C)
             y, self._cache = conv_shifted.forward(x, W, b, self.padding)
             return y
-        n, c, h, w = x.shape
-        o, (ph, pw) = self.out_channels, self.padding
-        ho, wo = _window_counts(self, h, w)
-        # 1. pad into a channel-major buffer
-        xp = np.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=np.result_type(x, W))
-        xp[:, :, ph: ph + h, pw: pw + w] = x.transpose(1, 0, 2, 3)  # (C, N, H, W)
-        # 2. every window as a column
-        cols = im2col(xp, self.kernel_size, self.stride, (ho, wo))  # (C*kH*kW, N*H_out*W_out)
-        # 3. one GEMM over the whole batch, and the bias
-        y = W.reshape(o, -1) @ cols  # (O, C*kH*kW) @ (C*kH*kW, N*H_out*W_out) -> (O, N*H_out*W_out)
-        y += b[:, None]
-        self._cache = (x.shape, cols)
-        return y.reshape(o, n, ho, wo).transpose(1, 0, 2, 3)  # (N, O, H_out, W_out), a view
+        cols = conv2d_cols(x, self.kernel_size, self.stride, self.padding, np.result_type(x, W))  # kept
+        self._cache = (x, cols)
+        return conv2d_forward(x, W, b, self.stride, self.padding, cols)  # (N, O, H_out, W_out)
 
     @np.errstate(invalid="ignore")  # NaN/Inf in dy propagate by IEEE arithmetic (Inf*0 = NaN), no warning
     def backward(self, dy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         W = self.params["W"]
         if self._fast:  # the forward pass took the fast kernel
             dx, dW, db = conv_shifted.backward(dy, W, self.padding, self._cache, input_grad)
-            self.grads = {"W": dW, "b": db}
-            return dx
-        (n, c, h, w), cols = self._cache
-        o, ho, wo = dy.shape[1:]
-        ph, pw = self.padding
-        dY = dy.transpose(1, 0, 2, 3).reshape(o, n * ho * wo)  # (O, N*H_out*W_out), free if channel-major
-        self.grads = {"W": (dY @ cols.T).reshape(W.shape),  # (O, C*kH*kW) -> (O, C, kH, kW)
-                      "b": dY.sum(axis=1)}  # (O,)
-        if not input_grad:
-            return None
-        dcols = W.reshape(o, -1).T @ dY  # (C*kH*kW, N*H_out*W_out)
-        dxp = col2im(dcols, (c, n, h + 2 * ph, w + 2 * pw), self.kernel_size, self.stride, (ho, wo))
-        dx = dxp[:, :, ph: ph + h, pw: pw + w]  # (C, N, H_p, W_p) -> (C, N, H, W), a view
-        return dx.transpose(1, 0, 2, 3)  # (N, C, H, W), a view
+        else:
+            x, cols = self._cache
+            dx, dW, db = conv2d_backward(dy, x, W, self.stride, self.padding, cols, input_grad)
+        self.grads = {"W": dW, "b": db}
+        return dx
 
     def __repr__(self) -> str:
         return f"Conv2D({self._describe()})"
@@ -277,7 +468,8 @@ class Conv2DTranspose(_ConvBase):
         \qquad y = \mathrm{crop}_{padding}(y_{full}) + b[o]
 
     computed as ``cols = W.reshape(C, O*kH*kW).T @ X`` (X the input as a (C, N*H*W) matrix)
-    followed by ``col2im``.
+    followed by ``col2im`` (:func:`conv2d_transpose_forward`; the backward below is
+    :func:`conv2d_transpose_backward`).
 
     Backward, given ``dy`` of shape (N, O, H_out, W_out): pad ``dy`` back to the full canvas
     and gather its windows, ``dcols = im2col(pad(dy))`` of shape (O*kH*kW, N*H*W); then
@@ -335,43 +527,25 @@ class Conv2DTranspose(_ConvBase):
                              f"got x of shape {tuple(input_shape)}")
         return (n, self.out_channels, ho, wo)
 
-    def _canvas(self, h: int, w: int, ho: int, wo: int) -> tuple[int, int]:
-        """Size of the full (uncropped) output canvas: it must hold every kernel copy and the crop."""
-        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
-        return max((h - 1) * sh + kh, ph + ho), max((w - 1) * sw + kw, pw + wo)
-
     def forward(self, x: np.ndarray) -> np.ndarray:
-        n, c, h, w = x.shape
-        o, (ph, pw), W = self.out_channels, self.padding, self.params["W"]
-        ho, wo = self._output_size(h, w)
-        X = x.transpose(1, 0, 2, 3).reshape(c, n * h * w)  # (C, N*H*W); free if x is channel-major
-        # 1. one GEMM: every input pixel times the whole kernel
-        cols = W.reshape(c, -1).T @ X  # (O*kH*kW, N*H*W)
-        # 2. scatter-add the kernel copies onto the canvas, 3. crop the padding, add the bias
-        canvas = col2im(cols, (o, n, *self._canvas(h, w, ho, wo)), self.kernel_size, self.stride, (h, w))
-        y = canvas[:, :, ph: ph + ho, pw: pw + wo]  # (O, N, H_out, W_out), a view
-        y += self.params["b"][:, None, None, None]
-        self._cache = (x.shape, X)
-        return y.transpose(1, 0, 2, 3)  # (N, O, H_out, W_out), a view
+        # x as a channel-major view (a copy only if it is not one already): its (C, N*H*W) matrix is
+        # then free in the forward pass and again in the backward pass
+        x = np.ascontiguousarray(x.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)  # (N, C, H, W)
+        self._cache = x
+        return conv2d_transpose_forward(x, self.params["W"], self.params["b"], self.stride, self.padding,
+                                        self.output_padding)  # (N, O, H_out, W_out)
 
     @np.errstate(invalid="ignore")  # NaN/Inf in dy propagate by IEEE arithmetic (Inf*0 = NaN), no warning
     def backward(self, dy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
-        (n, c, h, w), X = self._cache
-        o, ho, wo = dy.shape[1:]
-        (ph, pw), W = self.padding, self.params["W"]
-        canvas = np.zeros((o, n, *self._canvas(h, w, ho, wo)), dtype=np.result_type(dy, W))
-        canvas[:, :, ph: ph + ho, pw: pw + wo] = dy.transpose(1, 0, 2, 3)  # (O, N, H_out, W_out)
-        dcols = im2col(canvas, self.kernel_size, self.stride, (h, w))  # (O*kH*kW, N*H*W)
-        self.grads = {"W": (X @ dcols.T).reshape(W.shape),  # (C, O*kH*kW) -> (C, O, kH, kW)
-                      "b": dy.sum(axis=(0, 2, 3))}  # (O,)
-        if not input_grad:
-            return None
-        dX = W.reshape(c, -1) @ dcols  # (C, N*H*W)
-        return dX.reshape(c, n, h, w).transpose(1, 0, 2, 3)  # (N, C, H, W), a view
+        dx, dW, db = conv2d_transpose_backward(dy, self._cache, self.params["W"], self.stride, self.padding,
+                                               input_grad)
+        self.grads = {"W": dW, "b": db}
+        return dx
 
     def __repr__(self) -> str:
         return f"Conv2DTranspose({self._describe()}, output_padding={self.output_padding})"
 
 
-__all__ = ["FAST_STRIDE1", "Conv2D", "Conv2DTranspose", "col2im", "conv_output_size",
+__all__ = ["FAST_STRIDE1", "Conv2D", "Conv2DTranspose", "col2im", "conv2d_backward", "conv2d_cols",
+           "conv2d_forward", "conv2d_transpose_backward", "conv2d_transpose_forward", "conv_output_size",
            "conv_transpose_output_size", "im2col"]
