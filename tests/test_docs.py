@@ -695,3 +695,22 @@ def test_every_mnist_run_metrics_file_says_its_data_as_the_code_does_now():
             stale.append(f"{name}: {data!r}")
     assert not stale, ("metrics files whose data string the current code no longer writes:\n"
                        + "\n".join(stale))
+
+
+def test_the_sparsity_page_keeps_j_for_the_objective():
+    """docs/03: $J$ is UFLDL's objective; the hidden width is $K$ (a page that used J for both made
+    ``J(W, b)`` and ``H in (0, 1)^{N x J}`` read as the same thing)."""
+    page = (DOCS / "03-sparsity.md").read_text(encoding="utf-8")
+    assert "J(W, b)" in page
+    width_as_j = re.findall(r"\(N, J\)|\(J, D\)|\(J,\)|\^\{J\}|N \\times J|length \$J\$|the \$J\$ means", page)
+    assert not width_as_j, width_as_j
+    assert "$K$ hidden units" in page
+
+
+def test_the_readme_quotes_the_example_times_it_lists():
+    """The README's claim about how long the examples take covers the CPU times it lists."""
+    text = " ".join(README.read_text(encoding="utf-8").split())
+    assert "defaults that finish in seconds to about two minutes of CPU time" in text
+    listed = re.search(r"of one BLAS thread \(.*?\): (.*?)\. ", text)[1]
+    seconds = [int(n) for n in re.findall(r" (\d+)(?:,|$)", listed + ",")]
+    assert len(seconds) >= 10 and max(seconds) <= 150 and min(seconds) >= 1, seconds
