@@ -702,7 +702,8 @@ def test_the_sparsity_page_keeps_j_for_the_objective():
     ``J(W, b)`` and ``H in (0, 1)^{N x J}`` read as the same thing)."""
     page = (DOCS / "03-sparsity.md").read_text(encoding="utf-8")
     assert "J(W, b)" in page
-    width_as_j = re.findall(r"\(N, J\)|\(J, D\)|\(J,\)|\^\{J\}|N \\times J|length \$J\$|the \$J\$ means", page)
+    width_as_j = re.findall(r"\(N, J\)|\(J, D\)|\(J,\)|\^\{J\}|N \\times J|length \$J\$|the \$J\$ means",
+                            page)
     assert not width_as_j, width_as_j
     assert "$K$ hidden units" in page
 
