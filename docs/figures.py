@@ -21,7 +21,7 @@ the step's loss, penalty, corruption or sampling, forward arrows named as the st
 backward arrows as its gradients. The plain run (no option) redraws them too; ``--check`` lists a
 picture whose model has changed since it was drawn.
 
-``--run`` runs the examples of :data:`RUNS` one at a time (each about a minute on two cores;
+``--run`` runs the examples of :data:`RUNS` one at a time (each from seconds to a few minutes on two cores;
 ``--only NAME ...`` picks some) and the kernel benchmark; a run on Fashion-MNIST is skipped, with a
 message, unless ``--fashion-dir`` is given. A metrics file that is missing is reported with the
 command that makes it, and the figures that need it are left as they are.
@@ -65,9 +65,18 @@ RUNS: dict[str, list[str]] = {
     "sparse_kl_mnist": ["examples/sparse_kl.py", "--data", "mnist", "--data-dir", "{data}"],
     "denoising": ["examples/denoising.py", "--data-dir", "{data}"],
     "inpainting": ["examples/inpainting.py", "--data-dir", "{data}"],
+    # docs/06, docs/13: the DAE trained on random masks alone, against square holes it never saw
+    "inpainting_random_holes": ["examples/inpainting.py", "--data-dir", "{data}", "--train-holes", "random"],
     "contractive": ["examples/contractive.py", "--data-dir", "{data}"],
     "vae": ["examples/vae.py", "--data-dir", "{data}"],
     "vae_latent2": ["examples/vae.py", "--data-dir", "{data}", "--latent-dim", "2"],
+    # docs/09 section 10: the Gaussian likelihood calibrated, and as summed and as mean MSE + KL
+    "vae_gaussian_learn_sigma": ["examples/vae.py", "--data-dir", "{data}", "--likelihood", "gaussian",
+                                 "--learn-sigma"],
+    "vae_gaussian_sum_mse": ["examples/vae.py", "--data-dir", "{data}", "--likelihood", "gaussian",
+                             "--decoder-sigma", "0.7071"],
+    "vae_gaussian_mean_mse": ["examples/vae.py", "--data-dir", "{data}", "--likelihood", "gaussian",
+                              "--decoder-sigma", "19.8"],
     # the IWAE comparison of docs/09: binarised images, the bound on all 2,000 held-out images
     **{name: ["examples/vae.py", "--data-dir", "{data}", "--binarize", "dynamic", "--eval-n", "all", *extra]
        for name, extra in [("vae_binarized", []), ("vae_binarized_k5", ["--k", "5"]),
@@ -103,6 +112,11 @@ NONDIGIT_SETS = ("glyphs", "photo_crops")
 CLAIM_EXAMPLES = ("denoising", "inpainting", "watermark_removal", "conv_ae")
 RUNS.update({f"{example}_{data}": [f"examples/{example}.py", "--data-dir", "{" + data + "}"]
              for example in CLAIM_EXAMPLES for data in NONDIGIT_SETS})
+# docs/06 and docs/13: why the defaults are what they are, on letters (a watermark remover without its
+# gated skip path; a denoising autoencoder with a 64-number code)
+RUNS["watermark_removal_plain_glyphs"] = ["examples/watermark_removal.py", "--data-dir", "{glyphs}",
+                                          "--plain"]
+RUNS["denoising_code64_glyphs"] = ["examples/denoising.py", "--data-dir", "{glyphs}", "--code", "64"]
 #: Benchmarks write their JSON themselves (``{json}``: the file in docs/metrics/).
 BENCHMARKS: dict[str, list[str]] = {
     "bench_kernels": ["benchmarks/kernels.py", "--json", "{json}"],
@@ -139,8 +153,10 @@ def table(header: list[str], rows: list[list]) -> str:
 
 
 def _kernels(m: dict) -> str:
-    """Where a figure of ``benchmarks/kernels.py`` comes from, and when and where it was measured."""
-    return f"`python benchmarks/kernels.py`, {measured(m['where'])}"
+    """Where a figure of ``benchmarks/kernels.py`` comes from; when and on what it was measured is said
+    once, on the benchmarks page (figure ``kernels-setup``), not in the lessons."""
+    return (f"`python benchmarks/kernels.py`, BLAS threads {m['where']['blas_threads']}; setup and date in "
+            f"[benchmarks.md](benchmarks.md#small-kernels)")
 
 
 def _of(k: int, n: int) -> str:
@@ -418,6 +434,13 @@ def contractive_cost(m: dict) -> str:
 
 
 # -- docs/01-dense-and-activations.md and docs/benchmarks.md: benchmarks/kernels.py
+@figure("kernels-setup", "bench_kernels")
+def kernels_setup(m: dict) -> str:
+    w = m["where"]
+    return (f"NumPy {w['numpy']}, {w['rounds']} interleaved rounds per kernel, medians; "
+            f"{measured(w)}.")
+
+
 def _timed(ratio: str, shape: list[int], first_us: float, second_us: float, where: dict) -> str:
     """``"64 times slower on a 128x784 float32 array (... µs; where and when)"``."""
     return (f"{ratio} on a {'x'.join(map(str, shape))} float32 array ({first_us:,.0f} against "
@@ -532,6 +555,69 @@ def readme_sparse_l1(m: dict) -> str:
     return (f"{25 - l1['silent_units']} of 25 L1 units fire, each on {l1['firing_rate_of_the_others']:.1%} "
             f"of the patches, against KL's {25 - kl['silent_units']}, each on "
             f"{kl['firing_rate_of_the_others']:.1%}")
+
+
+# -- docs/06-denoising.md and docs/13-applications.md: what the defaults of the application examples avoid
+@figure("inpainting-random-holes", "inpainting_random_holes")
+def inpainting_random_holes(m: dict) -> str:
+    r = m["results"]
+    lost = [name.split()[1].replace("x", "×") for name, fills in r.items()
+            if name.startswith("block") and fills["DAE"]["mse_missing"] > fills["mean image"]["mse_missing"]]
+    if not lost:
+        return ("beat the mean image on every square hole all the same, though by less than on scattered "
+                "pixels")
+    worst = next(name for name in reversed(list(r)) if name.startswith("block"))
+    return (f"lost to the mean image on the {' and '.join(lost)} holes (MSE on the missing pixels "
+            f"{r[worst]['DAE']['mse_missing']:.4f} against {r[worst]['mean image']['mse_missing']:.4f} at "
+            f"{worst.split()[1].replace('x', '×')})")
+
+
+@figure("watermark-plain-glyphs", "watermark_removal_plain_glyphs", "watermark_removal_glyphs")
+def watermark_plain_glyphs(plain: dict, gated: dict) -> str:
+    b, a, g = plain["before"], plain["after"], gated["after"]
+    return (f"on letters the plain DAE takes PSNR from {b['psnr_db']:.2f} to {a['psnr_db']:.2f} dB and SSIM "
+            f"from {b['ssim']:.3f} to {a['ssim']:.3f}; the gated remover reaches {g['psnr_db']:.2f} dB and "
+            f"{g['ssim']:.3f}")
+
+
+@figure("denoising-code64-glyphs", "denoising_code64_glyphs", "denoising_glyphs")
+def denoising_code64_glyphs(narrow: dict, default: dict) -> str:
+    r64, r = narrow["results"]["masking 0.25"], default["results"]["masking 0.25"]
+    return (f"on letters at masking 0.25 the DAE's output scores {r64['DAE']['psnr']:.1f} dB with a "
+            f"{narrow['code']}-number code against {r['DAE']['psnr']:.1f} dB with {default['code']} "
+            f"(the noisy input: {r['noisy']['psnr']:.1f} dB)")
+
+
+# -- docs/09-vae.md, section 10: the Gaussian likelihood, calibrated and as the MSE + KL conventions
+def _calibrated_beta(m: dict) -> tuple[float, float]:
+    """The learnt decoder sigma and the beta that summed MSE + KL (c = 1) is relative to it."""
+    sigma = m["decoder_sigma_final"]
+    return sigma, 1 / (2 * sigma**2)
+
+
+@figure("vae-gaussian-sigma", "vae_gaussian_learn_sigma")
+def vae_gaussian_sigma(m: dict) -> str:
+    sigma, beta = _calibrated_beta(m)
+    mean_beta = f"{round(784 * beta, -2):,.0f}".replace(",", "{,}")
+    return (f"it settles at $\\hat\\sigma_x = {sigma:.3f}$, so summed MSE + KL is a $\\beta$-VAE with "
+            f"$\\beta = 1/(2 \\cdot {sigma:.3f}^2) \\approx {beta:.0f}$ relative to the calibrated model, "
+            f"and mean MSE + KL one with $\\beta \\approx 784 \\cdot {beta:.0f} \\approx {mean_beta}$")
+
+
+@figure("vae-gaussian-table", "vae_gaussian_learn_sigma", "vae_gaussian_sum_mse", "vae_gaussian_mean_mse")
+def vae_gaussian_table(learnt: dict, summed: dict, mean: dict) -> str:
+    sigma, _ = _calibrated_beta(learnt)
+    rows = []
+    for option, m, looks in (
+            (f"`--learn-sigma` ($\\hat\\sigma_x = {sigma:.3f}$)", learnt,
+             "sharp; prior samples speckled (a KL this large leaves holes in the prior)"),
+            ("`--decoder-sigma 0.7071` (summed MSE + KL)", summed, "recognisable, blurrier"),
+            ("`--decoder-sigma 19.8` (mean MSE + KL)", mean, "")):
+        if m["active_units"] == 0:
+            looks = "every image decodes to the same mean digit: the posterior has collapsed to the prior"
+        rows.append([option, f"{m['test_kl']:.2f}", m["active_units"], looks])
+    units = f"active units (of {learnt['latent_dim']})"
+    return table(["`--likelihood gaussian`", "held-out KL (nats)", units, "reconstructions"], rows)
 
 
 # -- docs/09-vae.md (the example's section) and the README: examples/vae.py

@@ -33,7 +33,7 @@ with unit means 200 to 500 times apart.
 
 Run::
 
-    python examples/sparse_kl.py                       # natural patches, offline, ~15 s
+    python examples/sparse_kl.py                       # natural patches, offline, ~6 s
     python examples/sparse_kl.py --penalty both        # KL and L1 side by side, ~20 s
     python examples/sparse_kl.py --data mnist --data-dir /path/to/mnist
 """

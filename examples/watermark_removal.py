@@ -15,8 +15,9 @@ Two choices make it work on any MNIST-format images, not only digits:
   is clean the model learns ``g ~ 1`` and copies it, detail and all; under the mark ``g ~ 0``
   and ``y`` paints what the mark hid. The 64-number code only has to say where the mark is and
   roughly what lies beneath, not every serif or texture of the image: a plain bottleneck
-  (``--plain``, ``x_hat = decoder(encoder(x_tilde))``) is enough for digits, but on letters and
-  photographs its output is blurrier than the marked input (lower SSIM). The gate starts open
+  (``--plain``, ``x_hat = decoder(encoder(x_tilde))``) is enough for digits, but on letters it
+  recovers far less of the image than the gated path (docs/13-applications.md gives the
+  measured figures). The gate starts open
   (bias 2: ``g = 0.88``), so training begins near "copy the input".
 - **ink that shows**: white ink is invisible on a white background (``x = 1`` stays 1), so the
   ink is the opposite of the training images' median pixel (white on dark images, black on light

@@ -46,7 +46,8 @@ def _scale(pred: np.ndarray, reduction: str) -> float:
 
 
 def _sum64(a: np.ndarray) -> float:
-    """The sum of ``a``, accumulated in float64 (a float32 dot of 1e7 terms is off by ~1e-4 relative)."""
+    """The sum of ``a``, accumulated in float64 (in float32, 1e7 terms are off by ~3e-8 relative
+    in NumPy's pairwise sum, ~3e-5 in a BLAS dot, ~2e-2 added one by one: docs/02-losses.md)."""
     return float(np.sum(a, dtype=np.float64))
 
 

@@ -8,7 +8,7 @@ from .._validation import check_array, check_float, checked_by
 
 
 def _check_codes(h, value_range: tuple[float, float] | None = None) -> np.ndarray:
-    """``h`` as a finite float array of shape (N, J) (integers become float64), inside ``value_range``."""
+    """``h`` as a finite float array of shape (N, K) (integers become float64), inside ``value_range``."""
     h = check_array(h, "h", ndim=2, value_range=value_range)
     return h if h.dtype.kind == "f" else h.astype(np.float64)
 
@@ -26,13 +26,13 @@ def _check_kl(h, rho: float) -> tuple[np.ndarray, float]:
 def l1_activity(h) -> tuple[float, np.ndarray]:
     r"""L1 activity penalty: the batch mean of each example's summed absolute activation.
 
-    For ``h`` of shape (N, J):
+    For ``h`` of shape (N, K):
 
     .. math::
         \Omega = \frac{1}{N} \sum_n \sum_j |h_{nj}|, \qquad
         \frac{\partial \Omega}{\partial h_{nj}} = \frac{1}{N}\,\mathrm{sign}(h_{nj})
 
-    Returns ``(value, dh)``; ``dh`` has ``h``'s shape (N, J) and dtype. The subgradient 0 is
+    Returns ``(value, dh)``; ``dh`` has ``h``'s shape (N, K) and dtype. The subgradient 0 is
     taken at ``h == 0``. Derivation: ``docs/03-sparsity.md``.
     """
     s = 1.0 / h.shape[0]  # a Python float: s * sign(h) keeps h's dtype
@@ -43,7 +43,7 @@ def l1_activity(h) -> tuple[float, np.ndarray]:
 def kl_sparsity(h, rho: float) -> tuple[float, np.ndarray]:
     r"""KL sparsity penalty of Ng's sparse autoencoder.
 
-    For activations ``h`` in (0, 1) of shape (N, J), ``rho_hat_j`` is the batch mean of
+    For activations ``h`` in (0, 1) of shape (N, K), ``rho_hat_j`` is the batch mean of
     unit j and every unit is pushed towards the target mean ``rho``:
 
     .. math::
@@ -56,14 +56,14 @@ def kl_sparsity(h, rho: float) -> tuple[float, np.ndarray]:
 
     Every example of the batch gets the same gradient row, since each ``h_nj`` enters
     ``rho_hat_j`` with weight ``1/N``. ``rho_hat`` is clipped to ``[eps, 1 - eps]`` so the logs
-    stay finite. Returns ``(value, dh)``; ``dh`` has ``h``'s shape (N, J) and dtype.
+    stay finite. Returns ``(value, dh)``; ``dh`` has ``h``'s shape (N, K) and dtype.
     Derivation: ``docs/03-sparsity.md``.
     """
     eps = np.finfo(h.dtype).eps
-    rho_hat = np.clip(h.mean(axis=0), eps, 1 - eps)  # (J,)
+    rho_hat = np.clip(h.mean(axis=0), eps, 1 - eps)  # (K,)
     value = np.sum(rho * np.log(rho / rho_hat) + (1 - rho) * np.log((1 - rho) / (1 - rho_hat)))
-    d_rho_hat = (-rho / rho_hat + (1 - rho) / (1 - rho_hat)) / h.shape[0]  # (J,)
-    dh = np.broadcast_to(d_rho_hat.astype(h.dtype), h.shape).copy()  # (N, J)
+    d_rho_hat = (-rho / rho_hat + (1 - rho) / (1 - rho_hat)) / h.shape[0]  # (K,)
+    dh = np.broadcast_to(d_rho_hat.astype(h.dtype), h.shape).copy()  # (N, K)
     return float(value), dh
 
 
