@@ -175,6 +175,13 @@ def _put_params(params: dict[str, np.ndarray], values: dict[str, np.ndarray]) ->
         np.copyto(p, values[k])
 
 
+def model_state(model) -> dict[str, np.ndarray]:
+    """The live arrays that make a model what it is: its ``params`` and its ``buffers`` (as
+    ``"buffer/<name>"``). Early stopping copies them as the best state and puts them back together,
+    so the running statistics always belong to the weights beside them."""
+    return {**model.params, **{f"buffer/{k}": v for k, v in getattr(model, "buffers", {}).items()}}
+
+
 # ---------------------------------------------------------------------------- one epoch
 def train_epoch(model, data: BatchSource, optimizer: Optimizer, rng: np.random.Generator, batch_size: int,
                 shuffle: bool, epoch: int, bar: ProgressBar | None = None,
@@ -428,7 +435,7 @@ def fit_model(model, X, y=None, epochs: int = 10, batch_size: int = 128, optimiz
         for k, v in record.items():
             model.history_.setdefault(k, []).append(v)
         epoch += 1
-        stopping.update(record[monitor], epoch, model.params)  # 4. early stopping
+        stopping.update(record[monitor], epoch, model_state(model))  # 4. early stopping
         if verbose:
             _print_epoch(record, epoch, epochs, len(data), monitor, stopping)
         if checkpoint is not None and (epoch % every == 0 or epoch == epochs or stopping.stopped):
@@ -440,7 +447,7 @@ def fit_model(model, X, y=None, epochs: int = 10, batch_size: int = 128, optimiz
         model.best_epoch_ = stopping.best_epoch
         model.stopped_epoch_ = epoch if stopping.stopped else None
         if restore_best and stopping.best_weights is not None:
-            _put_params(model.params, stopping.best_weights)
+            _put_params(model_state(model), stopping.best_weights)
             if verbose:
                 print(f"restored the weights of epoch {stopping.best_epoch} ({monitor} "
                       f"{stopping.best_value:.5g})", flush=True)

@@ -2,7 +2,10 @@
 
 Every layer has ``params`` (name -> live ndarray) and ``grads`` (same keys and shapes);
 ``forward(x)`` caches what ``backward`` needs, ``backward(dy)`` returns dL/dx and *overwrites*
-``grads`` (it never accumulates). See ``docs/01-dense-and-activations.md``.
+``grads`` (it never accumulates). ``buffers`` (name -> live ndarray, empty by default) hold state
+that is not trained but is part of the layer, such as a batch normalisation's running
+statistics: saved and loaded with the model, never seen by an optimiser or a gradient check.
+See ``docs/01-dense-and-activations.md`` and ``docs/14-extending.md``.
 
 Layers trust their inputs: the models check data once at their public door (``fit``, ``encode``,
 ...) and the math inside does not re-check it. A NaN or Inf in ``dy`` flows into ``dx`` and
@@ -27,7 +30,9 @@ class Layer:
     is True after ``train()`` and False after ``eval()``; layers whose behaviour differs
     between the two read it. A layer that draws random numbers sets ``stochastic = True`` and
     its forward is ``forward(x, rng=None)``: it draws from the Generator ``rng``, or from its own
-    ``self.rng`` when ``rng`` is None. See ``docs/01-dense-and-activations.md`` and
+    ``self.rng`` when ``rng`` is None. ``buffers`` holds arrays that are state but not trained
+    (running statistics): the forward pass may update them in place, the optimisers never see
+    them, ``save`` keeps them. See ``docs/01-dense-and-activations.md`` and
     ``docs/14-extending.md``.
     """
 
@@ -42,6 +47,7 @@ class Layer:
     def __init__(self) -> None:
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
+        self.buffers: dict[str, np.ndarray] = {}  # state that is not trained (running statistics)
         self.training = True
 
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -74,7 +80,7 @@ class Sequential(Layer):
 
     Backward is the chain rule run in reverse: ``dx = f_1'^T (... f_L'^T dy)``, each layer's
     ``backward`` applying its transposed Jacobian to the gradient of the layer after it.
-    ``params`` and ``grads`` are flattened as ``"{index}.{name}"``; the arrays are the layers'
+    ``params``, ``grads`` and ``buffers`` are flattened as ``"{index}.{name}"``; the arrays are the layers'
     own, so an optimiser updating ``params`` in place updates the layers. Derivation:
     ``docs/01-dense-and-activations.md`` (Sequential: the chain rule).
     """
@@ -105,6 +111,17 @@ class Sequential(Layer):
     def grads(self, value: dict) -> None:
         if value:
             raise AttributeError("Sequential.grads is derived from its layers")
+
+    @property
+    def buffers(self) -> dict[str, np.ndarray]:  # type: ignore[override]
+        """The layers' buffers (state that is not trained), flattened as ``"{index}.{name}"``."""
+        return {f"{i}.{k}": v for i, layer in enumerate(self.layers)
+                for k, v in getattr(layer, "buffers", {}).items()}
+
+    @buffers.setter
+    def buffers(self, value: dict) -> None:
+        if value:
+            raise AttributeError("Sequential.buffers is derived from its layers; set the layers' buffers")
 
     @property
     def stochastic(self) -> bool:  # type: ignore[override]

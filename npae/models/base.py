@@ -74,6 +74,16 @@ class BaseAutoencoder:
         """Gradients from the last backward pass, keys as in :attr:`params`."""
         return {f"{prefix}.{k}": v for prefix, net in self._networks().items() for k, v in net.grads.items()}
 
+    @property
+    def buffers(self) -> dict[str, np.ndarray]:
+        """The networks' state that is not trained (running statistics), keys like :attr:`params`.
+
+        Saved and loaded with the model, part of checkpoints and of early stopping's best state;
+        never given to an optimiser, never counted by :meth:`n_parameters`, never gradient-checked.
+        """
+        return {f"{prefix}.{k}": v for prefix, net in self._networks().items()
+                for k, v in getattr(net, "buffers", {}).items()}
+
     def get_params(self) -> dict:
         """The constructor arguments (scikit-learn style), used by ``save``.
 
@@ -89,8 +99,12 @@ class BaseAutoencoder:
         return {name: getattr(self, name) for name in names}
 
     def n_parameters(self) -> int:
-        """How many scalars the model trains."""
+        """How many scalars the model trains (its :attr:`params`; :attr:`buffers` are not counted)."""
         return int(sum(p.size for p in self.params.values()))
+
+    def n_buffer_values(self) -> int:
+        """How many scalars the model keeps without training them (its :attr:`buffers`)."""
+        return int(sum(b.size for b in self.buffers.values()))
 
     def train(self) -> BaseAutoencoder:
         for net in self._networks().values():

@@ -95,6 +95,11 @@ class Classifier:
         """Gradients from the last backward pass, keys as in :attr:`params`."""
         return {f"network.{k}": v for k, v in self.network.grads.items()}
 
+    @property
+    def buffers(self) -> dict[str, np.ndarray]:
+        """The network's state that is not trained (running statistics), keys as in :attr:`params`."""
+        return {f"network.{k}": v for k, v in self.network.buffers.items()}
+
     def n_parameters(self) -> int:
         """How many scalars the model trains."""
         return int(sum(p.size for p in self.params.values()))
