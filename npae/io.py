@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from .layers.base import describe
 from .optim import Optimizer
 
 FORMAT = "npae-model"
@@ -192,8 +193,8 @@ def optimizer_meta(optimizer) -> dict:
 
 
 def _layers(model) -> dict[str, list[str]]:
-    """Every network's layers as text (``repr`` of each: its type and configuration), by network name."""
-    return {name: [repr(layer) for layer in net.layers] for name, net in model._networks().items()}
+    """Every network's layers as text (each one's type and ``get_config()``), by network name."""
+    return {name: [describe(layer) for layer in net.layers] for name, net in model._networks().items()}
 
 
 def check_rebuildable(model) -> None:

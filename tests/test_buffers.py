@@ -118,3 +118,59 @@ def test_check_model_leaves_the_buffers_and_passes_the_zero_bias_gradient():
     for k, v in before.items():
         assert np.array_equal(model.buffers[k], v), k
     assert model.score(_X()) == score
+
+
+# ---------------------------------------------------------------- configs, not reprs
+from npae.layers import Layer  # noqa: E402
+
+
+class KSparse(Layer):
+    """Keep the k largest entries of each row (k_eval of them in eval mode); no __repr__ of its own."""
+
+    def __init__(self, k=3, k_eval=None):
+        super().__init__()
+        self.k, self.k_eval = k, k if k_eval is None else k_eval
+
+    def forward(self, x):
+        k = self.k if self.training else self.k_eval
+        self._mask = x >= np.sort(x, axis=1)[:, -k][:, None]
+        return x * self._mask
+
+    def backward(self, dy):
+        return dy * self._mask
+
+
+class KSparseAutoencoder(Autoencoder):
+    def __init__(self, sizes=(10, 6), k=3, k_eval=None, random_state=None, dtype=np.float32):
+        super().__init__(sizes, activation="relu", random_state=random_state, dtype=dtype)
+        self.k, self.k_eval = k, k_eval
+        self.encoder = Sequential(*self.encoder.layers, KSparse(k, k_eval))
+
+
+def test_save_compares_layer_configs_so_a_setting_changed_after_construction_is_refused(tmp_path):
+    model = KSparseAutoencoder(k=3, k_eval=4, random_state=0)
+    assert model.encoder[-1].get_config() == {"k": 3, "k_eval": 4}
+    model.save(tmp_path / "ok.npz")
+    model.encoder[-1].k_eval = 2  # changed after construction: load would build k_eval=4
+    with pytest.raises(ValueError, match=r"layer 2 is KSparse\(k=3, k_eval=2\).*KSparse\(k=3, k_eval=4\)"):
+        model.save(tmp_path / "changed.npz")
+
+
+def test_a_subclass_repr_shows_its_own_arguments():
+    assert repr(KSparse(3, 5)) == "KSparse(k=3, k_eval=5)"
+    text = repr(KSparseAutoencoder(k=2, random_state=0))
+    assert text.startswith("KSparseAutoencoder(10-6-10, ") and text.endswith(", k=2, k_eval=None)")
+    assert repr(BatchNormAutoencoder(momentum=0.2)).endswith("momentum=0.2)")
+
+
+def test_every_layer_has_a_config_of_its_constructor_arguments():
+    from npae.layers import Conv2D, Dense, Dropout, LayerNorm, MaxPool2D
+
+    assert Dense(4, 3, dtype=np.float64).get_config() == {"in_features": 4, "out_features": 3,
+                                                          "init": "glorot_uniform", "dtype": np.float64}
+    assert Conv2D(1, 2, 3).get_config()["kernel_size"] == (3, 3)
+    assert Dropout(0.2).get_config() == {"rate": 0.2}
+    assert LayerNorm(5).get_config()["normalized_shape"] == 5
+    assert MaxPool2D(2).get_config() == {"kernel_size": (2, 2), "stride": (2, 2), "padding": (0, 0)}
+    assert BatchNorm1d(4, momentum=0.3).get_config() == {"num_features": 4, "eps": 1e-5, "momentum": 0.3,
+                                                        "dtype": np.float32}

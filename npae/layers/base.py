@@ -15,6 +15,7 @@ under ``np.errstate(invalid="ignore")``, and the training loop's divergence guar
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator
 
 import numpy as np
@@ -71,8 +72,49 @@ class Layer:
         """Set every gradient to zeros (useful before the first backward)."""
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
 
+    def __init_subclass__(cls, **kwargs) -> None:
+        """A subclass with its own ``__init__`` but no ``__repr__`` of its own gets the generic one.
+
+        Otherwise it would show its parent's ``repr``, hiding the arguments it added.
+        """
+        super().__init_subclass__(**kwargs)
+        if "__init__" in cls.__dict__ and "__repr__" not in cls.__dict__:
+            cls.__repr__ = Layer.__repr__
+
+    def get_config(self) -> dict:
+        """The constructor's arguments as a dict, read back from the attributes of the same names.
+
+        Like Keras's ``get_config``: ``Dense(4, 3).get_config()`` is ``{"in_features": 4,
+        "out_features": 3, "init": "glorot_uniform", "dtype": float32}``. The generator ``rng``
+        (it only draws initial weights or noise) is left out. ``save`` compares the configs of a
+        model's layers with those its constructor builds (:func:`npae.io.check_rebuildable`), so a
+        setting changed after construction is caught. An argument that ``__init__`` does not keep
+        under its own name cannot be read back and is left out (keep each one, or override this:
+        ``docs/14-extending.md``).
+        """
+        names = [n for n, p in inspect.signature(type(self).__init__).parameters.items()
+                 if n not in ("self", "rng") and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+        # an argument not kept as self.<name> cannot be read back, so it is not in the config
+        return {n: getattr(self, n) for n in names if hasattr(self, n)}
+
     def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+def describe(layer: Layer) -> str:
+    """A layer's type and configuration as one line, ``"Dense(in_features=4, out_features=3, ...)"``.
+
+    What ``save`` compares between a model and the one its constructor builds. A layer argument
+    (a ``TiedDense``'s ``tied_to``) is shown by its own description.
+    """
+    def show(v) -> str:
+        if isinstance(v, Layer):
+            return describe(v)
+        if isinstance(v, np.dtype) or (isinstance(v, type) and issubclass(v, np.generic)):
+            return np.dtype(v).name
+        return repr(v)
+    return f"{type(layer).__name__}({', '.join(f'{k}={show(v)}' for k, v in layer.get_config().items())})"
 
 
 class Sequential(Layer):
@@ -177,6 +219,10 @@ class Sequential(Layer):
     def zero_grads(self) -> None:
         for layer in self.layers:
             layer.zero_grads()
+
+    def get_config(self) -> dict:
+        """``{"layers": [describe(layer), ...]}``: every layer's type and configuration, in order."""
+        return {"layers": [describe(layer) for layer in self.layers]}
 
     def __iter__(self) -> Iterator[Layer]:
         return iter(self.layers)

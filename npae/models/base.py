@@ -28,6 +28,31 @@ from ..penalties import add_weight_decay
 from ..training import fit_model
 
 
+def _repr_with_own_args(self) -> str:
+    """The parent class's ``repr`` followed by the arguments this class's ``__init__`` added.
+
+    ``ScaledAutoencoder(20-8-4-8-20, activation='tanh', loss='mse', scale_init=0.5)``: given to a
+    model subclass that writes its own ``__init__`` but no ``__repr__``.
+    """
+    cls = type(self)
+    owner = next(c for c in cls.__mro__ if "__init__" in c.__dict__)
+    parent = next((c for c in owner.__mro__[1:] if c is not object and "__repr__" in c.__dict__
+                   and c.__dict__["__repr__"] is not _repr_with_own_args), None)
+    base = parent.__repr__(self) if parent is not None else f"{cls.__name__}()"
+    inherited = set()
+    for c in owner.__mro__[1:]:
+        if "__init__" in c.__dict__ and c is not object:
+            inherited |= set(inspect.signature(c.__init__).parameters)
+    own = [n for n in inspect.signature(owner.__init__).parameters
+           if n not in inherited and n != "self" and hasattr(self, n)]
+    if not own:
+        return base
+    extra = ", ".join(f"{n}={getattr(self, n)!r}" for n in own)
+    if base.endswith("()") or not base.endswith(")"):
+        return f"{cls.__name__}({extra})"
+    return f"{base[:-1]}, {extra})"
+
+
 class BaseAutoencoder:
     """Shared machinery of the autoencoders (not used directly).
 
@@ -45,6 +70,8 @@ class BaseAutoencoder:
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
         io.register_model(cls)
+        if "__init__" in cls.__dict__ and "__repr__" not in cls.__dict__:
+            cls.__repr__ = _repr_with_own_args  # not the parent's repr alone: it hides the new arguments
 
     def _init_common(self, random_state, dtype) -> np.random.Generator:
         """Store ``random_state`` and ``dtype``; return the generator that builds the weights.
