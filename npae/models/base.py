@@ -23,7 +23,7 @@ from .. import io
 from .._validation import check_array, check_dtype, check_random_state
 from ..layers import Sequential
 from ..layers.activations import sigmoid
-from ..losses import RECONSTRUCTION_LOSSES
+from ..losses import get_loss
 from ..penalties import add_weight_decay
 from ..training import fit_model
 
@@ -195,7 +195,7 @@ class BaseAutoencoder:
         """Mean reconstruction loss of ``X`` (the model's ``loss``, as in training; lower is better)."""
         X = self.check_batch(X)
         out = self._batched(self.decoder, self._batched(self.encoder, X))
-        return RECONSTRUCTION_LOSSES[self.loss](out, X)[0]
+        return get_loss(self.loss)(out, X)[0]
 
     def _check_targets(self, X: np.ndarray, name: str = "X") -> np.ndarray:
         """With ``loss="bce"`` the data are the targets of a cross-entropy: they must lie in [0, 1]."""
@@ -218,7 +218,7 @@ class BaseAutoencoder:
         h = self.encoder.forward(X, rng)  # (N, code); rng reaches any dropout layer
         out = self.decoder.forward(h, rng)  # X's shape
         # 2. the reconstruction loss and its gradient with respect to the output
-        rec, dout = RECONSTRUCTION_LOSSES[self.loss](out, X)
+        rec, dout = get_loss(self.loss)(out, X)
         # 3. backward: decoder, then encoder (dL/dX is not needed: skipped)
         dh = self.decoder.backward(dout)  # (N, code)
         self.encoder.backward(dh, input_grad=False)
