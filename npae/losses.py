@@ -368,13 +368,12 @@ def register_loss(name: str, loss, overwrite: bool = False) -> None:
 def get_loss(loss):
     """The function a model's step calls for its ``loss`` argument: a registered name or a callable.
 
-    A callable is used as it is (``loss(pred, target) -> (value, dpred)``); a name is looked up
-    among :data:`RECONSTRUCTION_LOSSES`, else ``ValueError`` lists the names.
+    A function (not a class) is used as it is (``loss(pred, target) -> (value, dpred)``); a name is
+    looked up among :data:`RECONSTRUCTION_LOSSES`, else ``ValueError`` lists the names.
     """
-    if callable(loss):
+    if callable(loss) and not isinstance(loss, type):
         return loss
-    try:
+    if isinstance(loss, str) and loss in RECONSTRUCTION_LOSSES:
         return RECONSTRUCTION_LOSSES[loss]
-    except (KeyError, TypeError):
-        raise ValueError(f"loss must be one of {sorted(RECONSTRUCTION_LOSSES)} (npae.losses.register_loss adds a "
-                         f"name) or a callable returning (value, dpred), got {loss!r}") from None
+    raise ValueError(f"loss must be one of {sorted(RECONSTRUCTION_LOSSES)} (npae.losses.register_loss adds a "
+                     f"name) or a function returning (value, dpred), got {loss!r}")

@@ -189,7 +189,7 @@ def test_constructor_bad_input():
     with pytest.raises(ValueError, match="code_activation"):
         Autoencoder(code_activation="swish")
     with pytest.raises(ValueError, match="loss"):
-        Autoencoder(loss="huber")
+        Autoencoder(loss="hubber")
     with pytest.raises(ValueError, match="output_activation"):
         Autoencoder(loss="bce", output_activation="identity")
     with pytest.raises(ValueError, match="weight_decay"):

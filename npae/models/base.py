@@ -99,6 +99,15 @@ class BaseAutoencoder:
     @property
     def grads(self) -> dict[str, np.ndarray]:
         """Gradients from the last backward pass, keys as in :attr:`params`."""
+        return self.layer_grads()
+
+    def layer_grads(self) -> dict[str, np.ndarray]:
+        """The layers' own gradient arrays (live: ``+=`` on one changes the layer's), ``"encoder.0.W"``-style.
+
+        Where every extra term of the objective adds its gradient, in place, after the backward
+        pass (weight decay, the contractive penalty, a learner's own term): then :attr:`grads`,
+        which reads these arrays, is the gradient ``loss_and_grads`` returned.
+        """
         return {f"{prefix}.{k}": v for prefix, net in self._networks().items() for k, v in net.grads.items()}
 
     @property
@@ -234,9 +243,9 @@ class BaseAutoencoder:
         (default: the model's generator) drives any randomness (noise, sampling).
         """
         terms = self._forward_backward(X, self.rng_ if rng is None else rng)
-        grads = self.grads
-        if self.weight_decay:  # (lambda / 2) sum ||W||^2 adds lambda W to each weight's gradient
-            terms["weight_decay"] = add_weight_decay(grads, self.params, self.weight_decay)
+        if self.weight_decay:  # (lambda / 2) sum ||W||^2 adds lambda W to each weight's gradient, in place
+            terms["weight_decay"] = add_weight_decay(self.layer_grads(), self.params, self.weight_decay)
+        grads = self.grads  # read after every term has been added: model.grads is this until the next step
         return float(sum(terms.values())), terms, grads
 
     # ------------------------------------------------------------------ training and saving

@@ -67,7 +67,7 @@ class ContractiveAutoencoder(Autoencoder):
         else:
             omega, domega = contractive_chain_rule(layers, u)
         # 5. lam * dOmega/dtheta joins the encoder's gradients (the layers' own arrays, in place)
-        grads = self.encoder.grads
+        grads = self.encoder.grads  # the layers' own arrays: every term adds in place (docs/14)
         for key, g in domega.items():
             grads[key] += X.dtype.type(self.lam) * g
         return {"reconstruction": rec, "contractive": self.lam * omega}
