@@ -334,7 +334,8 @@ def cmd_gradcheck(args, extra) -> int:
         print(f"moved off their constant starting values: {', '.join(moved)}")
     print(report.table(args.tol, args.atol))
     failed = report.failed(args.tol, args.atol)
-    print(f"max relative error {max(report.values()):.2e}: {'FAILED: ' + ', '.join(failed) if failed else 'OK'} "
+    verdict = "FAILED: " + ", ".join(failed) if failed else "OK"
+    print(f"max relative error {max(report.values()):.2e}: {verdict} "
           f"(an array passes when |a - n| <= atol {args.atol:g} + tol {args.tol:g} * (|a| + |n|))")
     return 1 if failed else 0
 
@@ -406,7 +407,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--seed", type=nonnegative_int, default=0)
     g.add_argument("--tol", type=positive_float, default=1e-7, help="relative tolerance")
     g.add_argument("--atol", type=nonnegative_float, default=1e-8,
-                   help="absolute tolerance on |analytic - numeric| (a zero gradient reads as rounding noise)")
+                   help="absolute tolerance on |analytic - numeric| (a zero gradient's rounding noise)")
     return p
 
 

@@ -208,7 +208,8 @@ def check_layer(layer, x: np.ndarray, rng=None, h: float = 1e-6, rng_seed: int =
     of ``layer.params`` (not its ``buffers``, which have no gradient), as a :class:`GradientReport`
     whose ``arrays`` also hold the norms. A correct backward gives about 1e-9 or less, a wrong one
     about 0.1-1; :func:`assert_gradients` turns that into a verdict. The layer's ``buffers`` (running
-    statistics a training-mode forward updates) are put back as they were. Raises ``TypeError`` naming a parameter
+    statistics a training-mode forward updates) are put back as they were. Raises ``TypeError``
+    naming a parameter
     that is not float64, and ``RuntimeError`` ("the loss is not deterministic") when two
     forwards at the same point differ. See ``docs/05-gradient-checking.md``.
     """
@@ -271,9 +272,9 @@ def check_model(model, X: np.ndarray, rng_seed: int = 0, h: float = 1e-5, y=None
     learns from labels (a ``Classifier``) is given them as ``y`` (N,) and checked through
     ``loss_and_grads(X, y, rng)``. Returns
     ``{param_name: rel_error}`` with the keys of ``model.params`` (a :class:`GradientReport`, norms
-    in its ``arrays``); ``model.buffers`` are not checked and are put back as they were. Raises ``TypeError`` naming a
-    parameter that is not float64, and ``RuntimeError`` ("the loss is not deterministic") when
-    two evaluations with the same seed differ. See ``docs/05-gradient-checking.md``.
+    in its ``arrays``); ``model.buffers`` are not checked and are put back as they were. Raises
+    ``TypeError`` naming a parameter that is not float64, and ``RuntimeError`` ("the loss is not
+    deterministic") when two evaluations with the same seed differ. See ``docs/05-gradient-checking.md``.
     """
     _check_params_float64(model.params, "model")
     X = model.check_batch(np.asarray(X, dtype=np.float64))
@@ -294,7 +295,8 @@ def _check_model(model, batch: tuple, rng_seed: int, h: float) -> GradientReport
                            "Every random draw of loss_and_grads(X, rng) must come from its rng (check_model "
                            "passes the same seed every time); a layer drawing from its own generator "
                            "advances it on every call.")
-    return GradientReport({name: compare(grads[name], numerical_gradient(loss, p, h, name=f"parameter {name!r}"))
+    return GradientReport({name: compare(grads[name], numerical_gradient(loss, p, h,
+                                                                         name=f"parameter {name!r}"))
                            for name, p in model.params.items()})
 
 

@@ -422,12 +422,14 @@ def restore_buffers(model, arrays: dict[str, np.ndarray], path: str | os.PathLik
     live = getattr(model, "buffers", {})
     stored = {k[len("buffer/"):]: v for k, v in arrays.items() if k.startswith("buffer/")}
     if stored.keys() != live.keys():
-        raise ModelFileError(f"{path}: wrong model: buffers only in the file {sorted(set(stored) - set(live))[:4]}, "
-                             f"only in {type(model).__name__} {sorted(set(live) - set(stored))[:4]}")
+        only_file, only_model = sorted(set(stored) - set(live))[:4], sorted(set(live) - set(stored))[:4]
+        raise ModelFileError(f"{path}: wrong model: buffers only in the file {only_file}, only in "
+                             f"{type(model).__name__} {only_model}")
     for k, b in live.items():
         if stored[k].shape != b.shape or stored[k].dtype != b.dtype:
-            raise ModelFileError(f"{path}: wrong model: buffer {k!r} is {stored[k].dtype}{list(stored[k].shape)} "
-                                 f"in the file, {b.dtype}{list(b.shape)} in the model")
+            raise ModelFileError(f"{path}: wrong model: buffer {k!r} is "
+                                 f"{stored[k].dtype}{list(stored[k].shape)} in the file, "
+                                 f"{b.dtype}{list(b.shape)} in the model")
     for k, b in live.items():
         np.copyto(b, stored[k])
 
@@ -455,5 +457,5 @@ def load(path: str | os.PathLike, expected: type | None = None, optimizer: bool 
     return model
 
 
-__all__ = ["FORMAT_VERSION", "ModelFileError", "atomic_write", "buffer_arrays", "load", "model_classes", "read",
-           "restore", "restore_buffers", "rng_from_state", "rng_state", "save"]
+__all__ = ["FORMAT_VERSION", "ModelFileError", "atomic_write", "buffer_arrays", "load", "model_classes",
+           "read", "restore", "restore_buffers", "rng_from_state", "rng_state", "save"]

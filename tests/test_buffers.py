@@ -25,7 +25,8 @@ class BatchNormAutoencoder(Autoencoder):
         super().__init__(sizes, activation=activation, random_state=random_state, dtype=dtype)
         self.momentum = momentum
         first, *rest = self.encoder.layers
-        self.encoder = Sequential(first, BatchNorm1d(self.sizes[1], momentum=momentum, dtype=self.dtype), *rest)
+        norm = BatchNorm1d(self.sizes[1], momentum=momentum, dtype=self.dtype)
+        self.encoder = Sequential(first, norm, *rest)
 
 
 def _X(n=64, seed=0):
@@ -73,7 +74,7 @@ def test_restore_best_puts_back_the_statistics_of_the_best_epoch():
     X, V = _X(), _X(32, seed=1)
     model = BatchNormAutoencoder(random_state=0)
     states = []
-    for epoch in range(4):  # record what every epoch ends with, one epoch at a time
+    for _ in range(4):  # record what every epoch ends with, one epoch at a time
         model.fit(X, epochs=1, batch_size=16, optimizer=getattr(model, "optimizer_", None) or Adam(lr=0.05))
         states.append((model.score(V), {k: v.copy() for k, v in model.params.items()}, _buffers(model)))
     best = int(np.argmin([s[0] for s in states]))
