@@ -84,7 +84,8 @@ def model_class(name: str) -> type:
     found = {_key(n): c for n, c in classes.items()}.get(_key(name))
     if found is None:
         raise CLIError(f"unknown model {name!r}; choose one of: "
-                       f"{', '.join(sorted(_kebab(n) for n in classes))}")
+                       f"{', '.join(sorted(_kebab(n) for n in classes))}; for a class of your own, add "
+                       f"--import MODULE (the module that defines it)")
     return found
 
 
@@ -216,7 +217,12 @@ def cmd_train(args, extra) -> int:
         raise CLIError("model arguments cannot be changed when resuming: drop " + " ".join(extra))
     if args.resume:
         model = load(args.resume)
+        if args.model is not None and model_class(args.model) is not type(model):
+            raise CLIError(f"--resume {args.resume} is a checkpoint of {type(model).__name__}, not of "
+                           f"{args.model}; drop the model name (the checkpoint names its model)")
         print(f"resuming {model!r} from {args.resume}")
+    elif args.model is None:
+        raise CLIError("train needs a model name (see `npae models`), or --resume CHECKPOINT")
     else:
         model = new_model(args, extra)
     X_train, X_test, source = load_data(args)
@@ -224,7 +230,9 @@ def cmd_train(args, extra) -> int:
         raise CLIError(f"the data has {X_train.shape[1]} features per example, the model takes "
                        f"{model.n_features}: pass --sizes (or --input-shape) to match")
     print(f"data: {source}")
-    print(f"model: {model!r}, {model.n_parameters():,} parameters")
+    buffers = model.n_buffer_values() if hasattr(model, "n_buffer_values") else 0
+    print(f"model: {model!r}, {model.n_parameters():,} parameters"
+          + (f" (and {buffers:,} values kept but not trained)" if buffers else ""))
     model.fit(X_train, epochs=args.epochs, batch_size=args.batch_size,
               optimizer=None if args.resume else _optimizer(args),
               validation_data=None if args.no_val else X_test, verbose=0 if args.quiet else 1,
@@ -368,7 +376,8 @@ def build_parser() -> argparse.ArgumentParser:
     from .io import model_classes
 
     names = ", ".join(sorted(_kebab(n) for n in model_classes()))
-    t.add_argument("model", help=f"one of: {names}")
+    t.add_argument("model", nargs="?", default=None,
+                   help=f"one of: {names} (not needed with --resume: the checkpoint names it)")
     data_args(t, "validation")
     t.add_argument("--epochs", type=positive_int, default=10)
     t.add_argument("--batch-size", type=positive_int, default=128)
@@ -426,14 +435,39 @@ def import_user_modules(names: list[str]) -> None:
                              f"from the current folder or the Python path") from exc
 
 
+def take_imports(argv: list[str], parser: argparse.ArgumentParser) -> tuple[list[str], list[str]]:
+    """``argv`` without its ``--import MODULE`` / ``--import=MODULE`` pairs, and the modules named.
+
+    So ``npae train mymodels.Net --import mymodels ...`` works as well as ``npae --import mymodels
+    train ...``: the modules are imported before the model name is looked up.
+    """
+    rest, modules, i = [], [], 0
+    while i < len(argv):
+        item = argv[i]
+        if item == "--import":
+            if i + 1 >= len(argv):
+                parser.error("argument --import: expected one argument (a module name)")
+            modules.append(argv[i + 1])
+            i += 2
+            continue
+        if item.startswith("--import="):
+            modules.append(item[len("--import="):])
+        else:
+            rest.append(item)
+        i += 1
+    return rest, modules
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status (0 ok, 1 error, 130 interrupted)."""
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv  # accepted anywhere on the line, not only before the command
     argv = [a for a in argv if a != "--debug"]
+    argv, imports = take_imports(argv, parser)  # --import MODULE is accepted anywhere too
     args, extra = parser.parse_known_args(argv)
     args.debug = debug
+    args.imports = args.imports + imports
     if extra and args.command not in ("train", "gradcheck"):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:

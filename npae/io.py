@@ -353,7 +353,8 @@ def _build(path: Path, meta: dict, expected: type | None):
     if cls is None:
         known = sorted(model_classes())
         raise ModelFileError(f"{path}: holds a model of unknown class {name!r} (module {module!r}); known "
-                             f"classes: {known}; import the module that defines it before loading")
+                             f"classes: {known}; import the module that defines it before loading "
+                             f"(on the command line: --import MODULE)")
     if expected is not None and not issubclass(cls, expected):
         raise ModelFileError(f"{path}: holds a {name}, not a {expected.__name__}")
     params = {_RENAMED_ARGUMENTS.get(k, k): v for k, v in from_json(meta.get("params") or {}).items()}
