@@ -98,8 +98,7 @@ class Layer:
         return {n: getattr(self, n) for n in names if hasattr(self, n)}
 
     def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
+        return describe(self)  # "Scale(features=5, init=1.0, dtype=float32)", from get_config
 
 
 def describe(layer: Layer) -> str:
