@@ -7,7 +7,9 @@
     npae evaluate model.npz --data-dir D                # the model's metrics on held-out images
     npae reconstruct model.npz --data-dir D --out grid.png
     npae sample model.npz --n 64 --out samples.png     # VAEs
-    npae gradcheck MODEL [--ARG VALUE ...]              # relative error of every parameter
+    npae gradcheck MODEL [--ARG VALUE ...]              # every parameter's error and norms, the worst first
+    npae train --resume CHECKPOINT --data-dir D --out model.npz   # the checkpoint names the model
+    npae ... --import MODULE                            # anywhere: a module of your own model classes
 
 ``MODEL`` is a model class name, any case, with or without dashes (``autoencoder``,
 ``sparse-autoencoder``, ``vae``, ``conv-vae``...). Every subclass of ``BaseAutoencoder``
