@@ -239,7 +239,7 @@ def cmd_train(args, extra) -> int:
               optimizer=None if args.resume else _optimizer(args),
               validation_data=None if args.no_val else X_test, verbose=0 if args.quiet else 1,
               patience=args.patience, schedule=args.schedule, checkpoint=args.checkpoint, every=args.every,
-              resume=args.resume)
+              resume=args.resume, drop_last=args.drop_last)
     model.save(args.out)
     print(f"test loss {model.score(X_test):.6g}  (saved to {args.out})")
     return 0
@@ -397,6 +397,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--every", type=positive_int, default=1)
     t.add_argument("--resume", default=None, help="continue the run saved in this checkpoint")
     t.add_argument("--no-val", action="store_true", help="no validation loss per epoch")
+    t.add_argument("--drop-last", action="store_true",
+                   help="skip a last batch shorter than --batch-size (models with batch normalisation)")
     t.add_argument("--quiet", action="store_true", help="no progress bar and epoch lines")
     t.add_argument("--out", type=new_file, required=True, help="the model file to write (.npz)")
     for name, help_ in (("evaluate", "print the metrics of a saved model on held-out data"),

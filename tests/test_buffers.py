@@ -175,3 +175,33 @@ def test_every_layer_has_a_config_of_its_constructor_arguments():
     assert MaxPool2D(2).get_config() == {"kernel_size": (2, 2), "stride": (2, 2), "padding": (0, 0)}
     assert BatchNorm1d(4, momentum=0.3).get_config() == {"num_features": 4, "eps": 1e-5, "momentum": 0.3,
                                                         "dtype": np.float32}
+
+
+# ---------------------------------------------------------------- BatchNorm2d in a conv model
+from npae import ConvAutoencoder  # noqa: E402
+from npae.layers import BatchNorm2d  # noqa: E402
+
+
+class NormedConvAutoencoder(ConvAutoencoder):
+    """A ConvAutoencoder with a BatchNorm2d after the first convolution."""
+
+    def __init__(self, input_shape=(1, 8, 8), channels=(2, 3), activation="tanh", random_state=None,
+                 dtype=np.float32):
+        super().__init__(input_shape, channels=channels, activation=activation, random_state=random_state,
+                         dtype=dtype)
+        first, *rest = self.encoder.layers
+        self.encoder = Sequential(first, BatchNorm2d(channels[0], dtype=self.dtype), *rest)
+
+
+def test_batchnorm2d_in_a_conv_model_checks_saves_and_loads(tmp_path):
+    X = np.random.default_rng(0).random((12, 64))
+    model = NormedConvAutoencoder(random_state=0, dtype=np.float64)
+    randomize_params(model.params, 0)
+    before = _buffers(model)
+    assert_gradients(check_model(model, X[:4]))
+    assert all(np.array_equal(model.buffers[k], v) for k, v in before.items())
+    model.fit(X, epochs=2, batch_size=4)
+    model.save(tmp_path / "conv.npz")
+    again = npae.load(tmp_path / "conv.npz")
+    assert np.array_equal(again.buffers["encoder.1.running_var"], model.buffers["encoder.1.running_var"])
+    assert np.array_equal(again.encode(X), model.encode(X))

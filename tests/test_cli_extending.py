@@ -15,7 +15,7 @@ from npae.layers import BatchNorm1d, Sequential
 MODULE = textwrap.dedent('''
     import numpy as np
     from npae import Autoencoder
-    from npae.layers import Layer, Sequential
+    from npae.layers import BatchNorm1d, Layer, Sequential
 
 
     class TopK(Layer):
@@ -38,6 +38,13 @@ MODULE = textwrap.dedent('''
             super().__init__(sizes, activation="tanh", random_state=random_state, dtype=dtype)
             self.k = k
             self.encoder = Sequential(*self.encoder.layers, TopK(k))
+
+
+    class CliNormed(Autoencoder):
+        def __init__(self, sizes=(64, 8), random_state=None, dtype=np.float32):
+            super().__init__(sizes, activation="tanh", random_state=random_state, dtype=dtype)
+            first, *rest = self.encoder.layers
+            self.encoder = Sequential(first, BatchNorm1d(sizes[1], dtype=self.dtype), *rest)
 ''')
 
 
@@ -123,3 +130,14 @@ def test_resume_refuses_another_drop_last(tmp_path):
     whole = Autoencoder((6, 3), random_state=0).fit(X, epochs=2, batch_size=16, drop_last=True)
     resumed = Autoencoder((6, 3), random_state=0).fit(X, epochs=2, batch_size=16, drop_last=True, resume=ck)
     assert all(np.array_equal(whole.params[k], resumed.params[k]) for k in whole.params)
+
+
+def test_train_drop_last_for_a_batchnorm_model(capsys, user_module, tmp_path):
+    # 50 patches: 40 to train on, 10 held out; batches of 13 leave a last batch of one row
+    argv = ["train", "cli-normed", "--import", user_module, "--data", "patches", "--n-train", 50,
+            "--epochs", 1, "--batch-size", 13, "--quiet", "--out", tmp_path / "m.npz"]
+    code, out, err = run(capsys, *argv)
+    assert code == 1 and "more than 1 value per channel" in err
+    code, out, err = run(capsys, *argv, "--drop-last")
+    assert code == 0, err
+    assert "values kept but not trained" in out
