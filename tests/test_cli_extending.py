@@ -45,6 +45,24 @@ MODULE = textwrap.dedent('''
             super().__init__(sizes, activation="tanh", random_state=random_state, dtype=dtype)
             first, *rest = self.encoder.layers
             self.encoder = Sequential(first, BatchNorm1d(sizes[1], dtype=self.dtype), *rest)
+
+
+    class NormForgetsGamma(BatchNorm1d):
+        def backward(self, dy, input_grad=True):
+            gamma = self.params["gamma"].copy()
+            self.params["gamma"][:] = 1.0  # the bug: dx computed as if gamma were 1
+            try:
+                dx = super().backward(dy, input_grad)
+            finally:
+                self.params["gamma"][:] = gamma
+            return dx
+
+
+    class CliBadNorm(Autoencoder):
+        def __init__(self, sizes=(12, 6, 3), activation="tanh", random_state=None, dtype=np.float32):
+            super().__init__(sizes, activation=activation, random_state=random_state, dtype=dtype)
+            first, *rest = self.encoder.layers
+            self.encoder = Sequential(first, NormForgetsGamma(sizes[1], dtype=self.dtype), *rest)
 ''')
 
 
@@ -141,3 +159,16 @@ def test_train_drop_last_for_a_batchnorm_model(capsys, user_module, tmp_path):
     code, out, err = run(capsys, *argv, "--drop-last")
     assert code == 0, err
     assert "values kept but not trained" in out
+
+
+def test_gradcheck_passes_a_batchnorm_model_whose_dense_bias_gradient_is_zero(capsys, user_module):
+    code, out, err = run(capsys, "gradcheck", "cli-normed", "--sizes", "12,6", "--import", user_module)
+    assert code == 0, out + err
+    bias = next(line for line in out.splitlines() if line.startswith("encoder.0.b "))
+    assert bias.endswith(" ok") and float(bias.split()[3]) < 1e-12  # |analytic| zero, and still ok
+
+
+def test_gradcheck_moves_gamma_off_1_and_finds_a_backward_that_forgets_it(capsys, user_module):
+    code, out, err = run(capsys, "gradcheck", "cli-bad-norm", "--import", user_module)
+    assert "encoder.1.gamma" in out.split("moved off their constant starting values:")[1].splitlines()[0]
+    assert code == 1 and "FAILED" in out

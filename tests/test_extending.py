@@ -92,3 +92,9 @@ def test_a_scale_that_forgets_s_passes_at_s_1_and_fails_once_s_is_random(guide_f
 
 def test_the_tour_links_the_guide():
     assert "(14-extending.md)" in (ROOT / "docs" / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_guide_imports_public_names_only_and_documents_import():
+    text = GUIDE.read_text(encoding="utf-8")
+    assert "npae._validation" not in "".join(python_blocks(text))
+    assert "--import MODULE" in text and "--import" in (ROOT / "README.md").read_text(encoding="utf-8")
