@@ -385,9 +385,9 @@ def restore(model, meta: dict, arrays: dict[str, np.ndarray], path: str | os.Pat
             raise ModelFileError(f"{path}: wrong model: weight {k!r} is "
                                  f"{stored[k].dtype}{list(stored[k].shape)} "
                                  f"in the file, {p.dtype}{list(p.shape)} in the model")
+    restore_buffers(model, arrays, path)  # checked (and copied) before any weight is written
     for k, p in live.items():
         np.copyto(p, stored[k])
-    restore_buffers(model, arrays, path)
     if meta.get("rng_state") is not None:
         try:
             model.rng_ = rng_from_state(meta["rng_state"])

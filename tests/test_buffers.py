@@ -205,3 +205,17 @@ def test_batchnorm2d_in_a_conv_model_checks_saves_and_loads(tmp_path):
     again = npae.load(tmp_path / "conv.npz")
     assert np.array_equal(again.buffers["encoder.1.running_var"], model.buffers["encoder.1.running_var"])
     assert np.array_equal(again.encode(X), model.encode(X))
+
+
+def test_a_file_without_the_models_buffers_is_refused_before_any_weight_is_written(tmp_path):
+    from npae.io import ModelFileError, read, restore
+
+    model = BatchNormAutoencoder(random_state=0)
+    model.save(tmp_path / "bn.npz")
+    meta, arrays = read(tmp_path / "bn.npz")
+    arrays = {k: v for k, v in arrays.items() if not k.startswith("buffer/")}
+    other = BatchNormAutoencoder(random_state=1)
+    W = other.params["encoder.0.W"].copy()
+    with pytest.raises(ModelFileError, match=r"buffers only in the file \[\], only in BatchNormAutoencoder"):
+        restore(other, meta, arrays)
+    assert np.array_equal(other.params["encoder.0.W"], W)
