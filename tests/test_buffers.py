@@ -219,3 +219,25 @@ def test_a_file_without_the_models_buffers_is_refused_before_any_weight_is_writt
     with pytest.raises(ModelFileError, match=r"buffers only in the file \[\], only in BatchNormAutoencoder"):
         restore(other, meta, arrays)
     assert np.array_equal(other.params["encoder.0.W"], W)
+
+
+def test_with_a_real_bug_elsewhere_the_report_names_it_first_not_the_zero_bias():
+    from npae.layers import Dense
+
+    class DenseMeanBias(Dense):
+        def backward(self, dy, input_grad=True):
+            dx = super().backward(dy, input_grad)
+            self.grads["b"] = dy.mean(axis=0)  # the bug: a mean where the forward sums
+            return dx
+
+    model = BatchNormAutoencoder(random_state=0, dtype=np.float64)
+    last = model.decoder.layers[-2]
+    wrong = DenseMeanBias(last.in_features, last.out_features, dtype=np.float64)
+    np.copyto(wrong.params["W"], last.params["W"])
+    model.decoder.layers[-2] = wrong
+    randomize_params(model.params, 0)
+    report = check_model(model, _X(8))
+    assert report.failed() == [f"decoder.{len(model.decoder.layers) - 2}.b"]
+    assert report.worst_first()[0] == report.failed()[0]
+    assert report["encoder.0.b"] > 0.5  # a relative error of about 1 ...
+    assert report.arrays["encoder.0.b"].passes()  # ... that the verdict sees as rounding noise
