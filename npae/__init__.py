@@ -16,6 +16,7 @@ from . import (
     penalties,
     schedules,
     training,
+    validation,
     watermark,
 )
 from .io import load
@@ -43,5 +44,5 @@ __all__ = [
     "load",
     # modules
     "datasets", "gradcheck", "init", "io", "latent", "layers", "losses", "metrics", "models", "noise",
-    "optim", "pca", "penalties", "schedules", "training", "watermark",
+    "optim", "pca", "penalties", "schedules", "training", "validation", "watermark",
 ]

@@ -7,7 +7,9 @@
     npae evaluate model.npz --data-dir D                # the model's metrics on held-out images
     npae reconstruct model.npz --data-dir D --out grid.png
     npae sample model.npz --n 64 --out samples.png     # VAEs
-    npae gradcheck MODEL [--ARG VALUE ...]              # relative error of every parameter
+    npae gradcheck MODEL [--ARG VALUE ...]              # every parameter's error and norms, the worst first
+    npae train --resume CHECKPOINT --data-dir D --out model.npz   # the checkpoint names the model
+    npae ... --import MODULE                            # anywhere: a module of your own model classes
     npae exercise list | start NAME | check NAME [--run]  # write a backward pass, get it graded
 
 ``MODEL`` is a model class name, any case, with or without dashes (``autoencoder``,
@@ -86,7 +88,8 @@ def model_class(name: str) -> type:
     found = {_key(n): c for n, c in classes.items()}.get(_key(name))
     if found is None:
         raise CLIError(f"unknown model {name!r}; choose one of: "
-                       f"{', '.join(sorted(_kebab(n) for n in classes))}")
+                       f"{', '.join(sorted(_kebab(n) for n in classes))}; for a class of your own, add "
+                       f"--import MODULE (the module that defines it)")
     return found
 
 
@@ -133,7 +136,7 @@ def parse_model_args(cls: type, extra: Sequence[str]) -> dict:
 def small_model(cls: type, dtype=np.float64, random_state=0, **overrides):
     """A small instance of ``cls`` for gradient checks and tests (``SMALL_ARGS`` it accepts)."""
     allowed = constructor_args(cls)
-    small = {**SMALL_ARGS, **SMALL_ARGS_BY_CLASS.get(cls.__name__, {})}
+    small = {**SMALL_ARGS, **SMALL_ARGS_BY_CLASS.get(cls.__name__, {}), **getattr(cls, "gradcheck_args", {})}
     args = {k: v for k, v in small.items() if k in allowed}
     args.update(overrides)
     if "dtype" in allowed:
@@ -218,7 +221,12 @@ def cmd_train(args, extra) -> int:
         raise CLIError("model arguments cannot be changed when resuming: drop " + " ".join(extra))
     if args.resume:
         model = load(args.resume)
+        if args.model is not None and model_class(args.model) is not type(model):
+            raise CLIError(f"--resume {args.resume} is a checkpoint of {type(model).__name__}, not of "
+                           f"{args.model}; drop the model name (the checkpoint names its model)")
         print(f"resuming {model!r} from {args.resume}")
+    elif args.model is None:
+        raise CLIError("train needs a model name (see `npae models`), or --resume CHECKPOINT")
     else:
         model = new_model(args, extra)
     X_train, X_test, source = load_data(args)
@@ -226,12 +234,14 @@ def cmd_train(args, extra) -> int:
         raise CLIError(f"the data has {X_train.shape[1]} features per example, the model takes "
                        f"{model.n_features}: pass --sizes (or --input-shape) to match")
     print(f"data: {source}")
-    print(f"model: {model!r}, {model.n_parameters():,} parameters")
+    buffers = model.n_buffer_values() if hasattr(model, "n_buffer_values") else 0
+    print(f"model: {model!r}, {model.n_parameters():,} parameters"
+          + (f" (and {buffers:,} values kept but not trained)" if buffers else ""))
     model.fit(X_train, epochs=args.epochs, batch_size=args.batch_size,
               optimizer=None if args.resume else _optimizer(args),
               validation_data=None if args.no_val else X_test, verbose=0 if args.quiet else 1,
               patience=args.patience, schedule=args.schedule, checkpoint=args.checkpoint, every=args.every,
-              resume=args.resume)
+              resume=args.resume, drop_last=args.drop_last)
     model.save(args.out)
     print(f"test loss {model.score(X_test):.6g}  (saved to {args.out})")
     return 0
@@ -300,20 +310,46 @@ def cmd_sample(args) -> int:
     return 0
 
 
+def gradcheck_model(cls: type, seed: int, extra: Sequence[str]):
+    """The float64 model ``gradcheck`` checks: small arguments (``SMALL_ARGS``, the class's own
+    ``gradcheck_args``, then the command line's), or an error saying which argument to pass."""
+    given = parse_model_args(cls, extra)
+    try:
+        return small_model(cls, np.float64, seed, **given)
+    except (TypeError, ValueError) as exc:
+        allowed = constructor_args(cls)
+        small = {k: v for k, v in {**SMALL_ARGS, **SMALL_ARGS_BY_CLASS.get(cls.__name__, {}),
+                                   **getattr(cls, "gradcheck_args", {})}.items()
+                 if k in allowed and k not in given}
+        swapped = " ".join(f"--{k.replace('_', '-')} {_literal(v)}" for k, v in small.items())
+        raise CLIError(f"{cls.__name__} cannot be built with the check's small arguments ({swapped}): {exc}; "
+                       f"pass the argument(s) it needs on the command line, or give the class a "
+                       f"gradcheck_args dict (docs/14-extending.md)") from exc
+
+
+def _literal(value) -> str:
+    """A value as the command line writes it: ``(12, 6, 3)`` -> ``12,6,3``."""
+    return ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
+
+
 def cmd_gradcheck(args, extra) -> int:
-    from .gradcheck import check_model
+    from .gradcheck import check_model, randomize_params
 
     cls = model_class(args.model)
-    model = small_model(cls, np.float64, args.seed, **parse_model_args(cls, extra))
-    X = example_input(model, args.n, np.random.default_rng(args.seed))
-    errors = check_model(model, X, rng_seed=args.seed)
+    model = gradcheck_model(cls, args.seed, extra)
+    rng = np.random.default_rng(args.seed)
+    moved = randomize_params(model.params, rng)  # biases and gains off 0 and 1
+    X = example_input(model, args.n, rng)
+    report = check_model(model, X, rng_seed=args.seed)
     print(f"{model!r}, float64, {len(X)} random inputs, central differences (h = 1e-5)")
-    for name, err in errors.items():
-        print(f"  {name:28s} {err:.2e}")
-    worst = max(errors.values())
-    ok = worst < args.tol
-    print(f"max relative error {worst:.2e}: {'OK' if ok else 'FAILED'} (tolerance {args.tol:g})")
-    return 0 if ok else 1
+    if moved:
+        print(f"moved off their constant starting values: {', '.join(moved)}")
+    print(report.table(args.tol, args.atol))
+    failed = report.failed(args.tol, args.atol)
+    verdict = "FAILED: " + ", ".join(failed) if failed else "OK"
+    print(f"max relative error {max(report.values()):.2e}: {verdict} "
+          f"(an array passes when |a - n| <= atol {args.atol:g} + tol {args.tol:g} * (|a| + |n|))")
+    return 1 if failed else 0
 
 
 # ---------------------------------------------------------------------------- the parser
@@ -344,7 +380,8 @@ def build_parser() -> argparse.ArgumentParser:
     from .io import model_classes
 
     names = ", ".join(sorted(_kebab(n) for n in model_classes()))
-    t.add_argument("model", help=f"one of: {names}")
+    t.add_argument("model", nargs="?", default=None,
+                   help=f"one of: {names} (not needed with --resume: the checkpoint names it)")
     data_args(t, "validation")
     t.add_argument("--epochs", type=positive_int, default=10)
     t.add_argument("--batch-size", type=positive_int, default=128)
@@ -362,6 +399,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--every", type=positive_int, default=1)
     t.add_argument("--resume", default=None, help="continue the run saved in this checkpoint")
     t.add_argument("--no-val", action="store_true", help="no validation loss per epoch")
+    t.add_argument("--drop-last", action="store_true",
+                   help="skip a last batch shorter than --batch-size (models with batch normalisation)")
     t.add_argument("--quiet", action="store_true", help="no progress bar and epoch lines")
     t.add_argument("--out", type=new_file, required=True, help="the model file to write (.npz)")
     for name, help_ in (("evaluate", "print the metrics of a saved model on held-out data"),
@@ -381,7 +420,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("model", help=f"one of: {names}")
     g.add_argument("--n", type=positive_int, default=4, help="number of random inputs")
     g.add_argument("--seed", type=nonnegative_int, default=0)
-    g.add_argument("--tol", type=positive_float, default=1e-7)
+    g.add_argument("--tol", type=positive_float, default=1e-7, help="relative tolerance")
+    g.add_argument("--atol", type=nonnegative_float, default=1e-8,
+                   help="absolute tolerance on |analytic - numeric| (a zero gradient's rounding noise)")
     exercise_command.add_parser(sub)
     return p
 
@@ -401,14 +442,39 @@ def import_user_modules(names: list[str]) -> None:
                              f"from the current folder or the Python path") from exc
 
 
+def take_imports(argv: list[str], parser: argparse.ArgumentParser) -> tuple[list[str], list[str]]:
+    """``argv`` without its ``--import MODULE`` / ``--import=MODULE`` pairs, and the modules named.
+
+    So ``npae train mymodels.Net --import mymodels ...`` works as well as ``npae --import mymodels
+    train ...``: the modules are imported before the model name is looked up.
+    """
+    rest, modules, i = [], [], 0
+    while i < len(argv):
+        item = argv[i]
+        if item == "--import":
+            if i + 1 >= len(argv):
+                parser.error("argument --import: expected one argument (a module name)")
+            modules.append(argv[i + 1])
+            i += 2
+            continue
+        if item.startswith("--import="):
+            modules.append(item[len("--import="):])
+        else:
+            rest.append(item)
+        i += 1
+    return rest, modules
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status (0 ok, 1 error, 130 interrupted)."""
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv  # accepted anywhere on the line, not only before the command
     argv = [a for a in argv if a != "--debug"]
+    argv, imports = take_imports(argv, parser)  # --import MODULE is accepted anywhere too
     args, extra = parser.parse_known_args(argv)
     args.debug = debug
+    args.imports = args.imports + imports
     if extra and args.command not in ("train", "gradcheck"):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:

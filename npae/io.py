@@ -7,6 +7,8 @@ A model file is a NumPy ``.npz`` archive (a zip of ``.npy`` arrays) holding
   hyper-parameters, the random generator's state, ``history_``, and for every other array its
   shape, dtype and SHA-256;
 * ``param/<name>``: every weight, under the names of ``model.params`` (``encoder.0.W``, ...);
+* ``buffer/<name>``: every buffer (state that is not trained, such as a batch normalisation's
+  running statistics), under the names of ``model.buffers``;
 * ``optim/<name>/<buffer>`` and ``optim/t``: the optimiser state (``Optimizer.state_dict()``);
 * in a training checkpoint, ``best/<name>`` (early stopping's best weights) and a ``training``
   entry in ``meta`` (epochs done, learning rate, early-stopping counters).
@@ -35,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from .layers.base import describe
 from .optim import Optimizer
 
 FORMAT = "npae-model"
@@ -190,8 +193,8 @@ def optimizer_meta(optimizer) -> dict:
 
 
 def _layers(model) -> dict[str, list[str]]:
-    """Every network's layers as text (``repr`` of each: its type and configuration), by network name."""
-    return {name: [repr(layer) for layer in net.layers] for name, net in model._networks().items()}
+    """Every network's layers as text (each one's type and ``get_config()``), by network name."""
+    return {name: [describe(layer) for layer in net.layers] for name, net in model._networks().items()}
 
 
 def check_rebuildable(model) -> None:
@@ -232,7 +235,8 @@ def save(model, path: str | os.PathLike, optimizer: bool = True, training: dict 
     training : dict, optional
         JSON-able training state (used by checkpoints).
     extra_arrays : dict, optional
-        More arrays to store (names must not start with ``param/``, ``optim/`` or be ``meta``).
+        More arrays to store (names must not start with ``param/``, ``optim/``, ``buffer/`` or be
+        ``meta``).
     """
     if type(model) not in _MODELS:
         raise TypeError(f"model must be an npae model (a BaseAutoencoder), got {type(model).__name__}")
@@ -240,11 +244,12 @@ def save(model, path: str | os.PathLike, optimizer: bool = True, training: dict 
         raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
     check_rebuildable(model)
     arrays = {f"param/{k}": np.asarray(v) for k, v in model.params.items()}
+    arrays.update(buffer_arrays(model))
     opt = getattr(model, "optimizer_", None) if optimizer else None
     if opt is not None:
         arrays.update({f"optim/{k}": np.asarray(v) for k, v in opt.state_dict().items()})
     for k, v in (extra_arrays or {}).items():
-        if k == "meta" or k.startswith(("param/", "optim/")):
+        if k == "meta" or k.startswith(("param/", "optim/", "buffer/")):
             raise ValueError(f"extra_arrays must not use the reserved name {k!r}")
         arrays[k] = np.asarray(v)
     rng = getattr(model, "rng_", None)
@@ -348,7 +353,8 @@ def _build(path: Path, meta: dict, expected: type | None):
     if cls is None:
         known = sorted(model_classes())
         raise ModelFileError(f"{path}: holds a model of unknown class {name!r} (module {module!r}); known "
-                             f"classes: {known}; import the module that defines it before loading")
+                             f"classes: {known}; import the module that defines it before loading "
+                             f"(on the command line: --import MODULE)")
     if expected is not None and not issubclass(cls, expected):
         raise ModelFileError(f"{path}: holds a {name}, not a {expected.__name__}")
     params = {_RENAMED_ARGUMENTS.get(k, k): v for k, v in from_json(meta.get("params") or {}).items()}
@@ -379,6 +385,7 @@ def restore(model, meta: dict, arrays: dict[str, np.ndarray], path: str | os.Pat
             raise ModelFileError(f"{path}: wrong model: weight {k!r} is "
                                  f"{stored[k].dtype}{list(stored[k].shape)} "
                                  f"in the file, {p.dtype}{list(p.shape)} in the model")
+    restore_buffers(model, arrays, path)  # checked (and copied) before any weight is written
     for k, p in live.items():
         np.copyto(p, stored[k])
     if meta.get("rng_state") is not None:
@@ -400,6 +407,32 @@ def restore(model, meta: dict, arrays: dict[str, np.ndarray], path: str | os.Pat
             raise ModelFileError(f"{path}: cannot rebuild the optimiser {opt_meta.get('class')}: "
                                  f"{exc}") from exc
         model.optimizer_ = opt
+
+
+def buffer_arrays(model) -> dict[str, np.ndarray]:
+    """The model's buffers as the file stores them: ``{"buffer/<name>": array}``."""
+    return {f"buffer/{k}": np.asarray(v) for k, v in getattr(model, "buffers", {}).items()}
+
+
+def restore_buffers(model, arrays: dict[str, np.ndarray], path: str | os.PathLike = "<model file>") -> None:
+    """Copy the file's ``buffer/<name>`` arrays into ``model.buffers``, bit for bit.
+
+    Names, shapes and dtypes must match the model's buffers exactly, else :class:`ModelFileError`
+    says what differs (a file without buffers for a model that has them is another model's).
+    """
+    live = getattr(model, "buffers", {})
+    stored = {k[len("buffer/"):]: v for k, v in arrays.items() if k.startswith("buffer/")}
+    if stored.keys() != live.keys():
+        only_file, only_model = sorted(set(stored) - set(live))[:4], sorted(set(live) - set(stored))[:4]
+        raise ModelFileError(f"{path}: wrong model: buffers only in the file {only_file}, only in "
+                             f"{type(model).__name__} {only_model}")
+    for k, b in live.items():
+        if stored[k].shape != b.shape or stored[k].dtype != b.dtype:
+            raise ModelFileError(f"{path}: wrong model: buffer {k!r} is "
+                                 f"{stored[k].dtype}{list(stored[k].shape)} in the file, "
+                                 f"{b.dtype}{list(b.shape)} in the model")
+    for k, b in live.items():
+        np.copyto(b, stored[k])
 
 
 def load(path: str | os.PathLike, expected: type | None = None, optimizer: bool = True):
@@ -425,5 +458,5 @@ def load(path: str | os.PathLike, expected: type | None = None, optimizer: bool 
     return model
 
 
-__all__ = ["FORMAT_VERSION", "ModelFileError", "atomic_write", "load", "model_classes", "read", "restore",
-           "rng_from_state", "rng_state", "save"]
+__all__ = ["FORMAT_VERSION", "ModelFileError", "atomic_write", "buffer_arrays", "load", "model_classes",
+           "read", "restore", "restore_buffers", "rng_from_state", "rng_state", "save"]

@@ -3,21 +3,24 @@ r"""Reconstruction losses: ``value, dpred = loss(pred, target, reduction="mean")
 ``reduction="mean"`` averages over every element (PyTorch's default), ``"sum"`` sums. The
 gradient ``dpred`` has ``pred``'s shape and dtype; the value is accumulated in float64.
 Each public loss checks its arguments; ``loss.math`` is the same function without the checks,
-what a model's step calls. Derivations: ``docs/02-losses.md``.
+what a model's step calls. The conventions are public helpers for a loss of your own:
+:func:`check_pair` (the argument check), :func:`reduction_scale` (``s``) and :func:`sum64`
+(float64 accumulation); :func:`register_loss` makes it a name a model's ``loss=`` accepts.
+Derivations: ``docs/02-losses.md``; writing one: ``docs/14-extending.md`` (Write a loss).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ._validation import check_array, check_choice, check_labels, check_same_shape, checked_by
+from ._validation import check_array, check_choice, check_float, check_labels, check_same_shape, checked_by
 from .layers.activations import exp_neg_abs, sigmoid
 
 REDUCTIONS = ("mean", "sum")
 
 
-def _check_pair(pred_range: tuple[float, float] | None = None,
-                target_range: tuple[float, float] | None = None):
+def check_pair(pred_range: tuple[float, float] | None = None,
+               target_range: tuple[float, float] | None = None):
     """The check of a public loss's ``(pred, target, reduction)``, for :func:`checked_by`.
 
     ``pred`` and ``target`` must be real arrays of one shape, finite, not empty, inside the given
@@ -37,7 +40,7 @@ def _check_pair(pred_range: tuple[float, float] | None = None,
     return check
 
 
-def _scale(pred: np.ndarray, reduction: str) -> float:
+def reduction_scale(pred: np.ndarray, reduction: str) -> float:
     """``s = 1/size`` for ``"mean"`` (an average over every element), ``1`` for ``"sum"``.
 
     A Python float: NumPy 2 keeps a float32 array float32 when multiplied by it.
@@ -45,10 +48,14 @@ def _scale(pred: np.ndarray, reduction: str) -> float:
     return 1.0 / pred.size if reduction == "mean" else 1.0
 
 
-def _sum64(a: np.ndarray) -> float:
+def sum64(a: np.ndarray) -> float:
     """The sum of ``a``, accumulated in float64 (in float32, 1e7 terms are off by ~3e-8 relative
     in NumPy's pairwise sum, ~3e-5 in a BLAS dot, ~2e-2 added one by one: docs/02-losses.md)."""
     return float(np.sum(a, dtype=np.float64))
+
+
+# the names npae's own losses were written with (kept: the same functions)
+_check_pair, _scale, _sum64 = check_pair, reduction_scale, sum64
 
 
 @checked_by(_check_pair())
@@ -282,8 +289,92 @@ def softmax_cross_entropy(logits, y, reduction: str = "mean") -> tuple[float, np
     return value, dlogits
 
 
-LOSSES = {"mse": mse, "mae": mae, "sse": sse, "bce": bce}
+def _check_huber(pred, target, delta: float = 1.0, reduction: str = "mean"):
+    """The check of :func:`huber`: :func:`check_pair`'s, and ``delta > 0``."""
+    delta = check_float(delta, "delta", 0.0, low_inclusive=False)
+    pred, target, reduction = check_pair()(pred, target, reduction)
+    return pred, target, delta, reduction
+
+
+@checked_by(_check_huber)
+def huber(pred, target, delta: float = 1.0, reduction: str = "mean") -> tuple[float, np.ndarray]:
+    r"""Huber loss: quadratic for residuals up to ``delta``, linear beyond (robust to outliers).
+
+    With ``u = pred - target``:
+
+    .. math::
+        L = s \sum_i \begin{cases} \tfrac12 u_i^2 & |u_i| \le delta \\
+                                   delta\,(|u_i| - \tfrac12 delta) & |u_i| > delta \end{cases},
+        \qquad \frac{\partial L}{\partial pred_i} = s\,\mathrm{clip}(u_i, -delta, delta)
+
+    ``s`` as in :func:`mse`. The two branches meet with the same value and slope at
+    ``|u| = delta`` (the loss is once differentiable; its second derivative jumps there). PyTorch's
+    ``HuberLoss(delta)``. A gradient check must see residuals on both branches: one that uses
+    the quadratic branch everywhere passes when no ``|u|`` exceeds ``delta``
+    (``docs/05-gradient-checking.md``).
+
+    Parameters
+    ----------
+    pred, target : array_like, the same shape (any shape, usually (N, D))
+    delta : float > 0
+        Where the quadratic branch turns linear.
+    reduction : {"mean", "sum"}
+
+    Returns
+    -------
+    value : float
+    dpred : ndarray, ``pred``'s shape and dtype
+
+    Derivation: ``docs/02-losses.md`` (Huber).
+    """
+    s = reduction_scale(pred, reduction)
+    u = pred - target
+    a = np.abs(u)
+    inside = a <= delta
+    value = sum64(np.where(inside, 0.5 * u * u, delta * (a - 0.5 * delta)))
+    return value * s, s * np.clip(u, -delta, delta)
+
+
+LOSSES = {"mse": mse, "mae": mae, "sse": sse, "bce": bce, "huber": huber}
 
 #: What a model's ``loss`` argument names, as the function its step calls (checked data, no re-check).
 #: ``"bce"`` is computed from the decoder's logits: the decoder has no final sigmoid layer.
-RECONSTRUCTION_LOSSES = {"mse": mse.math, "mae": mae.math, "sse": sse.math, "bce": bce_with_logits.math}
+#: :func:`register_loss` adds to it.
+RECONSTRUCTION_LOSSES = {"mse": mse.math, "mae": mae.math, "sse": sse.math, "bce": bce_with_logits.math,
+                         "huber": huber.math}
+
+
+def register_loss(name: str, loss, overwrite: bool = False) -> None:
+    """Make ``loss`` a name that a model's ``loss=`` argument (and ``score``) accepts.
+
+    ``loss(pred, target, reduction="mean") -> (value, dpred)``, the contract of every loss here
+    (``value`` a float, ``dpred`` of ``pred``'s shape). A loss decorated with :func:`checked_by`
+    is registered by its ``.math`` (a model's step calls it on data it has already checked). A
+    registered name is saved with the model as a string, so ``load`` rebuilds it once the module
+    that registers it is imported. ``name`` must be new unless ``overwrite``.
+    See ``docs/14-extending.md`` (Write a loss).
+    """
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"name must be a non-empty str, got {name!r}")
+    if not callable(loss):
+        raise TypeError(f"loss must be callable as loss(pred, target, reduction='mean') -> (value, dpred), "
+                        f"got {type(loss).__name__}")
+    if name in RECONSTRUCTION_LOSSES and not overwrite and RECONSTRUCTION_LOSSES[name] is not getattr(
+            loss, "math", loss):
+        raise ValueError(f"name {name!r} is already a registered loss; pass overwrite=True to replace it")
+    RECONSTRUCTION_LOSSES[name] = getattr(loss, "math", loss)
+    LOSSES[name] = loss
+
+
+def get_loss(loss):
+    """The function a model's step calls for its ``loss`` argument: a registered name or a callable.
+
+    A function (not a class) is used as it is (``loss(pred, target) -> (value, dpred)``); a name is
+    looked up among :data:`RECONSTRUCTION_LOSSES`, else ``ValueError`` lists the names.
+    """
+    if callable(loss) and not isinstance(loss, type):
+        return loss
+    if isinstance(loss, str) and loss in RECONSTRUCTION_LOSSES:
+        return RECONSTRUCTION_LOSSES[loss]
+    raise ValueError(f"loss must be one of {sorted(RECONSTRUCTION_LOSSES)} (npae.losses.register_loss adds a "
+                     f"name) or a function returning (value, dpred), got {loss!r}")

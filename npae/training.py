@@ -175,21 +175,30 @@ def _put_params(params: dict[str, np.ndarray], values: dict[str, np.ndarray]) ->
         np.copyto(p, values[k])
 
 
+def model_state(model) -> dict[str, np.ndarray]:
+    """The live arrays that make a model what it is: its ``params`` and its ``buffers`` (as
+    ``"buffer/<name>"``). Early stopping copies them as the best state and puts them back together,
+    so the running statistics always belong to the weights beside them."""
+    return {**model.params, **{f"buffer/{k}": v for k, v in getattr(model, "buffers", {}).items()}}
+
+
 # ---------------------------------------------------------------------------- one epoch
 def train_epoch(model, data: BatchSource, optimizer: Optimizer, rng: np.random.Generator, batch_size: int,
                 shuffle: bool, epoch: int, bar: ProgressBar | None = None,
-                labels: np.ndarray | None = None) -> dict[str, float]:
+                labels: np.ndarray | None = None, drop_last: bool = False) -> dict[str, float]:
     """One pass over the data in mini-batches; returns the epoch's mean loss and terms.
 
     ``epoch`` counts from 1 (for the messages). The model's weights change in place. With
     ``labels`` (N,), each batch's labels go to the step with its rows: ``loss_and_grads(X_b, y_b, rng)``.
+    With ``drop_last`` a last batch shorter than ``batch_size`` is skipped (its rows, different
+    ones each epoch when shuffled, wait for the next epoch) and the means are over the rows used.
     """
     params = model.params
     n = len(data)
     order = rng.permutation(n) if shuffle else np.arange(n)  # one permutation per epoch
     start = _copy_params(params)  # put back if an update overflows
     sums: dict[str, float] = {"loss": 0.0}
-    n_batches = -(-n // batch_size)
+    n_batches = n // batch_size if drop_last else -(-n // batch_size)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # the guard reports NaN/Inf
         for b in range(n_batches):
             rows = np.sort(order[b * batch_size:(b + 1) * batch_size])  # sorted: a file is read forwards
@@ -212,7 +221,8 @@ def train_epoch(model, data: BatchSource, optimizer: Optimizer, rng: np.random.G
         error = weights_error(params, start, epoch, n_batches + 1)  # the last update, unchecked so far
         if error is not None:
             raise error
-    return {k: v / n for k, v in sums.items()}
+    used = min(n_batches * batch_size, n)  # n, or fewer rows with drop_last
+    return {k: v / used for k, v in sums.items()}
 
 
 # ---------------------------------------------------------------------------- early stopping
@@ -246,7 +256,14 @@ class EarlyStopping:
 
 
 # ---------------------------------------------------------------------------- checkpoints
-def _resume(model, path, optimizer, random_state, batch_size, shuffle):
+def check_same_drop_last(tr: dict, drop_last: bool) -> None:
+    """A resumed run must batch as the checkpointed one did (files without the entry did not drop)."""
+    if bool(tr.get("drop_last", False)) != drop_last:
+        raise ValueError(f"resume: drop_last={drop_last} differs from the checkpoint's "
+                         f"drop_last={bool(tr.get('drop_last', False))}; a resumed run must use the same")
+
+
+def _resume(model, path, optimizer, random_state, batch_size, shuffle, drop_last=False):
     """Load a checkpoint into ``model``; return the run's state, its generator and its best weights."""
     meta, arrays = npae_io.read(path)
     if meta.get("class") != type(model).__name__:
@@ -263,6 +280,7 @@ def _resume(model, path, optimizer, random_state, batch_size, shuffle):
     if not isinstance(tr, dict) or "epoch" not in tr:
         raise npae_io.ModelFileError(f"{path}: not a training checkpoint (no training state); write one with "
                                      f"fit(..., checkpoint=path)")
+    check_same_drop_last(tr, drop_last)
     if tr["batch_size"] != batch_size or tr["shuffle"] != shuffle:
         raise ValueError(f"resume: batch_size={batch_size}, shuffle={shuffle} differ from the checkpoint's "
                          f"batch_size={tr['batch_size']}, shuffle={tr['shuffle']}; a resumed run must "
@@ -283,10 +301,11 @@ def _resume(model, path, optimizer, random_state, batch_size, shuffle):
 
 
 def _save_checkpoint(model, path, epoch: int, epochs: int, batch_size: int, shuffle: bool, base_lr: float,
-                     rng: np.random.Generator, monitor: str, stopping: EarlyStopping, schedule) -> None:
+                     rng: np.random.Generator, monitor: str, stopping: EarlyStopping, schedule,
+                     drop_last: bool = False) -> None:
     state = {"epoch": epoch, "epochs": epochs, "batch_size": batch_size, "shuffle": bool(shuffle),
              "base_lr": base_lr, "rng": npae_io.rng_state(rng), "monitor": monitor, **stopping.state(),
-             "schedule": repr(schedule)}
+             "schedule": repr(schedule), "drop_last": bool(drop_last)}
     best = stopping.best_weights
     npae_io.save(model, path, training=state, extra_arrays={f"best/{k}": v for k, v in best.items()} if best
                  else None)
@@ -329,7 +348,7 @@ def fit_model(model, X, y=None, epochs: int = 10, batch_size: int = 128, optimiz
               shuffle: bool = True, random_state=None, validation_data=None, verbose: int | bool = False,
               patience: int | None = None, min_delta: float = 0.0, restore_best: bool = True, schedule=None,
               checkpoint: str | os.PathLike | None = None, every: int = 1,
-              resume: str | os.PathLike | None = None):
+              resume: str | os.PathLike | None = None, drop_last: bool = False):
     """Train ``model`` with mini-batches (``model.fit(X, **options)`` calls this); return ``model``.
 
     Parameters
@@ -370,6 +389,9 @@ def fit_model(model, X, y=None, epochs: int = 10, batch_size: int = 128, optimiz
     resume : path, optional
         Continue the run saved in this checkpoint; the result is bit-identical to a run
         that was never interrupted.
+    drop_last : bool
+        Skip a last batch shorter than ``batch_size`` in every epoch (a batch of one row would
+        drag a BatchNorm's running variance towards 0, and a training-mode BatchNorm refuses it).
 
     ``model.history_`` gets per-epoch lists: ``loss`` and each term (means over batches),
     ``val_loss`` with validation data, ``lr`` and ``time`` (seconds). A model that defines
@@ -382,7 +404,13 @@ def fit_model(model, X, y=None, epochs: int = 10, batch_size: int = 128, optimiz
     epochs, batch_size, every, patience, min_delta = _check_options(
         epochs, batch_size, every, patience, min_delta, verbose, shuffle, checkpoint, resume, optimizer)
     schedule = get_schedule(schedule)
+    if not isinstance(drop_last, (bool, np.bool_)):
+        raise TypeError(f"drop_last must be a bool, got {type(drop_last).__name__}")
+    drop_last = bool(drop_last)
     data = BatchSource(X, "X", model.check_batch)
+    if drop_last and len(data) < batch_size:
+        raise ValueError(f"drop_last=True with batch_size={batch_size} > the {len(data)} rows of X leaves no "
+                         f"batch to train on; use a smaller batch_size")
     labels = None if y is None else _check_labels(model, y, len(data), validation_data)
     val = None
     if validation_data is not None:
@@ -394,7 +422,8 @@ def fit_model(model, X, y=None, epochs: int = 10, batch_size: int = 128, optimiz
 
     # 2. a fresh run, or the state of an interrupted one
     if resume is not None:
-        tr, rng, best_weights = _resume(model, resume, optimizer, random_state, batch_size, bool(shuffle))
+        tr, rng, best_weights = _resume(model, resume, optimizer, random_state, batch_size, bool(shuffle),
+                                        drop_last)
         optimizer, start_epoch, base_lr = model.optimizer_, int(tr["epoch"]), float(tr["base_lr"])
         stopping = EarlyStopping(patience, min_delta, float(tr["best_value"]), int(tr["best_epoch"]),
                                  int(tr["wait"]), bool(tr.get("stopped", False)), best_weights)
@@ -412,11 +441,11 @@ def fit_model(model, X, y=None, epochs: int = 10, batch_size: int = 128, optimiz
             optimizer.lr = float(schedule(epoch, base_lr, epochs))
         # a model with settings that change per epoch (a VAE's KL warm-up) sets them here
         settings = model.start_epoch(epoch, epochs) if hasattr(model, "start_epoch") else {}
-        n_batches = -(-len(data) // batch_size)
+        n_batches = len(data) // batch_size if drop_last else -(-len(data) // batch_size)
         bar = ProgressBar(n_batches, f"epoch {epoch + 1}/{epochs} ") if verbose == 1 else None
         try:
             record = train_epoch(model, data, optimizer, rng, batch_size, bool(shuffle), epoch + 1, bar,
-                                 labels)
+                                 labels, drop_last)
         finally:
             if bar is not None:
                 bar.close()
@@ -428,19 +457,19 @@ def fit_model(model, X, y=None, epochs: int = 10, batch_size: int = 128, optimiz
         for k, v in record.items():
             model.history_.setdefault(k, []).append(v)
         epoch += 1
-        stopping.update(record[monitor], epoch, model.params)  # 4. early stopping
+        stopping.update(record[monitor], epoch, model_state(model))  # 4. early stopping
         if verbose:
             _print_epoch(record, epoch, epochs, len(data), monitor, stopping)
         if checkpoint is not None and (epoch % every == 0 or epoch == epochs or stopping.stopped):
             _save_checkpoint(model, checkpoint, epoch, epochs, batch_size, shuffle, base_lr, rng, monitor,
-                             stopping, schedule)
+                             stopping, schedule, drop_last)
 
     # 5. the best weights back
     if patience is not None:
         model.best_epoch_ = stopping.best_epoch
         model.stopped_epoch_ = epoch if stopping.stopped else None
         if restore_best and stopping.best_weights is not None:
-            _put_params(model.params, stopping.best_weights)
+            _put_params(model_state(model), stopping.best_weights)
             if verbose:
                 print(f"restored the weights of epoch {stopping.best_epoch} ({monitor} "
                       f"{stopping.best_value:.5g})", flush=True)

@@ -60,10 +60,14 @@ def test_the_guide_runs(guide_folder, capsys):
             assert run.returncode == 0, run.stdout + run.stderr
             assert "6 passed" in run.stdout, run.stdout
     # what the snippets claim
-    assert (guide_folder / "scaled.npz").is_file()
-    assert "(2, 4)" in capsys.readouterr().out
-    model = namespace["model"]
-    assert model.get_params()["scale_init"] == 0.5
+    assert (guide_folder / "scaled.npz").is_file() and (guide_folder / "normed.npz").is_file()
+    out = capsys.readouterr().out
+    assert "(2, 4)" in out
+    assert "440 16\n" in out and "['encoder.1.running_mean', 'encoder.1.running_var']" in out
+    from npae import load
+
+    assert load(guide_folder / "scaled.npz").get_params()["scale_init"] == 0.5
+    assert type(namespace["model"]).__name__ == "NormedAutoencoder" and namespace["lc"].loss == "log_cosh"
 
 
 def test_a_scale_that_forgets_s_passes_at_s_1_and_fails_once_s_is_random(guide_folder):
@@ -88,3 +92,9 @@ def test_a_scale_that_forgets_s_passes_at_s_1_and_fails_once_s_is_random(guide_f
 
 def test_the_tour_links_the_guide():
     assert "(14-extending.md)" in (ROOT / "docs" / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_guide_imports_public_names_only_and_documents_import():
+    text = GUIDE.read_text(encoding="utf-8")
+    assert "npae._validation" not in "".join(python_blocks(text))
+    assert "--import MODULE" in text and "--import" in (ROOT / "README.md").read_text(encoding="utf-8")

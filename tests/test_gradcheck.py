@@ -20,14 +20,17 @@ from profiles import examples
 from npae import Autoencoder, SparseAutoencoder
 from npae.gradcheck import (
     TOL,
+    ArrayCheck,
+    GradientReport,
     assert_gradients,
     check_function,
     check_layer,
     check_model,
     numerical_gradient,
+    randomize_params,
     rel_error,
 )
-from npae.layers import Dense, Dropout, Layer, LayerNorm, Sequential, Sigmoid, Tanh
+from npae.layers import BatchNorm1d, Dense, Dropout, Layer, LayerNorm, Sequential, Sigmoid, Tanh
 from npae.losses import mse
 from npae.models import BaseAutoencoder
 from npae.penalties import kl_sparsity
@@ -122,7 +125,7 @@ def test_check_layer_fails_on_wrong_dense_backward(cls, bad_key):
 def test_assert_gradients_names_the_wrong_array_of_a_wrong_backward():
     rng = np.random.default_rng(0)
     errors = check_layer(_square_dense(DenseMeanBias, rng), rng.standard_normal((3, 4)), rng=1)
-    with pytest.raises(AssertionError, match=r"check failed: 'b' has relative error 5\.0e-01 > tol 1e-07"):
+    with pytest.raises(AssertionError, match=r"check failed: 'b' has relative error 5\.0e-01 and "):
         assert_gradients(errors)  # db = mean instead of sum over N = 3: (N - 1) / (N + 1) = 1/2
 
 
@@ -303,3 +306,74 @@ def test_numerical_gradient_at_chosen_indices_matches_the_full_one():
     np.testing.assert_allclose(full, np.cos(x) * target, rtol=1e-8, atol=1e-9)
     with pytest.raises(ValueError, match="indices"):
         numerical_gradient(f, x, indices=np.array([20]))
+
+
+# ---------------------------------------------------------------- a zero gradient is not a wrong one
+class DenseThenCentre(Layer):
+    """Dense then subtract the batch mean: the bias's gradient is exactly zero (it cancels)."""
+
+    def __init__(self, rng):
+        super().__init__()
+        self.dense = Dense(4, 3, rng=rng, dtype=np.float64)
+        self.params = self.dense.params
+
+    def forward(self, x):
+        y = self.dense.forward(x)
+        return y - y.mean(axis=0)
+
+    def backward(self, dy):
+        dx = self.dense.backward(dy - dy.mean(axis=0))
+        self.grads = self.dense.grads
+        return dx
+
+
+def test_an_exactly_zero_gradient_passes_the_verdict_but_not_the_relative_error_alone():
+    rng = np.random.default_rng(0)
+    layer = DenseThenCentre(rng)
+    layer.params["b"][:] = rng.standard_normal(3)
+    report = check_layer(layer, rng.standard_normal((5, 4)), rng)
+    b = report.arrays["b"]
+    assert b.analytic_norm < 1e-13 and b.abs_error < 1e-9  # zero up to rounding, on both sides
+    assert report["b"] > 1e-3  # the relative error of two noises reads "wrong"
+    with pytest.raises(AssertionError):
+        assert_gradients(dict(report))  # judged on the relative error alone
+    assert_gradients(report)  # the absolute tolerance sees rounding noise
+
+
+def test_the_verdict_message_gives_norms_and_the_worst_array_first():
+    rng = np.random.default_rng(0)
+    layer = _square_dense(DenseForgetsTranspose, rng)
+    report = check_layer(layer, rng.standard_normal((3, 4)), rng=1)
+    assert report.worst_first()[0] == "W" and report.failed() == ["W"]
+    with pytest.raises(AssertionError) as info:
+        assert_gradients(report)
+    lines = str(info.value).splitlines()
+    assert "|analytic|" in lines[0] and "|numeric|" in lines[0]
+    assert lines[2].startswith("W ") and lines[2].endswith("FAILED")  # the table, the worst first
+    wrong_sign = GradientReport({"W": ArrayCheck(1.0, 2.0, 1.0, 1.0)})
+    with pytest.raises(AssertionError, match="relative error 1.0e"):
+        assert_gradients(wrong_sign)
+
+
+def test_array_check_is_allclose_on_norms():
+    zero = ArrayCheck(1.0, 3e-13, 0.0, 3e-13)
+    assert zero.passes() and not zero.passes(atol=0.0)
+    assert ArrayCheck(5e-8, 1e-7, 1.0, 1.0).passes(atol=0.0)
+    assert not ArrayCheck(float("nan"), float("nan"), 1.0, float("nan")).passes()
+
+
+def test_check_layer_leaves_buffers_as_they_were_and_does_not_check_them():
+    rng = np.random.default_rng(0)
+    layer = BatchNorm1d(3, dtype=np.float64)
+    randomize_params(layer.params, rng)
+    before = {k: v.copy() for k, v in layer.buffers.items()}
+    report = check_layer(layer, rng.standard_normal((6, 3)), rng)
+    assert set(report) == {"x", "gamma", "beta"}
+    assert all(np.array_equal(layer.buffers[k], before[k]) for k in before)
+
+
+def test_randomize_params_moves_constant_arrays_only():
+    layer = Dense(3, 2, rng=0, dtype=np.float64)
+    W = layer.params["W"].copy()
+    assert randomize_params(layer.params, 0) == ["b"]
+    assert np.array_equal(layer.params["W"], W) and np.all(layer.params["b"] != 0)

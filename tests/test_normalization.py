@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from profiles import examples
 
 from npae.gradcheck import assert_gradients, check_layer
-from npae.layers import Dense, LayerNorm, Sequential, Tanh
+from npae.layers import BatchNorm1d, BatchNorm2d, Dense, LayerNorm, Sequential, Tanh
 
 
 def randomised(D: int, rng: np.random.Generator, **kwargs) -> LayerNorm:
@@ -144,3 +144,72 @@ def test_backward_without_input_grad():
 def test_layernorm_bad_arguments(kwargs, name):
     with pytest.raises((ValueError, TypeError), match=rf"\b{name}\b"):
         LayerNorm(**kwargs)
+
+
+# ---------------------------------------------------------------- BatchNorm1d / BatchNorm2d
+def batchnorm(cls, C: int, rng: np.random.Generator, **kwargs):
+    """A float64 BatchNorm with gamma, beta and the running statistics moved off 1 and 0."""
+    layer = cls(C, dtype=np.float64, **kwargs)
+    layer.params["gamma"][:] = rng.uniform(0.5, 2.0, C) * rng.choice([-1, 1], C)
+    layer.params["beta"][:] = rng.standard_normal(C)
+    layer.buffers["running_mean"][:] = rng.standard_normal(C)
+    layer.buffers["running_var"][:] = rng.uniform(0.5, 2.0, C)
+    return layer
+
+
+@pytest.mark.parametrize("training", [True, False], ids=["training", "eval"])
+@pytest.mark.parametrize(("cls", "shape"), [(BatchNorm1d, (5, 3)), (BatchNorm1d, (2, 4)),
+                                            (BatchNorm2d, (2, 3, 3, 2)), (BatchNorm2d, (1, 2, 2, 3))])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_batchnorm_gradient_in_both_modes(cls, shape, training, seed):
+    rng = np.random.default_rng(seed)
+    layer = batchnorm(cls, shape[1], rng)
+    layer.train() if training else layer.eval()
+    x = 3 * rng.standard_normal(shape) + rng.standard_normal()
+    before = {k: v.copy() for k, v in layer.buffers.items()}
+    assert_gradients(check_layer(layer, x, rng))
+    assert all(np.array_equal(layer.buffers[k], before[k]) for k in before)  # the check put them back
+
+
+def test_batchnorm_forward_matches_its_definition_and_pytorch_running_statistics():
+    rng = np.random.default_rng(0)
+    x = 2 * rng.standard_normal((8, 3)) + 5
+    layer = BatchNorm1d(3, dtype=np.float64)
+    y = layer.forward(x)
+    np.testing.assert_allclose(y.mean(axis=0), 0, atol=1e-12)
+    np.testing.assert_allclose(y.var(axis=0), x.var(axis=0) / (x.var(axis=0) + 1e-5), rtol=1e-12)
+    np.testing.assert_allclose(layer.buffers["running_mean"], 0.1 * x.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(layer.buffers["running_var"], 0.9 + 0.1 * x.var(axis=0, ddof=1), rtol=1e-12)
+    y_eval = layer.eval().forward(x)  # eval: the running statistics
+    expected = (x - layer.buffers["running_mean"]) / np.sqrt(layer.buffers["running_var"] + 1e-5)
+    np.testing.assert_allclose(y_eval, expected, rtol=1e-12)
+    x4 = rng.standard_normal((2, 3, 4, 5))
+    bn2 = BatchNorm2d(3, momentum=0.5, dtype=np.float64)
+    bn2.forward(x4)
+    np.testing.assert_allclose(bn2.buffers["running_var"], 0.5 + 0.5 * x4.transpose(1, 0, 2, 3).reshape(3, -1)
+                               .var(axis=1, ddof=1), rtol=1e-12)
+
+
+@pytest.mark.parametrize(("cls", "shape"), [(BatchNorm1d, (1, 4)), (BatchNorm2d, (1, 2, 1, 1))])
+def test_batchnorm_refuses_one_value_per_channel_in_training(cls, shape):
+    layer = cls(shape[1])
+    with pytest.raises(ValueError, match=r"more than 1 value per channel.*shape \(1,"):
+        layer.forward(np.ones(shape, dtype=np.float32))
+    assert layer.eval().forward(np.ones(shape, dtype=np.float32)).shape == shape  # eval is fine
+
+
+def test_a_dense_bias_before_batchnorm_has_a_zero_gradient_that_passes_the_verdict():
+    rng = np.random.default_rng(0)
+    dense = Dense(4, 3, rng=rng, dtype=np.float64)
+    dense.params["b"][:] = rng.standard_normal(3)
+    net = Sequential(dense, batchnorm(BatchNorm1d, 3, rng), Tanh())
+    report = check_layer(net, rng.standard_normal((6, 4)), rng)
+    assert report.arrays["0.b"].analytic_norm < 1e-12  # exactly zero up to rounding: the mean cancels it
+    assert_gradients(report)
+
+
+def test_batchnorm_buffers_are_separate_from_params_and_flattened_by_sequential():
+    net = Sequential(Dense(4, 3, rng=0), BatchNorm1d(3))
+    assert set(net.params) == {"0.W", "0.b", "1.gamma", "1.beta"}
+    assert set(net.buffers) == {"1.running_mean", "1.running_var"}
+    assert net.buffers["1.running_var"] is net.layers[1].buffers["running_var"]

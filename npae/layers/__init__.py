@@ -15,7 +15,7 @@ from .base import Layer, Sequential
 from .conv import Conv2D, Conv2DTranspose
 from .dense import Dense
 from .dropout import Dropout
-from .normalization import LayerNorm
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .pooling import MaxPool2D, UpSampling2D
 from .reshape import Flatten, Reshape
 from .tied import TiedDense
@@ -24,6 +24,6 @@ __all__ = [
     "ACTIVATIONS", "Activation", "Dense", "Identity", "Layer", "LeakyReLU", "ReLU", "Sequential",
     "Sigmoid", "Softplus", "Tanh", "get_activation",
     "Conv2D", "Conv2DTranspose", "Flatten", "MaxPool2D", "Reshape", "UpSampling2D",
-    "Dropout", "LayerNorm",
+    "BatchNorm1d", "BatchNorm2d", "Dropout", "LayerNorm",
     "TiedDense",
 ]

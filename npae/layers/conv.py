@@ -364,6 +364,7 @@ class _ConvBase(Layer):
         kh, kw = self.kernel_size = _pair(kernel_size, "kernel_size", 1)
         self.stride = _pair(stride, "stride", 1)
         self.padding = _pair(padding, "padding", 0)
+        self.init = init  # the initialiser of W (get_config)
         self.dtype = check_dtype(dtype)
         rng = check_random_state(rng, "rng")
         shape = (c, o, kh, kw) if self.transposed else (o, c, kh, kw)

@@ -78,6 +78,7 @@ class Dense(Layer):
         super().__init__()
         self.in_features = check_int(in_features, "in_features", 1)
         self.out_features = check_int(out_features, "out_features", 1)
+        self.init = init  # the initialiser of W (get_config)
         self.dtype = check_dtype(dtype)
         rng = check_random_state(rng, "rng")
         W = get_initializer(init)((out_features, in_features), in_features, out_features, rng, self.dtype)

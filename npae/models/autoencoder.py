@@ -9,7 +9,7 @@ import numpy as np
 from .._validation import check_bool, check_choice, check_float, check_int
 from ..init import init_for_activation
 from ..layers import ACTIVATIONS, Dense, Sequential, TiedDense, get_activation
-from ..losses import RECONSTRUCTION_LOSSES
+from ..losses import get_loss
 from ..penalties import kl_sparsity, l1_activity
 from .base import BaseAutoencoder
 
@@ -35,7 +35,7 @@ def check_network_args(activation: str, code_activation: str | None, output_acti
     if code_activation is not None:
         check_choice(code_activation, "code_activation", tuple(ACTIVATIONS))
     check_choice(output_activation, "output_activation", tuple(ACTIVATIONS))
-    check_choice(loss, "loss", LOSS_NAMES)
+    get_loss(loss)  # a registered name (npae.losses.register_loss adds one) or a function, else ValueError
     if loss == "bce" and output_activation != "sigmoid":
         raise ValueError(f"loss='bce' needs output_activation='sigmoid', got {output_activation!r}")
     return activation, code_activation, output_activation, loss
@@ -93,9 +93,11 @@ class Autoencoder(BaseAutoencoder):
         Activation of the code layer (default: ``activation``).
     output_activation : str
         Activation of the reconstruction (``"sigmoid"`` for data in [0, 1]).
-    loss : {"mse", "mae", "sse", "bce"}
+    loss : {"mse", "mae", "sse", "bce", "huber"}, a registered name, or a callable
         Reconstruction loss (see :mod:`npae.losses`); ``"bce"`` needs a sigmoid output and is
-        computed from the logits.
+        computed from the logits. A name added with :func:`npae.losses.register_loss`, or a
+        callable ``loss(pred, target) -> (value, dpred)``, is used by the step and by ``score``
+        alike (``docs/14-extending.md``, Write a loss); only a name can be saved.
     weight_decay : float
         ``lambda`` of the L2 penalty on the weight matrices, part of the objective.
     random_state : int, Generator or None
@@ -188,7 +190,7 @@ class SparseAutoencoder(Autoencoder):
         h = self.encoder.forward(X, rng)  # (N, code); rng reaches any dropout layer
         out = self.decoder.forward(h, rng)  # (N, D)
         # 2. the reconstruction loss and the sparsity penalty Omega(h) on the code
-        rec, dout = RECONSTRUCTION_LOSSES[self.loss](out, X)
+        rec, dout = get_loss(self.loss)(out, X)
         if self.sparsity == "kl":
             omega, domega_dh = kl_sparsity.math(h, self.rho)  # dOmega/dh: (N, code)
         else:

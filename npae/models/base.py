@@ -23,9 +23,34 @@ from .. import io
 from .._validation import check_array, check_dtype, check_random_state
 from ..layers import Sequential
 from ..layers.activations import sigmoid
-from ..losses import RECONSTRUCTION_LOSSES
+from ..losses import get_loss
 from ..penalties import add_weight_decay
 from ..training import fit_model
+
+
+def _repr_with_own_args(self) -> str:
+    """The parent class's ``repr`` followed by the arguments this class's ``__init__`` added.
+
+    ``ScaledAutoencoder(20-8-4-8-20, activation='tanh', loss='mse', scale_init=0.5)``: given to a
+    model subclass that writes its own ``__init__`` but no ``__repr__``.
+    """
+    cls = type(self)
+    owner = next(c for c in cls.__mro__ if "__init__" in c.__dict__)
+    parent = next((c for c in owner.__mro__[1:] if c is not object and "__repr__" in c.__dict__
+                   and c.__dict__["__repr__"] is not _repr_with_own_args), None)
+    base = parent.__repr__(self) if parent is not None else f"{cls.__name__}()"
+    inherited = set()
+    for c in owner.__mro__[1:]:
+        if "__init__" in c.__dict__ and c is not object:
+            inherited |= set(inspect.signature(c.__init__).parameters)
+    own = [n for n in inspect.signature(owner.__init__).parameters
+           if n not in inherited and n != "self" and hasattr(self, n)]
+    if not own:
+        return base
+    extra = ", ".join(f"{n}={getattr(self, n)!r}" for n in own)
+    if base.endswith("()") or not base.endswith(")"):
+        return f"{cls.__name__}({extra})"
+    return f"{base[:-1]}, {extra})"
 
 
 class BaseAutoencoder:
@@ -45,6 +70,8 @@ class BaseAutoencoder:
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
         io.register_model(cls)
+        if "__init__" in cls.__dict__ and "__repr__" not in cls.__dict__:
+            cls.__repr__ = _repr_with_own_args  # not the parent's repr alone: it hides the new arguments
 
     def _init_common(self, random_state, dtype) -> np.random.Generator:
         """Store ``random_state`` and ``dtype``; return the generator that builds the weights.
@@ -72,7 +99,26 @@ class BaseAutoencoder:
     @property
     def grads(self) -> dict[str, np.ndarray]:
         """Gradients from the last backward pass, keys as in :attr:`params`."""
+        return self.layer_grads()
+
+    def layer_grads(self) -> dict[str, np.ndarray]:
+        """The layers' own gradient arrays (live: ``+=`` on one changes the layer's), ``"encoder.0.W"``-style.
+
+        Where every extra term of the objective adds its gradient, in place, after the backward
+        pass (weight decay, the contractive penalty, a learner's own term): then :attr:`grads`,
+        which reads these arrays, is the gradient ``loss_and_grads`` returned.
+        """
         return {f"{prefix}.{k}": v for prefix, net in self._networks().items() for k, v in net.grads.items()}
+
+    @property
+    def buffers(self) -> dict[str, np.ndarray]:
+        """The networks' state that is not trained (running statistics), keys like :attr:`params`.
+
+        Saved and loaded with the model, part of checkpoints and of early stopping's best state;
+        never given to an optimiser, never counted by :meth:`n_parameters`, never gradient-checked.
+        """
+        return {f"{prefix}.{k}": v for prefix, net in self._networks().items()
+                for k, v in getattr(net, "buffers", {}).items()}
 
     def get_params(self) -> dict:
         """The constructor arguments (scikit-learn style), used by ``save``.
@@ -89,8 +135,12 @@ class BaseAutoencoder:
         return {name: getattr(self, name) for name in names}
 
     def n_parameters(self) -> int:
-        """How many scalars the model trains."""
+        """How many scalars the model trains (its :attr:`params`; :attr:`buffers` are not counted)."""
         return int(sum(p.size for p in self.params.values()))
+
+    def n_buffer_values(self) -> int:
+        """How many scalars the model keeps without training them (its :attr:`buffers`)."""
+        return int(sum(b.size for b in self.buffers.values()))
 
     def train(self) -> BaseAutoencoder:
         for net in self._networks().values():
@@ -154,7 +204,7 @@ class BaseAutoencoder:
         """Mean reconstruction loss of ``X`` (the model's ``loss``, as in training; lower is better)."""
         X = self.check_batch(X)
         out = self._batched(self.decoder, self._batched(self.encoder, X))
-        return RECONSTRUCTION_LOSSES[self.loss](out, X)[0]
+        return get_loss(self.loss)(out, X)[0]
 
     def _check_targets(self, X: np.ndarray, name: str = "X") -> np.ndarray:
         """With ``loss="bce"`` the data are the targets of a cross-entropy: they must lie in [0, 1]."""
@@ -177,7 +227,7 @@ class BaseAutoencoder:
         h = self.encoder.forward(X, rng)  # (N, code); rng reaches any dropout layer
         out = self.decoder.forward(h, rng)  # X's shape
         # 2. the reconstruction loss and its gradient with respect to the output
-        rec, dout = RECONSTRUCTION_LOSSES[self.loss](out, X)
+        rec, dout = get_loss(self.loss)(out, X)
         # 3. backward: decoder, then encoder (dL/dX is not needed: skipped)
         dh = self.decoder.backward(dout)  # (N, code)
         self.encoder.backward(dh, input_grad=False)
@@ -193,9 +243,9 @@ class BaseAutoencoder:
         (default: the model's generator) drives any randomness (noise, sampling).
         """
         terms = self._forward_backward(X, self.rng_ if rng is None else rng)
-        grads = self.grads
-        if self.weight_decay:  # (lambda / 2) sum ||W||^2 adds lambda W to each weight's gradient
-            terms["weight_decay"] = add_weight_decay(grads, self.params, self.weight_decay)
+        if self.weight_decay:  # (lambda / 2) sum ||W||^2 adds lambda W to each weight's gradient, in place
+            terms["weight_decay"] = add_weight_decay(self.layer_grads(), self.params, self.weight_decay)
+        grads = self.grads  # read after every term has been added: model.grads is this until the next step
         return float(sum(terms.values())), terms, grads
 
     # ------------------------------------------------------------------ training and saving

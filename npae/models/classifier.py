@@ -95,6 +95,11 @@ class Classifier:
         """Gradients from the last backward pass, keys as in :attr:`params`."""
         return {f"network.{k}": v for k, v in self.network.grads.items()}
 
+    @property
+    def buffers(self) -> dict[str, np.ndarray]:
+        """The network's state that is not trained (running statistics), keys as in :attr:`params`."""
+        return {f"network.{k}": v for k, v in self.network.buffers.items()}
+
     def n_parameters(self) -> int:
         """How many scalars the model trains."""
         return int(sum(p.size for p in self.params.values()))
@@ -140,9 +145,9 @@ class Classifier:
         ``fit`` checks its data once). ``rng`` (default: the model's) reaches any dropout layer.
         """
         terms = self._forward_backward(X, y, self.rng_ if rng is None else rng)
-        grads = self.grads
-        if self.weight_decay:  # (lambda / 2) sum ||W||^2 adds lambda W to each weight's gradient
-            terms["weight_decay"] = add_weight_decay(grads, self.params, self.weight_decay)
+        if self.weight_decay:  # (lambda / 2) sum ||W||^2 adds lambda W to each weight's gradient, in place
+            terms["weight_decay"] = add_weight_decay(self.grads, self.params, self.weight_decay)
+        grads = self.grads  # read after every term: model.grads is this until the next step
         return float(sum(terms.values())), terms, grads
 
     # ------------------------------------------------------------------ training and inference

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .._validation import check_float
-from ..losses import RECONSTRUCTION_LOSSES
+from ..losses import get_loss
 from ..penalties.contractive import (
     contractive_chain_rule,
     contractive_closed_form,
@@ -56,7 +56,7 @@ class ContractiveAutoencoder(Autoencoder):
         h = self.encoder.forward(X, rng)
         out = self.decoder.forward(h, rng)
         # 2. the reconstruction loss; 3. backward through the decoder and the encoder
-        rec, dout = RECONSTRUCTION_LOSSES[self.loss](out, X)
+        rec, dout = get_loss(self.loss)(out, X)
         self.encoder.backward(self.decoder.backward(dout), input_grad=False)
         if not self.lam:
             return {"reconstruction": rec}
@@ -67,7 +67,7 @@ class ContractiveAutoencoder(Autoencoder):
         else:
             omega, domega = contractive_chain_rule(layers, u)
         # 5. lam * dOmega/dtheta joins the encoder's gradients (the layers' own arrays, in place)
-        grads = self.encoder.grads
+        grads = self.encoder.grads  # the layers' own arrays: every term adds in place (docs/14)
         for key, g in domega.items():
             grads[key] += X.dtype.type(self.lam) * g
         return {"reconstruction": rec, "contractive": self.lam * omega}

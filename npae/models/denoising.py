@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .._validation import check_choice, check_generator
-from ..losses import RECONSTRUCTION_LOSSES
+from ..losses import get_loss
 from ..noise import NOISES, _check_clip, check_noise_level, corrupt
 from .autoencoder import Autoencoder
 
@@ -49,7 +49,7 @@ class DenoisingMixin:
         h = self.encoder.forward(X_tilde, rng)
         out = self.decoder.forward(h, rng)
         # 3. the loss against the clean X
-        rec, dout = RECONSTRUCTION_LOSSES[self.loss](out, X)
+        rec, dout = get_loss(self.loss)(out, X)
         # 4. backward: decoder, then encoder (nothing flows into the noise)
         dh = self.decoder.backward(dout)
         self.encoder.backward(dh, input_grad=False)

@@ -91,13 +91,15 @@ def l2_weight_decay(params: dict[str, np.ndarray], lam: float) -> tuple[float, d
 
 
 def add_weight_decay(grads: dict[str, np.ndarray], params: dict[str, np.ndarray], lam: float) -> float:
-    """Add ``lam * W`` to the gradient of every weight matrix of ``params``; return the penalty's value.
+    """Add ``lam * W`` to the gradient of every weight matrix of ``params``, in place; return the value.
 
-    ``grads`` (keys of ``params``) gets new arrays for the weights (the layers' own gradient arrays
-    are not written); the value is :func:`l2_weight_decay`'s, the term a model's
-    ``loss_and_grads`` reports as ``"weight_decay"``. Trusts its arguments (a model's step calls it).
+    ``grads`` (keys of ``params``) holds the layers' own gradient arrays, and each weight's array
+    gets ``grads[k] += lam * W``: the one way every extra term joins the gradient (the contractive
+    penalty does the same), so after a step ``model.grads`` is the gradient ``loss_and_grads``
+    returned. The value is :func:`l2_weight_decay`'s, the term a model's ``loss_and_grads``
+    reports as ``"weight_decay"``. Trusts its arguments (a model's step calls it).
     """
     value, decay = l2_weight_decay.math(params, lam)
     for k, g in decay.items():
-        grads[k] = grads[k] + g
+        grads[k] += g  # the layer's own array: model.grads reads it back
     return value
