@@ -54,11 +54,7 @@ def sum64(a: np.ndarray) -> float:
     return float(np.sum(a, dtype=np.float64))
 
 
-# the names npae's own losses were written with (kept: the same functions)
-_check_pair, _scale, _sum64 = check_pair, reduction_scale, sum64
-
-
-@checked_by(_check_pair())
+@checked_by(check_pair())
 def mse(pred, target, reduction: str = "mean") -> tuple[float, np.ndarray]:
     r"""Mean squared error.
 
@@ -82,12 +78,12 @@ def mse(pred, target, reduction: str = "mean") -> tuple[float, np.ndarray]:
 
     Derivation: ``docs/02-losses.md`` (MSE).
     """
-    s = _scale(pred, reduction)
+    s = reduction_scale(pred, reduction)
     diff = pred - target
-    return _sum64(np.square(diff)) * s, (2 * s) * diff
+    return sum64(np.square(diff)) * s, (2 * s) * diff
 
 
-@checked_by(_check_pair())
+@checked_by(check_pair())
 def mae(pred, target, reduction: str = "mean") -> tuple[float, np.ndarray]:
     r"""Mean absolute error.
 
@@ -111,12 +107,12 @@ def mae(pred, target, reduction: str = "mean") -> tuple[float, np.ndarray]:
 
     Derivation: ``docs/02-losses.md`` (MAE).
     """
-    s = _scale(pred, reduction)
+    s = reduction_scale(pred, reduction)
     diff = pred - target
-    return _sum64(np.abs(diff)) * s, s * np.sign(diff)
+    return sum64(np.abs(diff)) * s, s * np.sign(diff)
 
 
-@checked_by(_check_pair())
+@checked_by(check_pair())
 def sse(pred, target, reduction: str = "mean") -> tuple[float, np.ndarray]:
     r"""Half the sum of squared errors per example (the UFLDL / Ng convention).
 
@@ -144,10 +140,10 @@ def sse(pred, target, reduction: str = "mean") -> tuple[float, np.ndarray]:
     """
     s = 1.0 / pred.shape[0] if reduction == "mean" and pred.ndim else 1.0
     diff = pred - target
-    return 0.5 * _sum64(np.square(diff)) * s, s * diff
+    return 0.5 * sum64(np.square(diff)) * s, s * diff
 
 
-@checked_by(_check_pair((0.0, 1.0), (0.0, 1.0)))
+@checked_by(check_pair((0.0, 1.0), (0.0, 1.0)))
 def bce(pred, target, reduction: str = "mean") -> tuple[float, np.ndarray]:
     r"""Binary cross-entropy on probabilities ``pred`` in [0, 1], targets in [0, 1].
 
@@ -173,10 +169,10 @@ def bce(pred, target, reduction: str = "mean") -> tuple[float, np.ndarray]:
 
     Derivation: ``docs/02-losses.md`` (BCE).
     """
-    s = _scale(pred, reduction)
+    s = reduction_scale(pred, reduction)
     eps = np.finfo(pred.dtype).eps
     p = np.clip(pred, eps, 1 - eps)
-    value = -_sum64(target * np.log(p) + (1 - target) * np.log1p(-p))
+    value = -sum64(target * np.log(p) + (1 - target) * np.log1p(-p))
     return value * s, s * (p - target) / (p * (1 - p))
 
 
@@ -199,7 +195,7 @@ def bce_with_logits_elementwise(logits: np.ndarray, target: np.ndarray) -> tuple
     return ell, dlogits
 
 
-@checked_by(_check_pair(target_range=(0.0, 1.0)))
+@checked_by(check_pair(target_range=(0.0, 1.0)))
 def bce_with_logits(logits, target, reduction: str = "mean") -> tuple[float, np.ndarray]:
     r"""Binary cross-entropy of ``p = sigmoid(logits)``, computed from the logits ``l``.
 
@@ -225,10 +221,10 @@ def bce_with_logits(logits, target, reduction: str = "mean") -> tuple[float, np.
 
     Derivation: ``docs/02-losses.md`` (BCE with logits).
     """
-    s = _scale(logits, reduction)
+    s = reduction_scale(logits, reduction)
     ell, dlogits = bce_with_logits_elementwise(logits, target)
     dlogits *= s
-    return _sum64(ell) * s, dlogits
+    return sum64(ell) * s, dlogits
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
@@ -282,7 +278,7 @@ def softmax_cross_entropy(logits, y, reduction: str = "mean") -> tuple[float, np
     n = len(logits)
     s = 1.0 / n if reduction == "mean" else 1.0
     log_p = log_softmax(logits)  # (N, C)
-    value = -_sum64(log_p[np.arange(n), y]) * s
+    value = -sum64(log_p[np.arange(n), y]) * s
     dlogits = np.exp(log_p)  # p, (N, C)
     dlogits[np.arange(n), y] -= 1  # p - onehot(y)
     dlogits *= s
