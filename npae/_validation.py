@@ -10,6 +10,8 @@ from __future__ import annotations
 import functools
 import numbers
 import os
+import stat
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -185,6 +187,91 @@ def check_path(value: Any, name: str, optional: bool = False) -> Path | None:
         allowed = "None, a str or an os.PathLike" if optional else "a str or an os.PathLike"
         raise TypeError(f"{name} must be {allowed}, got {type(value).__name__} ({value!r})")
     return Path(value)
+
+
+def _probe_folder(folder: Path, what: str, error: type[Exception]) -> None:
+    """Create and remove an empty temporary file in ``folder``: the one sure test that it can be written."""
+    try:
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".npae-probe.", suffix=".tmp")
+    except OSError as exc:
+        raise error(f"{what}: cannot write in the folder {str(folder)!r} ({exc.strerror or exc})") from exc
+    os.close(fd)
+    os.unlink(probe)
+
+
+def check_output_file(path: Any, name: str = "path", error: type[Exception] = ValueError,
+                      probe: bool = False) -> Path:
+    """The regular file that writing ``path`` will create or replace, or ``error`` saying why it cannot.
+
+    The rules every writer in npae follows (``docs/11-training-and-saving.md``, section 6): only a
+    regular file is written. A symlink is followed to the file it points to (the link stays a link);
+    a folder, a device, a FIFO or a socket is refused, as is ``''`` or a name ending in a separator
+    (``"x/"`` names a folder). The folder the file goes into must exist; with ``probe`` a temporary
+    file is created and removed in it, so an unwritable place (a read-only folder, ``/proc``) is
+    refused before any work is done rather than after.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    name : str
+        The argument's name, for the message.
+    error : exception class
+        Raised with the message (``ModelFileError`` in ``npae.io``, ``argparse.ArgumentTypeError`` on
+        the command line).
+    probe : bool
+        Also try to create a file in the folder.
+
+    Returns
+    -------
+    Path
+        The file to write: ``path``, or the target of the symlink ``path``.
+    """
+    check_path(path, name)
+    raw = os.fspath(path)  # not Path(path), which drops a trailing separator
+    if raw == "":
+        raise error(f"{name} is empty: give the name of a file to write")
+    if raw.endswith(tuple(s for s in (os.sep, os.altsep) if s)):
+        raise error(f"{name} {raw!r} ends with a path separator, so it names a folder: give the name of a "
+                    f"file to write")
+    target = Path(os.path.realpath(raw)) if os.path.islink(raw) else Path(raw)
+    try:
+        st = os.stat(target)
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:
+        raise error(f"{name} {raw!r} cannot be examined ({exc.strerror or exc})") from exc
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        kind = "a folder" if stat.S_ISDIR(st.st_mode) else "a device, FIFO or socket, not a regular file"
+        raise error(f"{name} {raw!r} is {kind}: give the name of a file to write")
+    folder = target.parent  # Path("m.npz").parent is Path(".")
+    if not folder.is_dir():
+        raise error(f"{name} {raw!r}: cannot save, folder {str(folder)!r} does not exist")
+    if probe:
+        _probe_folder(folder, f"{name} {raw!r}", error)
+    return target
+
+
+def check_output_folder(path: Any, name: str = "out", error: type[Exception] = ValueError) -> Path:
+    """A folder that figures and files can be written into: it exists, or can be created, and is writable.
+
+    Refused: ``''``, a path that is (or passes through) a file, and a place where no file can be
+    created (the nearest existing folder is probed with a temporary file, created and removed).
+    The folder itself is not created here: the caller creates it when it writes.
+    """
+    check_path(path, name)
+    raw = os.fspath(path)
+    if raw == "":
+        raise error(f"{name} is empty: give a folder to write into")
+    p = Path(raw)
+    if p.exists() and not p.is_dir():
+        raise error(f"{name} {raw!r} is a file, not a folder: give a folder to write into")
+    existing = p
+    while not existing.exists() and existing != existing.parent and not existing.is_symlink():
+        existing = existing.parent  # the nearest existing folder on the way up ("." for a relative path)
+    if not existing.is_dir():
+        raise error(f"{name} {raw!r}: {str(existing)!r} is not a folder, so nothing can be created under it")
+    _probe_folder(existing, f"{name} {raw!r}", error)
+    return p
 
 
 def check_labels(y: Any, name: str, n_samples: int, n_classes: int) -> np.ndarray:

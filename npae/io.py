@@ -27,6 +27,7 @@ import hashlib
 import inspect
 import json
 import os
+import stat
 import tempfile
 import zipfile
 import zlib
@@ -35,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from ._validation import check_output_file
 from .optim import Optimizer
 
 FORMAT = "npae-model"
@@ -154,32 +156,54 @@ def _write_npz(f, arrays: dict[str, np.ndarray]) -> None:
     np.savez(f, **arrays)
 
 
+def _umask() -> int:
+    """The process's umask (read by setting it and setting it back: POSIX offers no read-only call)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: str | os.PathLike, write) -> Path:
     """Call ``write(f)`` on a temporary file next to ``path``, then rename it to ``path``.
 
     ``os.replace`` within one folder is atomic: readers see the old file or the new one, never a
-    half-written one. If ``write`` fails (or the process is interrupted) the temporary file is
-    removed and ``path`` is untouched.
+    half-written one. Only regular files are written (:func:`npae._validation.check_output_file`):
+    a symlink is followed and its target replaced, a folder, device or FIFO is refused. An existing
+    file keeps its permission bits; a new one gets ``0o666`` less the umask, as ``open`` would give.
+    Whatever fails (``write`` raises, the disk is full, the folder is read-only, Ctrl-C), the
+    temporary file is removed and ``path`` is untouched; a failure to write is a
+    :class:`ModelFileError` naming ``path``.
     """
-    path = Path(path)
-    folder = path.parent  # Path("m.npz").parent is Path(".")
-    if not folder.is_dir():
-        raise ModelFileError(f"{path}: cannot save, folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    target = check_output_file(path, "path", error=ModelFileError)
+    try:
+        mode = stat.S_IMODE(os.stat(target).st_mode)  # an existing file keeps its permissions
+        existed = True
+    except FileNotFoundError:
+        mode, existed = 0o666 & ~_umask(), False
+    kept = "the previous file is unchanged" if existed else "nothing was written"
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise ModelFileError(f"{path}: cannot save, cannot create a file in {str(target.parent)!r} "
+                             f"({exc.strerror or exc}); {kept}") from exc
+    renamed = False
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    return path
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+        renamed = True
+    except OSError as exc:  # a full disk (ENOSPC), a quota, an I/O error
+        raise ModelFileError(f"{path}: cannot save ({exc.strerror or exc}); {kept}") from exc
+    finally:
+        if not renamed:  # every failure, KeyboardInterrupt included, removes the temporary file
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+    return Path(path)
 
 
 def optimizer_meta(optimizer) -> dict:

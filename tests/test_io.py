@@ -289,3 +289,87 @@ def test_a_subclass_that_does_not_store_an_argument_gets_a_clear_error(tmp_path)
     with pytest.raises(AttributeError, match=r"AE2 stores no attribute for its constructor argument\(s\) "
                                              r"\['dropout'\]"):
         AE2(random_state=0).save(tmp_path / "ae2.npz")
+
+
+# ---------------------------------------------------------------------------- what a save may write
+def test_save_through_a_symlink_writes_its_target(tmp_path):
+    model, X = trained(Autoencoder)
+    target = tmp_path / "real.npz"
+    target.write_bytes(b"old")
+    link = tmp_path / "link.npz"
+    link.symlink_to(target)
+    model.save(link)
+    assert link.is_symlink() and os.readlink(link) == str(target)  # the link stays a link
+    np.testing.assert_array_equal(npae.load(target).reconstruct(X), model.reconstruct(X))
+
+
+def test_save_refuses_a_folder_a_fifo_a_device_and_a_trailing_separator(tmp_path):
+    model, _ = trained(Autoencoder)
+    (tmp_path / "d").mkdir()
+    with pytest.raises(ModelFileError, match="is a folder"):
+        model.save(tmp_path / "d")
+    fifo = tmp_path / "f"
+    os.mkfifo(fifo)
+    with pytest.raises(ModelFileError, match="device, FIFO or socket"):
+        model.save(fifo)
+    assert fifo.is_fifo()
+    with pytest.raises(ModelFileError, match="device, FIFO or socket"):
+        model.save("/dev/null")
+    assert Path("/dev/null").is_char_device()
+    with pytest.raises(ModelFileError, match="names a folder"):
+        model.save(str(tmp_path / "x") + os.sep)
+    with pytest.raises(ModelFileError, match="empty"):
+        model.save("")
+    assert sorted(os.listdir(tmp_path)) == ["d", "f"]
+
+
+def test_save_keeps_permissions_and_respects_the_umask(tmp_path):
+    model, _ = trained(Autoencoder)
+    path = tmp_path / "m.npz"
+    path.write_bytes(b"old")
+    os.chmod(path, 0o600)
+    model.save(path)
+    assert path.stat().st_mode & 0o777 == 0o600
+    old = os.umask(0o077)
+    try:
+        model.save(tmp_path / "new.npz")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "new.npz").stat().st_mode & 0o777 == 0o600
+    old = os.umask(0o002)
+    try:
+        model.save(tmp_path / "shared.npz")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "shared.npz").stat().st_mode & 0o777 == 0o664
+
+
+@pytest.mark.parametrize("where", ["write", "fsync", "replace", "mkstemp"])
+def test_full_disk_or_read_only_folder_is_a_clear_error_and_the_old_file_survives(tmp_path, monkeypatch,
+                                                                                  where):
+    import errno
+
+    good, X = trained(Autoencoder, seed=1)
+    path = tmp_path / "m.npz"
+    good.save(path)
+    before = path.read_bytes()
+    code = errno.EROFS if where == "mkstemp" else errno.ENOSPC
+
+    def fail(*args, **kwargs):
+        raise OSError(code, os.strerror(code))
+
+    if where == "write":
+        monkeypatch.setattr(npae_io, "_write_npz", fail)
+    elif where == "fsync":
+        monkeypatch.setattr(npae_io.os, "fsync", fail)
+    elif where == "replace":
+        monkeypatch.setattr(npae_io.os, "replace", fail)
+    else:
+        monkeypatch.setattr(npae_io.tempfile, "mkstemp", fail)
+    other, _ = trained(Autoencoder, seed=2)
+    with pytest.raises(ModelFileError, match=r"m\.npz: cannot save.*" + os.strerror(code)
+                       + ".*previous file is unchanged"):
+        other.save(path)
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["m.npz"]  # no temporary file left behind
