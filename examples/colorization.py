@@ -38,7 +38,7 @@ from npae.datasets import sample_photo
 from npae.metrics import psnr
 from npae.optim import Adam
 from npae.plotting import save_figure, write_metrics
-from npae.scripts import nonnegative_int, positive_int
+from npae.scripts import new_folder, nonnegative_int, positive_int
 
 plt = plotting.pyplot()  # matplotlib's pyplot, headless when there is no display
 
@@ -50,7 +50,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--data-dir", default=os.environ.get("NPAE_DATA_DIR"),
                    help="unused (the photo ships with matplotlib)")
-    p.add_argument("--out", default="npae-out/colorization", help="where the figure and metrics go")
+    p.add_argument("--out", type=new_folder, default="npae-out/colorization",
+                   help="where the figure and metrics go")
     p.add_argument("--patch", type=positive_int, default=8, help="side of a patch in pixels")
     p.add_argument("--square", type=positive_int, default=64,
                    help="side of the train/test checkerboard squares")

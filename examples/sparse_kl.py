@@ -57,6 +57,7 @@ from npae.scripts import (
     existing_folder,
     load_mnist_or_exit,
     n_images,
+    new_folder,
     nonnegative_int,
     positive_float,
     positive_int,
@@ -84,7 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="natural image patches (offline) or MNIST digits (needs --data-dir)")
     p.add_argument("--data-dir", type=existing_folder, default=os.environ.get("NPAE_DATA_DIR"),
                    help="folder with the MNIST IDX files (default $NPAE_DATA_DIR); only for --data mnist")
-    p.add_argument("--out", default="npae-out/sparse_kl", help="folder for the figures and metrics.json")
+    p.add_argument("--out", type=new_folder, default="npae-out/sparse_kl",
+                   help="folder for the figures and metrics.json")
     p.add_argument("--seed", type=nonnegative_int, default=0)
     p.add_argument("--penalty", choices=("kl", "l1", "both"), default="kl",
                    help="the sparsity penalty: UFLDL's KL, L1 activity, or both side by side")

@@ -16,7 +16,9 @@ that exists when the command runs is available, and its constructor arguments ar
 (``784,256,32`` is a tuple, ``none`` is None, ``true``/``false`` are booleans), anything else
 as a string. Every argument is checked before any file is read: a bad option value is a usage
 error (status 2, the same message as the examples give, e.g. ``argument --epochs: expected an
-integer >= 1, got '-1'``), and the model is built from its arguments before the data is loaded.
+integer >= 1, got '-1'``), every path to write (``--out``, ``--checkpoint``) must name a file in a
+folder where one can be created (``npae._validation.check_output_file``), and the model is built from
+its arguments before the data is loaded.
 Any other error prints one line and exits with status 1 (``--debug`` shows the traceback).
 """
 
@@ -37,6 +39,7 @@ from .scripts import (
     existing_folder,
     n_images,
     new_file,
+    new_png,
     nonnegative_float,
     nonnegative_int,
     positive_float,
@@ -369,12 +372,12 @@ def build_parser() -> argparse.ArgumentParser:
         data_args(q, "evaluation")
         if name == "reconstruct":
             q.add_argument("--n", type=positive_int, default=12, help="how many examples")
-            q.add_argument("--out", required=True, help="the PNG to write")
+            q.add_argument("--out", type=new_png, required=True, help="the PNG to write")
     s = sub.add_parser("sample", help="save a grid of samples from a VAE's prior")
     s.add_argument("model_file")
     s.add_argument("--n", type=positive_int, default=64)
     s.add_argument("--seed", type=nonnegative_int, default=0)
-    s.add_argument("--out", required=True, help="the PNG to write")
+    s.add_argument("--out", type=new_png, required=True, help="the PNG to write")
     g = sub.add_parser("gradcheck", help="relative error of every parameter's gradient, small float64 model")
     g.add_argument("model", help=f"one of: {names}")
     g.add_argument("--n", type=positive_int, default=4, help="number of random inputs")

@@ -30,6 +30,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ._validation import check_output_file, check_output_folder
 from .datasets import DataError, mnist_split
 
 #: The usage error when neither ``--data-dir`` nor ``$NPAE_DATA_DIR`` names a folder.
@@ -88,11 +89,42 @@ def existing_folder(text: str) -> str:
 
 
 def new_file(text: str) -> str:
-    """An argparse ``type`` for a file to write: its folder must exist (checked before training)."""
-    folder = os.path.dirname(text) or "."
-    if not os.path.isdir(folder):
-        raise argparse.ArgumentTypeError(f"expected a file in an existing folder, got {text!r} "
-                                         f"(no folder {folder!r})")
+    """An argparse ``type`` for a file to write, checked before any data is read or any training starts.
+
+    The rules of :func:`npae._validation.check_output_file`: a regular file (or a symlink to one) or
+    a new name, never a folder, a device, ``''`` or a name ending in ``/``, in an existing folder
+    where a file can be created (probed with an empty temporary file, created and removed).
+    """
+    try:
+        check_output_file(text, "path", error=ValueError, probe=True)
+    except ValueError as exc:
+        message = f"expected a file in an existing folder, got {text!r} ({exc})"
+        raise argparse.ArgumentTypeError(message) from None
+    return text
+
+
+def new_png(text: str) -> str:
+    """An argparse ``type`` for a picture to write: :func:`new_file`, and its name ends in ``.png``.
+
+    matplotlib would otherwise add ``.png`` to a name without it (``--out grid`` writing
+    ``grid.png``), so the file written would not be the file named.
+    """
+    if not text.lower().endswith(".png"):
+        raise argparse.ArgumentTypeError(f"expected a file name ending in .png, got {text!r}")
+    return new_file(text)
+
+
+def new_folder(text: str) -> str:
+    """An argparse ``type`` for an output folder (``--out`` of the examples), checked before any work.
+
+    The folder may exist or not (it is created when the first figure is written), but it must not
+    be a file, lie under a file, or be somewhere no file can be created
+    (:func:`npae._validation.check_output_folder`).
+    """
+    try:
+        check_output_folder(text, "path", error=ValueError)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a folder to write into, got {text!r} ({exc})") from None
     return text
 
 
@@ -130,7 +162,7 @@ def example_parser(doc: str, name: str, *, epochs: int | None = None, steps: int
     parser = argparse.ArgumentParser(description=doc.split("\n\n")[0], formatter_class=formatter_class)
     parser.add_argument("--data-dir", type=existing_folder, default=os.environ.get("NPAE_DATA_DIR"),
                         help="folder of the MNIST-format IDX files (default $NPAE_DATA_DIR, now %(default)s)")
-    parser.add_argument("--out", default=f"npae-out/{name}",
+    parser.add_argument("--out", type=new_folder, default=f"npae-out/{name}",
                         help="where figures and metrics.json go (default %(default)s)")
     if epochs is not None:
         parser.add_argument("--epochs", type=positive_int, default=epochs,
@@ -204,4 +236,5 @@ def load_mnist_or_exit(parser: argparse.ArgumentParser, args: argparse.Namespace
 
 __all__ = ["DEFAULT_N_TEST", "DEFAULT_N_TRAIN", "NO_DATA_MESSAGE", "argument_type", "epochs_for",
            "example_parser", "existing_folder", "fraction", "load_mnist_or_exit", "n_images", "new_file",
+           "new_folder", "new_png",
            "nonnegative_float", "nonnegative_int", "positive_float", "positive_int"]

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from . import io as npae_io
-from ._validation import check_float, check_int, check_random_state
+from ._validation import check_float, check_int, check_output_file, check_random_state
 from .optim import Adam, Optimizer
 from .progress import ProgressBar
 from .schedules import get_schedule
@@ -310,6 +310,8 @@ def _check_options(epochs, batch_size, every, patience, min_delta, verbose, shuf
     for arg, name in ((checkpoint, "checkpoint"), (resume, "resume")):
         if arg is not None and not isinstance(arg, (str, os.PathLike)):
             raise TypeError(f"{name} must be a path (str or os.PathLike), got {type(arg).__name__}")
+    if checkpoint is not None:  # a folder, a device or an unwritable place is refused before training
+        check_output_file(checkpoint, "checkpoint", probe=True)
     if optimizer is not None and not isinstance(optimizer, Optimizer):
         raise TypeError(f"optimizer must be an npae.optim.Optimizer, got {type(optimizer).__name__}")
     return epochs, batch_size, every, patience, min_delta

@@ -122,3 +122,37 @@ def test_the_inpainting_dae_trains_on_scattered_and_square_holes():
     assert len(sides) == 1 and 8 <= sides.pop() <= 16  # one side per batch, from 8 to 16
     scattered = [h for h in holes if not is_square(h)]
     assert 0.25 <= np.mean(scattered) <= 0.75  # the rest: a random fraction of pixels
+
+
+EXAMPLES = sorted(p.stem for p in (Path(__file__).parents[1] / "examples").glob("*.py"))
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_an_output_folder_that_cannot_be_written_is_refused_before_any_data_is_read(
+        monkeypatch, capsys, tmp_path, mnist_dir, name):
+    import time
+
+    module = example(name)
+    reads = []
+
+    def refuse(*args, **kwargs):
+        reads.append(args)
+        raise AssertionError("data read before the output folder was checked")
+
+    for reader in ("load_mnist", "read_idx", "identify"):
+        monkeypatch.setattr(mnist_module, reader, refuse)
+    for reader in ("natural_patches", "sample_photo"):
+        if hasattr(module, reader):
+            monkeypatch.setattr(module, reader, refuse)
+    a_file = tmp_path / "a_file"
+    a_file.write_text("not a folder")
+    for out, message in ((a_file, "is a file, not a folder"), (a_file / "sub", "is not a folder"),
+                         ("/proc/npae-out", "cannot write in the folder '/proc'"), ("", "is empty")):
+        tic = time.perf_counter()
+        with pytest.raises(SystemExit) as info:
+            module.main(["--data-dir", str(mnist_dir), "--out", str(out)])
+        assert time.perf_counter() - tic < 2
+        err = capsys.readouterr().err
+        assert info.value.code == 2 and "argument --out: expected a folder to write into" in err, err
+        assert message in err
+    assert reads == [] and a_file.read_text() == "not a folder"
