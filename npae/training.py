@@ -263,11 +263,14 @@ def _resume(model, path, optimizer, random_state, batch_size, shuffle):
     if not isinstance(tr, dict) or "epoch" not in tr:
         raise npae_io.ModelFileError(f"{path}: not a training checkpoint (no training state); write one with "
                                      f"fit(..., checkpoint=path)")
+    _check_training_state(path, tr, len((meta.get("history") or {}).get("loss") or []))
     if tr["batch_size"] != batch_size or tr["shuffle"] != shuffle:
         raise ValueError(f"resume: batch_size={batch_size}, shuffle={shuffle} differ from the checkpoint's "
                          f"batch_size={tr['batch_size']}, shuffle={tr['shuffle']}; a resumed run must "
                          f"use the same")
-    npae_io.restore(model, meta, arrays, path, optimizer=True)
+    with npae_io.model_file_errors(path):
+        npae_io.restore(model, meta, arrays, path, optimizer=True)
+        rng = npae_io.rng_from_state(tr["rng"])
     saved_opt = getattr(model, "optimizer_", None)
     if optimizer is not None and saved_opt is not None:
         if type(optimizer) is not type(saved_opt):
@@ -275,11 +278,38 @@ def _resume(model, path, optimizer, random_state, batch_size, shuffle):
                              f"{type(saved_opt).__name__}")
         optimizer.load_state_dict(saved_opt.state_dict())
         model.optimizer_ = optimizer
-    rng = npae_io.rng_from_state(tr["rng"])
     if random_state is None:
         model.rng_ = rng
     best = {k[len("best/"):]: v for k, v in arrays.items() if k.startswith("best/")} or None
     return tr, rng, best
+
+
+def _check_training_state(path, tr: dict, epochs_in_history: int) -> None:
+    """A checkpoint's training state has the entries and types ``_save_checkpoint`` writes, and its
+    epoch is one the history records (0 to ``epochs_in_history``): a crafted epoch of 10**9 or -5 is
+    refused rather than silently ending or repeating the run."""
+    def whole(key: str, low: int) -> bool:
+        v = tr.get(key)
+        return isinstance(v, int) and not isinstance(v, bool) and v >= low
+
+    def number(key: str) -> bool:
+        v = tr.get(key)
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and not math.isnan(v)
+
+    bad = [k for k, ok in (("epoch", whole("epoch", 0)), ("epochs", whole("epochs", 0)),
+                           ("batch_size", whole("batch_size", 1)), ("best_epoch", whole("best_epoch", 0)),
+                           ("wait", whole("wait", 0)), ("shuffle", isinstance(tr.get("shuffle"), bool)),
+                           ("stopped", isinstance(tr.get("stopped", False), bool)),
+                           ("base_lr", number("base_lr") and 0 < tr["base_lr"] < math.inf),
+                           ("best_value", number("best_value")), ("rng", isinstance(tr.get("rng"), dict)))
+           if not ok]
+    if bad:
+        values = ", ".join(f"{k}={tr.get(k)!r:.40}" for k in bad)
+        raise npae_io.ModelFileError(f"{path}: corrupted checkpoint: training entries {bad} missing or of "
+                                     f"the wrong type ({values})")
+    if not tr["epoch"] <= min(tr["epochs"], epochs_in_history):
+        raise npae_io.ModelFileError(f"{path}: corrupted checkpoint: epoch {tr['epoch']} of a run of "
+                                     f"{tr['epochs']} with {epochs_in_history} epochs in its history")
 
 
 def _save_checkpoint(model, path, epoch: int, epochs: int, batch_size: int, shuffle: bool, base_lr: float,
