@@ -122,6 +122,10 @@ def check_array(
     ----------
     x : array_like
         The value to check. Lists are converted; object, string and complex arrays are refused.
+        Subclasses of ndarray become plain ndarrays (a ``np.matrix``, whose ``*`` is a matrix
+        product, would change every result); a masked array with masked entries is refused (the
+        mask would hide NaN from the finite check and be dropped by the math), one without is
+        taken as its data.
     name : str
         The argument's name, used in the error message.
     ndim : int or tuple of int, optional
@@ -135,8 +139,14 @@ def check_array(
     min_samples : int
         The first axis must have at least this many entries (0 disables the check).
     """
-    if isinstance(x, np.ndarray):
-        arr = x
+    if isinstance(x, np.ma.MaskedArray):
+        masked = int(np.count_nonzero(np.ma.getmaskarray(x)))
+        if masked:
+            raise ValueError(f"{name} is a masked array with {masked} masked value(s): npae takes plain "
+                             f"arrays; fill them (x.filled(value)) or drop those rows")
+        arr = np.asarray(x.data)
+    elif isinstance(x, np.ndarray):
+        arr = x if type(x) is np.ndarray else np.asarray(x)  # np.matrix, memmap... -> a plain ndarray
     else:
         try:
             arr = np.asarray(x)

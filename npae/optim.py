@@ -23,6 +23,15 @@ class Optimizer:
         self.state: dict[str, dict[str, np.ndarray]] = {}
         self.t = 0
 
+    @property
+    def lr(self) -> float:
+        """The learning rate of the next step; setting it (by hand or by a schedule) checks it is > 0."""
+        return self._lr
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        self._lr = check_float(value, "lr", 0.0, low_inclusive=False)  # a negative rate would ascend
+
     def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
         """Update every ``params[name]`` in place from ``grads[name]``; count the step in ``t``.
 

@@ -27,6 +27,7 @@ See ``docs/11-training-and-saving.md``.
 from __future__ import annotations
 
 import math
+import numbers
 import os
 import time
 from typing import Any
@@ -323,6 +324,17 @@ def _save_checkpoint(model, path, epoch: int, epochs: int, batch_size: int, shuf
 
 
 # ---------------------------------------------------------------------------- the loop
+def _scheduled_lr(schedule, epoch: int, base_lr: float, epochs: int) -> float:
+    """``schedule(epoch, base_lr, epochs)``, refused unless a finite number > 0 (a user's schedule may
+    return anything; a negative rate would climb the loss without a word)."""
+    lr = schedule(epoch, base_lr, epochs)
+    number = isinstance(lr, numbers.Real) and not isinstance(lr, (bool, np.bool_))
+    if not number or not math.isfinite(lr) or lr <= 0:
+        raise ValueError(f"schedule {schedule!r} returned the learning rate {lr!r} for epoch {epoch + 1} "
+                         f"(base_lr {base_lr:g}); a learning rate must be a finite number > 0")
+    return float(lr)
+
+
 def _check_options(epochs, batch_size, every, patience, min_delta, verbose, shuffle, checkpoint, resume,
                    optimizer) -> tuple[int, int, int, int | None, float]:
     """The options of :func:`fit_model`, checked before any data is read."""
@@ -441,7 +453,7 @@ def fit_model(model, X, y=None, epochs: int = 10, batch_size: int = 128, optimiz
     while epoch < epochs and not stopping.stopped:
         tic = time.perf_counter()
         if schedule is not None:
-            optimizer.lr = float(schedule(epoch, base_lr, epochs))
+            optimizer.lr = _scheduled_lr(schedule, epoch, base_lr, epochs)
         # a model with settings that change per epoch (a VAE's KL warm-up) sets them here
         settings = model.start_epoch(epoch, epochs) if hasattr(model, "start_epoch") else {}
         n_batches = -(-len(data) // batch_size)

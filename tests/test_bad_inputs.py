@@ -517,3 +517,55 @@ def test_other_modules_scalar_arguments(value, which):
     except (ImportError, AttributeError):
         pytest.skip(f"{which} not available")
     check_clean(call, arg, f"{which}={value!r}")
+
+
+# ---------------------------------------------------------------------------- array subclasses at the door
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")  # np.matrix's own warning
+def test_a_matrix_is_taken_as_a_plain_array_and_gives_the_same_results():
+    from npae._validation import check_array
+
+    X = np.random.default_rng(0).uniform(0.1, 0.9, size=(6, 6))
+    assert type(check_array(np.matrix(X), "X")) is np.ndarray
+    model = npae.VAE(sizes=(6, 4), latent_dim=2, random_state=0, dtype=np.float64)
+    model.fit(X, epochs=1, batch_size=3, random_state=0)
+    expected = model.score(X, rng=np.random.default_rng(1))
+    assert model.score(np.matrix(X), rng=np.random.default_rng(1)) == expected
+
+
+def test_a_masked_array_with_masked_values_is_refused_and_one_without_is_its_data():
+    X = np.random.default_rng(0).uniform(0.1, 0.9, size=(8, 6))
+    hidden = X.copy()
+    hidden[2, 3] = np.nan
+    model = npae.Autoencoder(sizes=(6, 3), random_state=0)
+    with pytest.raises(ValueError, match=r"X is a masked array with 1 masked value\(s\)"):
+        model.fit(np.ma.masked_invalid(hidden), epochs=1)
+    plain = npae.Autoencoder(sizes=(6, 3), random_state=0).fit(X, epochs=1, random_state=0)
+    masked = npae.Autoencoder(sizes=(6, 3), random_state=0).fit(np.ma.masked_array(X, mask=False),
+                                                                   epochs=1, random_state=0)
+    np.testing.assert_array_equal(plain.reconstruct(X), masked.reconstruct(X))
+
+
+# ---------------------------------------------------------------------------- learning rates
+@pytest.mark.parametrize("returned", [-1.0, 0.0, 0, float("nan"), float("inf"), "0.1", None, True,
+                                      np.array(0.1)])
+def test_a_schedule_returning_no_valid_learning_rate_is_refused_naming_the_epoch(returned):
+    model = npae.Autoencoder(sizes=(6, 3), random_state=0)
+    X = np.random.default_rng(0).uniform(0.1, 0.9, size=(8, 6))
+
+    def schedule(epoch, base_lr, epochs):
+        return 1e-3 if epoch < 2 else returned
+
+    with pytest.raises(ValueError, match=r"schedule .* returned the learning rate .* for epoch 3 \(base_lr "
+                                         r"0\.001\); a learning rate must be a finite number > 0"):
+        model.fit(X, epochs=4, schedule=schedule, optimizer=optim.Adam(lr=1e-3))
+    assert len(model.history_["loss"]) == 2  # two epochs ran, the third was refused before its first step
+
+
+@pytest.mark.parametrize("value, error", [(-5, ValueError), (0, ValueError), (float("nan"), ValueError),
+                                          ("0.1", TypeError)])
+def test_an_optimizer_learning_rate_set_by_hand_is_checked(value, error):
+    for opt in (optim.SGD(lr=0.1), optim.Adam()):
+        with pytest.raises(error, match="lr must be"):
+            opt.lr = value
+        opt.lr = 0.5
+        assert opt.lr == 0.5
