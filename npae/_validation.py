@@ -176,6 +176,27 @@ def check_array(
     return arr
 
 
+def check_mapped_file(data: Any, name: str) -> None:
+    """Refuse to read a ``np.memmap`` whose file has become shorter than the mapping.
+
+    Reading a mapped page past the end of a file that was truncated after it was opened (a
+    download restarted, a file rewritten in place) kills Python with SIGBUS, with no traceback;
+    comparing the file's size with the mapping before each read turns that into a ``ValueError``.
+    (A truncation between this check and the read can still crash: keep files in use unchanged.)
+    """
+    if not isinstance(data, np.memmap) or data.filename is None:
+        return
+    need = data.offset + data.nbytes
+    try:
+        size = os.stat(data.filename).st_size
+    except OSError as exc:
+        raise ValueError(f"{name}: its file {data.filename} cannot be read any more ({exc})") from exc
+    if size < need:
+        raise ValueError(f"{name}: its file {data.filename} is now {size:,} bytes, shorter than the "
+                         f"{need:,} mapped when it was opened (truncated while in use?); reading it would "
+                         f"crash Python")
+
+
 def check_same_shape(a: np.ndarray, b: np.ndarray, name_a: str, name_b: str) -> None:
     """Refuse two arrays whose shapes differ."""
     if a.shape != b.shape:

@@ -57,6 +57,8 @@ SMALL_ARGS = {"sizes": (12, 6, 3), "latent_dim": 2, "input_shape": (1, 8, 8), "c
 #: needs a sigmoid code).
 SMALL_ARGS_BY_CLASS = {"VAE": {"sizes": (12, 6)}, "ConvVAE": {"channels": (2,)},
                        "SparseAutoencoder": {"activation": "sigmoid"}}
+#: The most samples ``sample`` draws: a mosaic of 100 x 100 images (10**7 would need 31 GB of pixels).
+MAX_SAMPLES = 10_000
 #: The input width of each ``--data`` choice: ``train`` builds the model before it reads the data.
 DATA_WIDTH = {"mnist": 784, "patches": 64}
 
@@ -375,7 +377,9 @@ def build_parser() -> argparse.ArgumentParser:
             q.add_argument("--out", type=new_png, required=True, help="the PNG to write")
     s = sub.add_parser("sample", help="save a grid of samples from a VAE's prior")
     s.add_argument("model_file")
-    s.add_argument("--n", type=positive_int, default=64)
+    n_samples = argument_type(int, lambda v: 1 <= v <= MAX_SAMPLES, f"an integer from 1 to {MAX_SAMPLES}")
+    s.add_argument("--n", type=n_samples, default=64,
+                   help=f"how many samples (at most {MAX_SAMPLES:,}: one picture)")
     s.add_argument("--seed", type=nonnegative_int, default=0)
     s.add_argument("--out", type=new_png, required=True, help="the PNG to write")
     g = sub.add_parser("gradcheck", help="relative error of every parameter's gradient, small float64 model")

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from . import io as npae_io
-from ._validation import check_float, check_int, check_output_file, check_random_state
+from ._validation import check_float, check_int, check_mapped_file, check_output_file, check_random_state
 from .optim import Adam, Optimizer
 from .progress import ProgressBar
 from .schedules import get_schedule
@@ -102,6 +102,7 @@ class BatchSource:
         if not self.lazy:
             return self.data[rows]
         key = slice(int(rows[0]), int(rows[-1]) + 1) if contiguous else rows
+        check_mapped_file(self.data, self.name)  # a memmap of a truncated file would crash Python
         try:
             batch = self.data[key]
         except (TypeError, IndexError) as exc:

@@ -569,3 +569,29 @@ def test_an_optimizer_learning_rate_set_by_hand_is_checked(value, error):
             opt.lr = value
         opt.lr = 0.5
         assert opt.lr == 0.5
+
+
+# ---------------------------------------------------------------------------- work in bounded chunks
+def test_log_likelihood_memory_does_not_grow_with_k_and_the_chunks_give_the_same_estimate():
+    import tracemalloc
+
+    from scipy.special import logsumexp
+
+    model = npae.VAE(sizes=(16, 8), latent_dim=8, random_state=0, dtype=np.float64)
+    x = np.random.default_rng(1).uniform(0.05, 0.95, size=(1, 16))
+    k = 20_000  # three chunks of samples: 8192, 8192, 3616
+    got = model.log_likelihood(x, k=k, rng=np.random.default_rng(2))
+    # the reference: the k samples in one array, log w_i = log p(x|z_i) + log p(z_i) - log q(z_i|x)
+    mu, log_var = model.encode_distribution(x)  # (1, L)
+    eps = np.random.default_rng(2).standard_normal((k,) + mu.shape)  # (k, 1, L)
+    z = mu + np.exp(0.5 * log_var) * eps
+    p = model.decode(z.reshape(k, -1))  # (k, 16)
+    log_px = np.sum(x * np.log(p) + (1 - x) * np.log1p(-p), axis=1)
+    log_pz = -0.5 * np.sum(np.log(2 * np.pi) + z[:, 0] ** 2, axis=1)
+    log_qz = -0.5 * np.sum(np.log(2 * np.pi) + log_var + eps[:, 0] ** 2, axis=1)
+    assert abs(got - (logsumexp(log_px + log_pz - log_qz) - np.log(k))) < 1e-6
+    tracemalloc.start()
+    model.log_likelihood(x, k=300_000, rng=np.random.default_rng(2))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 10 * 2**20, peak  # a (k, 1, L) eps alone would be 19 MB, with z and the log terms ~100 MB

@@ -253,3 +253,11 @@ def test_fit_refuses_a_checkpoint_it_could_not_write_before_training(tmp_path):
     with pytest.raises(ValueError, match="checkpoint '/proc/ck.npz': cannot write in the folder '/proc'"):
         model.fit(X, epochs=2, checkpoint="/proc/ck.npz")
     assert all(np.array_equal(v, before[k]) for k, v in model.params.items())  # nothing trained
+
+
+def test_sample_n_is_bounded_before_the_model_is_read(capsys, tmp_path):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["sample", str(tmp_path / "missing.npz"), "--n", "10000000", "--out",
+                  str(tmp_path / "s.png")])
+    assert info.value.code == 2
+    assert "argument --n: expected an integer from 1 to 10000, got '10000000'" in capsys.readouterr().err

@@ -739,3 +739,46 @@ def test_a_gzip_bomb_is_not_decompressed_whole(tmp_path, monkeypatch):
 def test_scaled_rows_refuses_an_integer_dtype():
     with pytest.raises(TypeError, match="dtype must be float32 or float64, got int64"):
         ScaledRows(np.zeros((2, 4), np.uint8), dtype=int)
+
+
+MAPPED_SCRIPT = """
+import os, sys
+import numpy as np
+import npae
+from npae.datasets import ScaledRows, open_idx
+path, rows = sys.argv[1], sys.argv[2]
+X = ScaledRows(open_idx(path), scale=1 / 255)
+model = npae.Autoencoder(sizes=(784, 8), random_state=0)
+model.fit(X, epochs=1, batch_size=16)
+os.truncate(path, 2000)  # the file shrinks while the model still maps it
+try:
+    model.fit(X, epochs=1, batch_size=16)
+except ValueError as exc:
+    print("refused:", exc)
+np.save(rows, np.random.default_rng(0).uniform(size=(32, 6)).astype(np.float32))
+R = np.load(rows, mmap_mode="r")  # a memmap given to fit as it is
+model = npae.Autoencoder(sizes=(6, 3), random_state=0)
+model.fit(R, epochs=1, batch_size=8)
+os.truncate(rows, 200)
+try:
+    model.fit(R, epochs=1, batch_size=8)
+except ValueError as exc:
+    print("refused:", exc)
+"""
+
+
+def test_a_memory_mapped_file_truncated_during_training_is_refused_not_a_crash(tmp_path):
+    """In a child process: before the check, reading the truncated mapping killed Python (SIGBUS)."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "train-images-idx3-ubyte"
+    path.write_bytes(idx_bytes(np.random.default_rng(0).integers(0, 256, (64, 28, 28)).astype(np.uint8)))
+    run = subprocess.run([sys.executable, "-c", MAPPED_SCRIPT, str(path), str(tmp_path / "rows.npy")],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, (run.returncode, run.stderr[-500:])  # -7: killed by SIGBUS
+    refusals = [line for line in run.stdout.splitlines() if line.startswith("refused:")]
+    assert len(refusals) == 2
+    assert "ScaledRows data: its file" in refusals[0]
+    assert "is now 2,000 bytes, shorter than the 50,192 mapped when it was opened" in refusals[0]
+    assert "X: its file" in refusals[1] and "rows.npy is now 200 bytes, shorter than the 896" in refusals[1]

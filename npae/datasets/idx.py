@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._validation import check_dtype, check_float, check_path
+from .._validation import check_dtype, check_float, check_mapped_file, check_path
 from ..io import atomic_write
 
 #: IDX element types: type code -> (NumPy dtype, big-endian).
@@ -206,6 +206,7 @@ class ScaledRows:
         return len(self.data)
 
     def __getitem__(self, key) -> np.ndarray:
+        check_mapped_file(self.data, "ScaledRows data")  # a truncated file would crash Python (SIGBUS)
         batch = np.asarray(self.data[key])
         if np.ndim(key) == 0 and not isinstance(key, slice):
             batch = batch[None]  # one example -> a batch of one
