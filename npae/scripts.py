@@ -69,6 +69,8 @@ nonnegative_int = argument_type(int, lambda v: v >= 0, "an integer >= 0")
 positive_float = argument_type(float, lambda v: v > 0, "a number > 0")
 nonnegative_float = argument_type(float, lambda v: v >= 0, "a number >= 0")
 fraction = argument_type(float, lambda v: 0 <= v <= 1, "a number from 0 to 1")
+#: A code size for MNIST's 784 pixels: at most one unit per pixel.
+code_size = argument_type(int, lambda v: 1 <= v <= 784, "an integer from 1 to 784")
 
 
 def n_images(text: str) -> int | None:
@@ -199,7 +201,8 @@ def load_mnist_or_exit(parser: argparse.ArgumentParser, args: argparse.Namespace
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str]:
     """MNIST as :func:`npae.datasets.mnist_split` gives it, or a usage error naming the problem.
 
-    Prints ``data: <data set or "unidentified", folder, images used out of how many>``.
+    Prints ``data: <data set or "unidentified", folder, images used out of how many>``. Images that
+    are not 28x28 or labels outside 0..9 are a usage error too: every example is written for them.
 
     Parameters
     ----------
@@ -230,11 +233,19 @@ def load_mnist_or_exit(parser: argparse.ArgumentParser, args: argparse.Namespace
                                                                n_test=getattr(args, "n_test", None))
     except DataError as exc:
         parser.error(str(exc))
+    if X_train.shape[1] != 784:
+        side = math.isqrt(X_train.shape[1])
+        size = f"{side}x{side}" if side * side == X_train.shape[1] else f"{X_train.shape[1]}-pixel"
+        parser.error(f"{args.data_dir} holds {size} images; the examples take MNIST's 28x28 (784 pixels)")
+    for y, which in ((y_train, "training"), (y_test, "test")):
+        if y.size and (y.min() < 0 or y.max() > 9):
+            parser.error(f"{args.data_dir}: the {which} labels run from {y.min()} to {y.max()}; the examples "
+                         f"take MNIST's class ids 0 to 9")
     print(f"data: {source}")
     return X_train, y_train, X_test, y_test, source
 
 
-__all__ = ["DEFAULT_N_TEST", "DEFAULT_N_TRAIN", "NO_DATA_MESSAGE", "argument_type", "epochs_for",
+__all__ = ["DEFAULT_N_TEST", "DEFAULT_N_TRAIN", "NO_DATA_MESSAGE", "argument_type", "code_size", "epochs_for",
            "example_parser", "existing_folder", "fraction", "load_mnist_or_exit", "n_images", "new_file",
            "new_folder", "new_png",
            "nonnegative_float", "nonnegative_int", "positive_float", "positive_int"]

@@ -29,7 +29,7 @@ def mnist_dir(tmp_path_factory) -> Path:
 
 # One bad argument per example: the shared ones and each script's own.
 BAD_ARGUMENTS = [
-    ("anomaly_detection", ("--code", "0"), "argument --code: expected an integer >= 1, got '0'"),
+    ("anomaly_detection", ("--code", "0"), "argument --code: expected an integer from 1 to 784, got '0'"),
     ("anomaly_detection", ("--digit", "10"), "argument --digit: invalid choice: 10"),
     ("contractive", ("--lam", "-1"), "argument --lam: expected a number >= 0, got '-1'"),
     ("conv_ae", ("--steps", "-1"), "argument --steps: expected an integer >= 1, got '-1'"),
@@ -49,8 +49,21 @@ BAD_ARGUMENTS = [
     ("overcomplete", ("--sigma", "-0.1"), "argument --sigma: expected a number > 0, got '-0.1'"),
     ("vae", ("--batch-size", "0"), "argument --batch-size: expected an integer >= 1, got '0'"),
     ("watermark_removal", ("--opacity", "1.5"),
-     "argument --opacity: expected a number from 0 to 1, got '1.5'"),
+     "argument --opacity: expected a number > 0 and <= 1, got '1.5'"),
     ("colorization", ("--n-patches", "-1"), "argument --n-patches: expected an integer >= 1, got '-1'"),
+    # combinations and sizes that once failed only after the data was read, with a traceback
+    ("vae", ("--learn-sigma",), "--learn-sigma needs --likelihood gaussian"),
+    ("anomaly_detection", ("--code", "1000"),
+     "argument --code: expected an integer from 1 to 784, got '1000'"),
+    ("pca_vs_autoencoder", ("--k", "300", "--n-train", "100"),
+     "--n-train 100 is fewer than the 300 principal directions fitted"),
+    ("colorization", ("--patch", "200"), "--patch 200 is larger than --square 64"),
+    ("colorization", ("--square", "1"), "--patch 8 is larger than --square 1"),
+    ("colorization", ("--patch", "64", "--square", "8"), "--patch 64 is larger than --square 8"),
+    ("colorization", ("--square", "300"), "argument --square: expected an integer from 1 to 256, got '300'"),
+    ("watermark_removal", ("--opacity", "0"), "argument --opacity: expected a number > 0 and <= 1, got '0'"),
+    ("conv_ae", ("--code-size", "3000000"),
+     "argument --code-size: expected an integer from 1 to 784, got '3000000'"),
 ]
 
 
@@ -156,3 +169,29 @@ def test_an_output_folder_that_cannot_be_written_is_refused_before_any_data_is_r
         assert info.value.code == 2 and "argument --out: expected a folder to write into" in err, err
         assert message in err
     assert reads == [] and a_file.read_text() == "not a folder"
+
+
+def test_folders_the_examples_cannot_use_are_usage_errors_not_tracebacks(capsys, tmp_path):
+    rng = np.random.default_rng(0)
+    cases = []
+    big = tmp_path / "32x32"
+    big.mkdir()
+    write_mnist(big, "t10k", (rng.uniform(size=(40, 32, 32)) < 0.2) * 255, np.arange(40) % 10)
+    cases.append(("denoising", big, (), "holds 32x32 images; the examples take MNIST's 28x28 (784 pixels)"))
+    no_five = tmp_path / "no_five"
+    no_five.mkdir()
+    labels = np.arange(40) % 10
+    labels[labels == 5] = 4
+    write_mnist(no_five, "t10k", (rng.uniform(size=(40, 28, 28)) < 0.2) * 255, labels)
+    cases.append(("anomaly_detection", no_five, (),
+                  "hold 0 of digit 5: PCA with --code 16 needs at least 16"))
+    labels_255 = tmp_path / "labels_255"
+    labels_255.mkdir()
+    write_mnist(labels_255, "t10k", (rng.uniform(size=(40, 28, 28)) < 0.2) * 255, np.full(40, 255))
+    cases.append(("feature_learning", labels_255, (), "the training labels run from 255 to 255; the examples "
+                                                      "take MNIST's class ids 0 to 9"))
+    for name, folder, argv, message in cases:
+        with pytest.raises(SystemExit) as info:
+            example(name).main(["--data-dir", str(folder), "--out", str(tmp_path / "out"), *argv])
+        err = capsys.readouterr().err
+        assert info.value.code == 2 and message in err, (name, err)
