@@ -156,6 +156,8 @@ def train(penalty: str, X: np.ndarray, cfg: dict, args: argparse.Namespace, rng:
     # 3. Gradient check of the cost (float64 copy of the initial model, a few examples).
     n_check, n_coords = (10, None) if args.data == "patches" else (20, 100)
     n_coords = args.check_coords or n_coords
+    if n_coords is not None and n_coords >= max(p.size for p in model.params.values()):
+        n_coords = None  # as many as the largest array holds: every entry is checked, and said so
     start = time.perf_counter()
     err = gradient_check(model, X[:n_check], n_coords, rng)
     what = "every parameter" if n_coords is None else f"{n_coords} random entries of each parameter array"
@@ -246,6 +248,8 @@ def main(argv=None) -> dict:
     args.n_train = getattr(args, "n_train", cfg["n"])  # --n, else this data's default
     if args.n_train is None and args.data == "patches":
         parser.error("argument --n: 'all' is for --data mnist; patches are drawn at random, give a number")
+    if args.l1_beta is not None and args.penalty == "kl":
+        parser.error("argument --l1-beta: the L1 penalty is used with --penalty l1 or both, not kl")
     args.l1_beta = args.l1_beta or cfg["l1_beta"]
     rng = np.random.default_rng(args.seed)
     # float32 trains well with L-BFGS too: the same final J as float64 to 3 digits, and each

@@ -189,7 +189,7 @@ def cmd_models(args) -> int:
 def _optimizer(args):
     from .optim import SGD, Adam
 
-    if args.optimizer == "adam":
+    if args.optimizer in (None, "adam"):  # None: not given, Adam
         return Adam(lr=args.lr if args.lr is not None else 1e-3, weight_decay=args.optim_weight_decay)
     return SGD(lr=args.lr if args.lr is not None else 0.1, momentum=args.momentum,
                weight_decay=args.optim_weight_decay)
@@ -220,7 +220,15 @@ def cmd_train(args, extra) -> int:
     if extra and args.resume:
         raise CLIError("model arguments cannot be changed when resuming: drop " + " ".join(extra))
     if args.resume:
+        given = [f"--{name}" for name in ("lr", "optimizer") if getattr(args, name) is not None]
+        if given:  # the checkpoint's optimiser and its state continue the run
+            raise CLIError(f"{' and '.join(given)} cannot be changed when resuming: the checkpoint's "
+                           f"optimiser continues; drop {' '.join(given)}")
         model = load(args.resume)
+        held, named = type(model).__name__, model_class(args.model).__name__
+        if held != named:
+            raise CLIError(f"--resume {args.resume} holds a {held}, not a {named}: give its model name, "
+                           f"{_kebab(held)}")
         print(f"resuming {model!r} from {args.resume}")
     else:
         model = new_model(args, extra)
@@ -351,7 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
     data_args(t, "validation")
     t.add_argument("--epochs", type=positive_int, default=10)
     t.add_argument("--batch-size", type=positive_int, default=128)
-    t.add_argument("--optimizer", choices=("adam", "sgd"), default="adam")
+    t.add_argument("--optimizer", choices=("adam", "sgd"), default=None, help="default adam")
     t.add_argument("--lr", type=positive_float, default=None, help="learning rate (Adam 1e-3, SGD 0.1)")
     t.add_argument("--momentum", type=argument_type(float, lambda v: 0 <= v < 1, "a number >= 0 and < 1"),
                    default=0.9, help="SGD momentum")

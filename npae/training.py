@@ -35,7 +35,14 @@ from typing import Any
 import numpy as np
 
 from . import io as npae_io
-from ._validation import check_float, check_int, check_mapped_file, check_output_file, check_random_state
+from ._validation import (
+    check_bool,
+    check_float,
+    check_int,
+    check_mapped_file,
+    check_output_file,
+    check_random_state,
+)
 from .optim import Adam, Optimizer
 from .progress import ProgressBar
 from .schedules import get_schedule
@@ -426,6 +433,7 @@ def fit_model(model, X, y=None, epochs: int = 10, batch_size: int = 128, optimiz
     # 1. the options and the data, checked once (the step trusts them)
     epochs, batch_size, every, patience, min_delta = _check_options(
         epochs, batch_size, every, patience, min_delta, verbose, shuffle, checkpoint, resume, optimizer)
+    restore_best = check_bool(restore_best, "restore_best")
     schedule = get_schedule(schedule)
     data = BatchSource(X, "X", model.check_batch)
     labels = None if y is None else _check_labels(model, y, len(data), validation_data)

@@ -595,3 +595,16 @@ def test_log_likelihood_memory_does_not_grow_with_k_and_the_chunks_give_the_same
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert peak < 10 * 2**20, peak  # a (k, 1, L) eps alone would be 19 MB, with z and the log terms ~100 MB
+
+
+# ---------------------------------------------------------------------------- smaller silent results
+def test_max_pooling_an_input_smaller_than_its_window_is_an_error_not_an_empty_output():
+    with pytest.raises(ValueError, match=r"input spatial size \(1, 1\) .* smaller than the kernel \(2, 2\)"):
+        layers.MaxPool2D(2).forward(np.zeros((1, 1, 1, 1)))
+
+
+def test_restore_best_must_be_a_bool():
+    model = npae.Autoencoder(sizes=(6, 3), random_state=0)
+    X = np.random.default_rng(0).uniform(0.1, 0.9, size=(8, 6))
+    with pytest.raises(TypeError, match=r"restore_best must be a bool, got str \('x'\)"):
+        model.fit(X, epochs=1, patience=1, restore_best="x")

@@ -261,3 +261,19 @@ def test_sample_n_is_bounded_before_the_model_is_read(capsys, tmp_path):
                   str(tmp_path / "s.png")])
     assert info.value.code == 2
     assert "argument --n: expected an integer from 1 to 10000, got '10000000'" in capsys.readouterr().err
+
+
+def test_resume_refuses_another_model_name_and_a_new_optimizer(capsys, tmp_path, mnist_dir):
+    train = ("train", "autoencoder", "--data-dir", mnist_dir, "--epochs", 1, "--batch-size", 16, "--sizes",
+             "784,8", "--quiet", "--no-val")
+    code, _, err = run(capsys, *train, "--out", tmp_path / "m.npz", "--checkpoint", tmp_path / "ck.npz")
+    assert code == 0, err
+    resume = ("--epochs", 2, "--batch-size", 16, "--out", tmp_path / "m2.npz", "--resume",
+              tmp_path / "ck.npz", "--quiet")
+    for argv, message in (((*resume, "--lr", "0.5"), "--lr cannot be changed when resuming"),
+                          ((*resume, "--optimizer", "sgd"), "--optimizer cannot be changed when resuming"),):
+        code, _, err = run(capsys, "train", "autoencoder", "--data-dir", mnist_dir, *argv)
+        assert code == 1 and message in err, err
+    code, _, err = run(capsys, "train", "vae", "--data-dir", mnist_dir, *resume)
+    assert code == 1 and "holds a Autoencoder, not a VAE: give its model name, autoencoder" in err, err
+    assert not (tmp_path / "m2.npz").exists()

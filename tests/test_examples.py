@@ -195,3 +195,23 @@ def test_folders_the_examples_cannot_use_are_usage_errors_not_tracebacks(capsys,
             example(name).main(["--data-dir", str(folder), "--out", str(tmp_path / "out"), *argv])
         err = capsys.readouterr().err
         assert info.value.code == 2 and message in err, (name, err)
+
+
+@pytest.mark.parametrize("name, argv, message", [
+    ("sparse_kl", ("--l1-beta", "0.05"),
+     "argument --l1-beta: the L1 penalty is used with --penalty l1 or both"),
+    ("feature_learning", ("--k", "100000"),
+     "argument --k: 100000 neighbours, more than the 100 labelled images"),
+])
+def test_options_that_would_be_ignored_or_misreported_are_refused(capsys, tmp_path, mnist_dir, name, argv,
+                                                                  message):
+    with pytest.raises(SystemExit) as info:
+        example(name).main(["--data-dir", str(mnist_dir), "--out", str(tmp_path), *argv])
+    assert info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_sparse_kl_says_every_parameter_when_check_coords_exceeds_every_array(capsys, tmp_path):
+    example("sparse_kl").main(["--n", "300", "--max-iter", "1", "--check-coords", "100000000", "--out",
+                               str(tmp_path)])
+    out = capsys.readouterr().out
+    assert "10 examples, every parameter)" in out and "100000000 random entries" not in out
