@@ -315,7 +315,11 @@ def cmd_gradcheck(args, extra) -> int:
     from .gradcheck import check_model
 
     cls = model_class(args.model)
-    model = small_model(cls, np.float64, args.seed, **parse_model_args(cls, extra))
+    margs = parse_model_args(cls, extra)
+    if "dtype" in margs:
+        raise CLIError(f"--dtype {margs['dtype']}: a gradient check runs in float64 (central differences in "
+                       f"float32 are too coarse for a relative error of 1e-7); drop --dtype")
+    model = small_model(cls, np.float64, args.seed, **margs)
     X = example_input(model, args.n, np.random.default_rng(args.seed))
     errors = check_model(model, X, rng_seed=args.seed)
     print(f"{model!r}, float64, {len(X)} random inputs, central differences (h = 1e-5)")

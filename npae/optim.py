@@ -238,6 +238,9 @@ def lbfgs(model, X, max_iter: int = 400, tol: float = 1e-9, callback=None, rando
     """
     from scipy.optimize import minimize  # here, not at the top: only L-BFGS needs scipy.optimize
 
+    if hasattr(model, "check_labels"):  # a Classifier's loss_and_grads(X, y, rng) needs the labels
+        raise TypeError(f"model: lbfgs minimises a loss of X alone (an autoencoder's); a "
+                        f"{type(model).__name__} learns from labels, train it with fit(X, y)")
     max_iter = check_int(max_iter, "max_iter", 1)
     tol = check_float(tol, "tol", 0.0, low_inclusive=False)
     if callback is not None and not callable(callback):

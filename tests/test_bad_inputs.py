@@ -608,3 +608,36 @@ def test_restore_best_must_be_a_bool():
     X = np.random.default_rng(0).uniform(0.1, 0.9, size=(8, 6))
     with pytest.raises(TypeError, match=r"restore_best must be a bool, got str \('x'\)"):
         model.fit(X, epochs=1, patience=1, restore_best="x")
+
+
+# ---------------------------------------------------------------------------- the lower-level API
+def test_latent_tools_on_a_model_without_a_latent_space_are_type_errors():
+    ae = npae.Autoencoder(sizes=(6, 3), random_state=0)
+    x = np.full(6, 0.5)
+    with pytest.raises(TypeError, match="model: interpolate needs a variational autoencoder .* Autoencoder"):
+        latent.interpolate(ae, x, x)
+    with pytest.raises(TypeError, match="model: manifold needs a variational autoencoder"):
+        latent.manifold(ae)
+
+
+def test_lbfgs_and_check_model_on_a_classifier_and_a_zero_step():
+    X = np.random.default_rng(0).uniform(0.1, 0.9, size=(8, 6))
+    clf = npae.models.Classifier((6, 4, 3), random_state=0, dtype=np.float64)
+    with pytest.raises(TypeError, match="model: lbfgs minimises a loss of X alone .* Classifier learns from"):
+        optim.lbfgs(clf, X, max_iter=2)
+    with pytest.raises(TypeError, match="y: a Classifier learns from labels"):
+        gradcheck.check_model(clf, X)
+    with pytest.raises(ValueError, match=r"h must be in \(0, inf\], got 0"):
+        gradcheck.check_model(npae.Autoencoder((6, 3), dtype=np.float64, random_state=0), X, h=0)
+
+
+def test_stacked_layer_args_name_the_argument_the_pretraining_model_lacks():
+    with pytest.raises(TypeError, match=r"layer_args\[0\]: .* unexpected keyword argument 'bogus'"):
+        npae.StackedAutoencoder((6, 4, 3), layer_args={"bogus": 1})
+
+
+def test_gradcheck_refuses_a_dtype(capsys):
+    from npae import cli
+
+    assert cli.main(["gradcheck", "autoencoder", "--dtype", "float32"]) == 1
+    assert "--dtype float32: a gradient check runs in float64" in capsys.readouterr().err
