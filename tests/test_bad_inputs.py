@@ -641,3 +641,9 @@ def test_gradcheck_refuses_a_dtype(capsys):
 
     assert cli.main(["gradcheck", "autoencoder", "--dtype", "float32"]) == 1
     assert "--dtype float32: a gradient check runs in float64" in capsys.readouterr().err
+
+
+def test_fit_names_an_unknown_option():
+    model = npae.Autoencoder(sizes=(6, 3), random_state=0)
+    with pytest.raises(TypeError, match=r"fit got unknown option\(s\) \['foo'\]; the options are \['y'"):
+        model.fit(np.full((4, 6), 0.5), foo=1)
