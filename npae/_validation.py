@@ -133,7 +133,8 @@ def check_array(
     dtype : dtype, optional
         If given, the result is cast to it (no copy when it already has it).
     finite : bool
-        Refuse NaN and Inf.
+        Refuse NaN and Inf, and (for float arrays) magnitudes above ``sqrt(max) / 1e3`` of the
+        dtype, float32 at least (1.8e16 in float32), whose squares would overflow to Inf in a loss.
     value_range : (low, high), optional
         Refuse values outside the closed interval.
     min_samples : int
@@ -163,9 +164,16 @@ def check_array(
         raise ValueError(f"{name} must have at least {min_samples} sample(s), got shape {arr.shape}")
     if dtype is not None:
         arr = arr.astype(dtype, copy=False)
-    if finite and arr.dtype.kind == "f" and not np.isfinite(arr).all():
-        bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
-        raise NonFiniteError(f"{name} must be finite, got {bad} NaN/Inf value(s)")
+    if finite and arr.dtype.kind == "f" and arr.size:
+        big = max(float(arr.max()), -float(arr.min()))  # the largest magnitude; NaN if any is NaN
+        if not np.isfinite(big):
+            bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+            raise NonFiniteError(f"{name} must be finite, got {bad} NaN/Inf value(s)")
+        limit = np.sqrt(np.finfo(np.result_type(arr.dtype, np.float32)).max) / 1e3  # squares stay finite
+        if big > limit:
+            raise ValueError(f"{name} holds values up to {big:.3g} in magnitude, beyond {limit:.3g}, where "
+                             f"squares overflow {arr.dtype} (a loss of finite data would be inf); scale the "
+                             f"data (values of order 1 suit every model)")
     if value_range is not None and arr.size:
         lo, hi = value_range
         amin, amax = arr.min(), arr.max()

@@ -647,3 +647,13 @@ def test_fit_names_an_unknown_option():
     model = npae.Autoencoder(sizes=(6, 3), random_state=0)
     with pytest.raises(TypeError, match=r"fit got unknown option\(s\) \['foo'\]; the options are \['y'"):
         model.fit(np.full((4, 6), 0.5), foo=1)
+
+
+def test_finite_data_whose_squares_overflow_is_refused_not_scored_as_inf():
+    model = npae.Autoencoder(sizes=(6, 3), loss="mse", output_activation="identity", random_state=0)
+    with pytest.raises(ValueError, match=r"X holds values up to 1e\+30 in magnitude, beyond 1\.84e\+16, "
+                                         r"where squares overflow float32"):
+        model.score(np.full((4, 6), 1e30))
+    with pytest.raises(ValueError, match="validation_data holds values up to 1e"):
+        model.fit(np.full((4, 6), 0.5), epochs=1, validation_data=np.full((4, 6), -1e30))
+    assert np.isfinite(model.score(np.full((4, 6), 1e15)))
