@@ -36,7 +36,7 @@ from npae import PCA, Autoencoder, DenoisingAutoencoder, plotting
 from npae.metrics import roc_auc, roc_curve
 from npae.optim import Adam
 from npae.plotting import save_figure, write_metrics
-from npae.scripts import example_parser, load_mnist_or_exit, positive_int
+from npae.scripts import code_size, example_parser, load_mnist_or_exit
 
 plt = plotting.pyplot()  # matplotlib's pyplot, headless when there is no display
 
@@ -67,13 +67,19 @@ def main(argv: list[str] | None = None) -> None:
     parser = example_parser(__doc__, "anomaly_detection", epochs=40,
                             formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--digit", type=int, default=5, choices=range(10), help="the 'normal' class")
-    parser.add_argument("--code", type=positive_int, default=16,
+    parser.add_argument("--code", type=code_size, default=16,
                         help="code size of the AEs and number of PCA components")
     parser.add_argument("--all-digits", action="store_true",
                         help="also take every digit in turn as the normal class (ten times the work)")
     args = parser.parse_args(argv)
     X_train, y_train, X_test, y_test, source = load_mnist_or_exit(parser, args)
     normal = X_train[y_train == args.digit]  # (n_d, 784): the only thing the detectors see
+    if len(normal) < args.code:
+        parser.error(f"the {len(X_train)} training images hold {len(normal)} of digit {args.digit}: PCA with "
+                     f"--code {args.code} needs at least {args.code}; pick another --digit or more --n-train")
+    if (y_test == args.digit).all() or not (y_test == args.digit).any():
+        parser.error(f"the {len(X_test)} test images need both digit {args.digit} and other digits to score "
+                     f"a detector; they hold {int((y_test == args.digit).sum())} of digit {args.digit}")
     print(f"training on the {len(normal)} training images of digit {args.digit}; "
           f"scoring all {len(X_test)} test images")
 

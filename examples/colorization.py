@@ -38,7 +38,7 @@ from npae.datasets import sample_photo
 from npae.metrics import psnr
 from npae.optim import Adam
 from npae.plotting import save_figure, write_metrics
-from npae.scripts import nonnegative_int, positive_int
+from npae.scripts import argument_type, new_folder, nonnegative_int, positive_int
 
 plt = plotting.pyplot()  # matplotlib's pyplot, headless when there is no display
 
@@ -50,14 +50,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--data-dir", default=os.environ.get("NPAE_DATA_DIR"),
                    help="unused (the photo ships with matplotlib)")
-    p.add_argument("--out", default="npae-out/colorization", help="where the figure and metrics go")
+    p.add_argument("--out", type=new_folder, default="npae-out/colorization",
+                   help="where the figure and metrics go")
     p.add_argument("--patch", type=positive_int, default=8, help="side of a patch in pixels")
-    p.add_argument("--square", type=positive_int, default=64,
-                   help="side of the train/test checkerboard squares")
+    p.add_argument("--square", type=argument_type(int, lambda v: 1 <= v <= 256, "an integer from 1 to 256"),
+                   default=64, help="side of the train/test checkerboard squares (at most half the photo)")
     p.add_argument("--n-patches", type=positive_int, default=30000)
     p.add_argument("--epochs", type=positive_int, default=40)
     p.add_argument("--seed", type=nonnegative_int, default=0)
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.patch > args.square:
+        p.error(f"--patch {args.patch} is larger than --square {args.square}: a training patch must fit "
+                f"inside one training square")
+    return args
 
 
 def grey_rows(X: np.ndarray) -> np.ndarray:

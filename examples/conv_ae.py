@@ -33,7 +33,7 @@ import npae
 from npae import plotting
 from npae.metrics import mean_squared_error, psnr, ssim
 from npae.optim import Adam
-from npae.scripts import epochs_for, example_parser, load_mnist_or_exit, positive_int
+from npae.scripts import code_size, epochs_for, example_parser, load_mnist_or_exit
 
 
 def evaluate(model, X: np.ndarray) -> dict[str, float]:
@@ -47,8 +47,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser = example_parser(__doc__, "conv_ae", steps=630, batch_size=128, lr=3e-3)
     parser.add_argument("--architecture", choices=("strided", "pooling"), default="strided",
                         help="strided convolutions (default) or the Keras blog's Conv/MaxPool/UpSampling")
-    parser.add_argument("--code-size", type=positive_int, default=32,
-                        help="code size of both models (default 32)")
+    parser.add_argument("--code-size", type=code_size, default=32,
+                        help="code size of both models (default 32; at most one per pixel)")
     args = parser.parse_args(argv)
 
     # 1. Data: rows of 784 pixels in [0, 1]; the conv model reshapes them to (N, 1, 28, 28) itself.

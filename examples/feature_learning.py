@@ -94,6 +94,10 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--repeats", type=positive_int, default=3, help="draws of each smaller labelled set")
     args = parser.parse_args(argv)  # every argument checked before any data is read
     stack = args.stack
+    given = [n for n in args.labels if n is not None]
+    if given and args.k > min(given):
+        parser.error(f"argument --k: {args.k} neighbours, more than the {min(given)} labelled images of the "
+                     f"smallest --labels set")
 
     # 1. Data: pixels in [0, 1]; the training labels are not used before step 3.
     X_train, y_train, X_test, y_test, source = load_mnist_or_exit(parser, args)
@@ -101,6 +105,9 @@ def main(argv: list[str] | None = None) -> dict:
         parser.error(f"argument --labels: more than the {len(X_train)} training images read, "
                      f"{[n for n in args.labels if n is not None and n > len(X_train)]}")
     sizes = sorted({len(X_train) if n is None else n for n in args.labels})
+    if args.k > sizes[0]:  # a k-NN vote over fewer images than k would be reported as k-NN all the same
+        parser.error(f"argument --k: {args.k} neighbours, more than the {sizes[0]} labelled images of the "
+                     f"smallest --labels set")
     n_classes = int(max(y_train.max(), y_test.max())) + 1
     start = time.perf_counter()
 

@@ -52,11 +52,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--deep-ks", type=code_size, nargs="*", default=[2, 4, 8, 16],
                         help="extra code sizes for the deep AE curve")
     args = parser.parse_args(argv)
+    k_max = max([args.k, 64] + args.deep_ks)  # PCA fits k_max directions: it needs as many images
+    if args.n_train is not None and args.n_train < k_max:
+        parser.error(f"--n-train {args.n_train} is fewer than the {k_max} principal directions fitted "
+                     f"(the largest of --k, --deep-ks and 64)")
     X_train, _, X_test, _, source = load_mnist_or_exit(parser, args)
+    if len(X_train) < k_max:
+        parser.error(f"{len(X_train)} training images are fewer than the {k_max} principal directions fitted")
     k = args.k
 
     # 1. PCA: centre, SVD, keep the top-k right singular vectors. One fit serves every smaller k.
-    k_max = max([k, 64] + args.deep_ks)
     pca_full = PCA(k_max).fit(X_train)
     pca_mse_by_k = {j: pca_full.truncated(j).score(X_test) for j in range(1, k_max + 1)}  # test MSE per k
     pca = pca_full.truncated(k)

@@ -57,6 +57,7 @@ from npae.scripts import (
     existing_folder,
     load_mnist_or_exit,
     n_images,
+    new_folder,
     nonnegative_int,
     positive_float,
     positive_int,
@@ -84,7 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="natural image patches (offline) or MNIST digits (needs --data-dir)")
     p.add_argument("--data-dir", type=existing_folder, default=os.environ.get("NPAE_DATA_DIR"),
                    help="folder with the MNIST IDX files (default $NPAE_DATA_DIR); only for --data mnist")
-    p.add_argument("--out", default="npae-out/sparse_kl", help="folder for the figures and metrics.json")
+    p.add_argument("--out", type=new_folder, default="npae-out/sparse_kl",
+                   help="folder for the figures and metrics.json")
     p.add_argument("--seed", type=nonnegative_int, default=0)
     p.add_argument("--penalty", choices=("kl", "l1", "both"), default="kl",
                    help="the sparsity penalty: UFLDL's KL, L1 activity, or both side by side")
@@ -154,6 +156,8 @@ def train(penalty: str, X: np.ndarray, cfg: dict, args: argparse.Namespace, rng:
     # 3. Gradient check of the cost (float64 copy of the initial model, a few examples).
     n_check, n_coords = (10, None) if args.data == "patches" else (20, 100)
     n_coords = args.check_coords or n_coords
+    if n_coords is not None and n_coords >= max(p.size for p in model.params.values()):
+        n_coords = None  # as many as the largest array holds: every entry is checked, and said so
     start = time.perf_counter()
     err = gradient_check(model, X[:n_check], n_coords, rng)
     what = "every parameter" if n_coords is None else f"{n_coords} random entries of each parameter array"
@@ -244,6 +248,8 @@ def main(argv=None) -> dict:
     args.n_train = getattr(args, "n_train", cfg["n"])  # --n, else this data's default
     if args.n_train is None and args.data == "patches":
         parser.error("argument --n: 'all' is for --data mnist; patches are drawn at random, give a number")
+    if args.l1_beta is not None and args.penalty == "kl":
+        parser.error("argument --l1-beta: the L1 penalty is used with --penalty l1 or both, not kl")
     args.l1_beta = args.l1_beta or cfg["l1_beta"]
     rng = np.random.default_rng(args.seed)
     # float32 trains well with L-BFGS too: the same final J as float64 to 3 digits, and each

@@ -90,6 +90,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--eval-n", type=n_images, default=500,
                         help="held-out images for the bound ('all': every one; each costs eval-k decodings)")
     args = parser.parse_args(argv)
+    if args.learn_sigma and args.likelihood != "gaussian":
+        parser.error("--learn-sigma needs --likelihood gaussian (a Bernoulli likelihood has no sigma)")
 
     # 1. Data: pixels in [0, 1], treated as Bernoulli probabilities.
     X_train, y_train, X_test, y_test, source = load_mnist_or_exit(parser, args)

@@ -51,7 +51,7 @@ from npae.metrics import mean_squared_error, psnr, ssim
 from npae.models.autoencoder import mlp
 from npae.optim import Adam
 from npae.plotting import image_grid, write_metrics
-from npae.scripts import epochs_for, example_parser, fraction, load_mnist_or_exit
+from npae.scripts import argument_type, epochs_for, example_parser, load_mnist_or_exit
 from npae.watermark import KINDS, add_watermark
 
 
@@ -134,7 +134,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser = example_parser(__doc__, "watermark_removal", steps=2500,
                             formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--kind", choices=KINDS, default="text", help="what the watermarks are")
-    parser.add_argument("--opacity", type=fraction, default=0.5, help="alpha of the blend")
+    parser.add_argument("--opacity", type=argument_type(float, lambda v: 0 < v <= 1, "a number > 0 and <= 1"),
+                        default=0.5, help="alpha of the blend (0 would add no watermark)")
     parser.add_argument("--plain", dest="gated", action="store_false",
                         help="no skip path: the output is decoder(encoder(x_tilde))")
     args = parser.parse_args(argv)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import functools
 import numbers
 import os
+import stat
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -120,6 +122,10 @@ def check_array(
     ----------
     x : array_like
         The value to check. Lists are converted; object, string and complex arrays are refused.
+        Subclasses of ndarray become plain ndarrays (a ``np.matrix``, whose ``*`` is a matrix
+        product, would change every result); a masked array with masked entries is refused (the
+        mask would hide NaN from the finite check and be dropped by the math), one without is
+        taken as its data.
     name : str
         The argument's name, used in the error message.
     ndim : int or tuple of int, optional
@@ -127,14 +133,21 @@ def check_array(
     dtype : dtype, optional
         If given, the result is cast to it (no copy when it already has it).
     finite : bool
-        Refuse NaN and Inf.
+        Refuse NaN and Inf, and (for float arrays) magnitudes above ``sqrt(max) / 1e3`` of the
+        dtype, float32 at least (1.8e16 in float32), whose squares would overflow to Inf in a loss.
     value_range : (low, high), optional
         Refuse values outside the closed interval.
     min_samples : int
         The first axis must have at least this many entries (0 disables the check).
     """
-    if isinstance(x, np.ndarray):
-        arr = x
+    if isinstance(x, np.ma.MaskedArray):
+        masked = int(np.count_nonzero(np.ma.getmaskarray(x)))
+        if masked:
+            raise ValueError(f"{name} is a masked array with {masked} masked value(s): npae takes plain "
+                             f"arrays; fill them (x.filled(value)) or drop those rows")
+        arr = np.asarray(x.data)
+    elif isinstance(x, np.ndarray):
+        arr = x if type(x) is np.ndarray else np.asarray(x)  # np.matrix, memmap... -> a plain ndarray
     else:
         try:
             arr = np.asarray(x)
@@ -151,9 +164,16 @@ def check_array(
         raise ValueError(f"{name} must have at least {min_samples} sample(s), got shape {arr.shape}")
     if dtype is not None:
         arr = arr.astype(dtype, copy=False)
-    if finite and arr.dtype.kind == "f" and not np.isfinite(arr).all():
-        bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
-        raise NonFiniteError(f"{name} must be finite, got {bad} NaN/Inf value(s)")
+    if finite and arr.dtype.kind == "f" and arr.size:
+        big = max(float(arr.max()), -float(arr.min()))  # the largest magnitude; NaN if any is NaN
+        if not np.isfinite(big):
+            bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+            raise NonFiniteError(f"{name} must be finite, got {bad} NaN/Inf value(s)")
+        limit = np.sqrt(np.finfo(np.result_type(arr.dtype, np.float32)).max) / 1e3  # squares stay finite
+        if big > limit:
+            raise ValueError(f"{name} holds values up to {big:.3g} in magnitude, beyond {limit:.3g}, where "
+                             f"squares overflow {arr.dtype} (a loss of finite data would be inf); scale the "
+                             f"data (values of order 1 suit every model)")
     if value_range is not None and arr.size:
         lo, hi = value_range
         amin, amax = arr.min(), arr.max()
@@ -162,6 +182,27 @@ def check_array(
                 f"{name} must lie in [{lo:g}, {hi:g}], got values in [{float(amin):g}, {float(amax):g}]"
             )
     return arr
+
+
+def check_mapped_file(data: Any, name: str) -> None:
+    """Refuse to read a ``np.memmap`` whose file has become shorter than the mapping.
+
+    Reading a mapped page past the end of a file that was truncated after it was opened (a
+    download restarted, a file rewritten in place) kills Python with SIGBUS, with no traceback;
+    comparing the file's size with the mapping before each read turns that into a ``ValueError``.
+    (A truncation between this check and the read can still crash: keep files in use unchanged.)
+    """
+    if not isinstance(data, np.memmap) or data.filename is None:
+        return
+    need = data.offset + data.nbytes
+    try:
+        size = os.stat(data.filename).st_size
+    except OSError as exc:
+        raise ValueError(f"{name}: its file {data.filename} cannot be read any more ({exc})") from exc
+    if size < need:
+        raise ValueError(f"{name}: its file {data.filename} is now {size:,} bytes, shorter than the "
+                         f"{need:,} mapped when it was opened (truncated while in use?); reading it would "
+                         f"crash Python")
 
 
 def check_same_shape(a: np.ndarray, b: np.ndarray, name_a: str, name_b: str) -> None:
@@ -185,6 +226,91 @@ def check_path(value: Any, name: str, optional: bool = False) -> Path | None:
         allowed = "None, a str or an os.PathLike" if optional else "a str or an os.PathLike"
         raise TypeError(f"{name} must be {allowed}, got {type(value).__name__} ({value!r})")
     return Path(value)
+
+
+def _probe_folder(folder: Path, what: str, error: type[Exception]) -> None:
+    """Create and remove an empty temporary file in ``folder``: the one sure test that it can be written."""
+    try:
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".npae-probe.", suffix=".tmp")
+    except OSError as exc:
+        raise error(f"{what}: cannot write in the folder {str(folder)!r} ({exc.strerror or exc})") from exc
+    os.close(fd)
+    os.unlink(probe)
+
+
+def check_output_file(path: Any, name: str = "path", error: type[Exception] = ValueError,
+                      probe: bool = False) -> Path:
+    """The regular file that writing ``path`` will create or replace, or ``error`` saying why it cannot.
+
+    The rules every writer in npae follows (``docs/11-training-and-saving.md``, section 6): only a
+    regular file is written. A symlink is followed to the file it points to (the link stays a link);
+    a folder, a device, a FIFO or a socket is refused, as is ``''`` or a name ending in a separator
+    (``"x/"`` names a folder). The folder the file goes into must exist; with ``probe`` a temporary
+    file is created and removed in it, so an unwritable place (a read-only folder, ``/proc``) is
+    refused before any work is done rather than after.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    name : str
+        The argument's name, for the message.
+    error : exception class
+        Raised with the message (``ModelFileError`` in ``npae.io``, ``argparse.ArgumentTypeError`` on
+        the command line).
+    probe : bool
+        Also try to create a file in the folder.
+
+    Returns
+    -------
+    Path
+        The file to write: ``path``, or the target of the symlink ``path``.
+    """
+    check_path(path, name)
+    raw = os.fspath(path)  # not Path(path), which drops a trailing separator
+    if raw == "":
+        raise error(f"{name} is empty: give the name of a file to write")
+    if raw.endswith(tuple(s for s in (os.sep, os.altsep) if s)):
+        raise error(f"{name} {raw!r} ends with a path separator, so it names a folder: give the name of a "
+                    f"file to write")
+    target = Path(os.path.realpath(raw)) if os.path.islink(raw) else Path(raw)
+    try:
+        st = os.stat(target)
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:
+        raise error(f"{name} {raw!r} cannot be examined ({exc.strerror or exc})") from exc
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        kind = "a folder" if stat.S_ISDIR(st.st_mode) else "a device, FIFO or socket, not a regular file"
+        raise error(f"{name} {raw!r} is {kind}: give the name of a file to write")
+    folder = target.parent  # Path("m.npz").parent is Path(".")
+    if not folder.is_dir():
+        raise error(f"{name} {raw!r}: cannot save, folder {str(folder)!r} does not exist")
+    if probe:
+        _probe_folder(folder, f"{name} {raw!r}", error)
+    return target
+
+
+def check_output_folder(path: Any, name: str = "out", error: type[Exception] = ValueError) -> Path:
+    """A folder that figures and files can be written into: it exists, or can be created, and is writable.
+
+    Refused: ``''``, a path that is (or passes through) a file, and a place where no file can be
+    created (the nearest existing folder is probed with a temporary file, created and removed).
+    The folder itself is not created here: the caller creates it when it writes.
+    """
+    check_path(path, name)
+    raw = os.fspath(path)
+    if raw == "":
+        raise error(f"{name} is empty: give a folder to write into")
+    p = Path(raw)
+    if p.exists() and not p.is_dir():
+        raise error(f"{name} {raw!r} is a file, not a folder: give a folder to write into")
+    existing = p
+    while not existing.exists() and existing != existing.parent and not existing.is_symlink():
+        existing = existing.parent  # the nearest existing folder on the way up ("." for a relative path)
+    if not existing.is_dir():
+        raise error(f"{name} {raw!r}: {str(existing)!r} is not a folder, so nothing can be created under it")
+    _probe_folder(existing, f"{name} {raw!r}", error)
+    return p
 
 
 def check_labels(y: Any, name: str, n_samples: int, n_classes: int) -> np.ndarray:

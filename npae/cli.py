@@ -19,7 +19,9 @@ that exists when the command runs is available, and its constructor arguments ar
 (``784,256,32`` is a tuple, ``none`` is None, ``true``/``false`` are booleans), anything else
 as a string. Every argument is checked before any file is read: a bad option value is a usage
 error (status 2, the same message as the examples give, e.g. ``argument --epochs: expected an
-integer >= 1, got '-1'``), and the model is built from its arguments before the data is loaded.
+integer >= 1, got '-1'``), every path to write (``--out``, ``--checkpoint``) must name a file in a
+folder where one can be created (``npae._validation.check_output_file``), and the model is built from
+its arguments before the data is loaded.
 Any other error prints one line and exits with status 1 (``--debug`` shows the traceback).
 """
 
@@ -41,6 +43,7 @@ from .scripts import (
     existing_folder,
     n_images,
     new_file,
+    new_png,
     nonnegative_float,
     nonnegative_int,
     positive_float,
@@ -58,6 +61,8 @@ SMALL_ARGS = {"sizes": (12, 6, 3), "latent_dim": 2, "input_shape": (1, 8, 8), "c
 #: needs a sigmoid code).
 SMALL_ARGS_BY_CLASS = {"VAE": {"sizes": (12, 6)}, "ConvVAE": {"channels": (2,)},
                        "SparseAutoencoder": {"activation": "sigmoid"}}
+#: The most samples ``sample`` draws: a mosaic of 100 x 100 images (10**7 would need 31 GB of pixels).
+MAX_SAMPLES = 10_000
 #: The input width of each ``--data`` choice: ``train`` builds the model before it reads the data.
 DATA_WIDTH = {"mnist": 784, "patches": 64}
 
@@ -189,7 +194,7 @@ def cmd_models(args) -> int:
 def _optimizer(args):
     from .optim import SGD, Adam
 
-    if args.optimizer == "adam":
+    if args.optimizer in (None, "adam"):  # None: not given, Adam
         return Adam(lr=args.lr if args.lr is not None else 1e-3, weight_decay=args.optim_weight_decay)
     return SGD(lr=args.lr if args.lr is not None else 0.1, momentum=args.momentum,
                weight_decay=args.optim_weight_decay)
@@ -220,6 +225,10 @@ def cmd_train(args, extra) -> int:
     if extra and args.resume:
         raise CLIError("model arguments cannot be changed when resuming: drop " + " ".join(extra))
     if args.resume:
+        given = [f"--{name}" for name in ("lr", "optimizer") if getattr(args, name) is not None]
+        if given:  # the checkpoint's optimiser and its state continue the run
+            raise CLIError(f"{' and '.join(given)} cannot be changed when resuming: the checkpoint's "
+                           f"optimiser continues; drop {' '.join(given)}")
         model = load(args.resume)
         if args.model is not None and model_class(args.model) is not type(model):
             raise CLIError(f"--resume {args.resume} is a checkpoint of {type(model).__name__}, not of "
@@ -314,6 +323,9 @@ def gradcheck_model(cls: type, seed: int, extra: Sequence[str]):
     """The float64 model ``gradcheck`` checks: small arguments (``SMALL_ARGS``, the class's own
     ``gradcheck_args``, then the command line's), or an error saying which argument to pass."""
     given = parse_model_args(cls, extra)
+    if "dtype" in given:
+        raise CLIError(f"--dtype {given['dtype']}: a gradient check runs in float64 (central differences in "
+                       f"float32 are too coarse for a relative error of 1e-7); drop --dtype")
     try:
         return small_model(cls, np.float64, seed, **given)
     except (TypeError, ValueError) as exc:
@@ -385,7 +397,7 @@ def build_parser() -> argparse.ArgumentParser:
     data_args(t, "validation")
     t.add_argument("--epochs", type=positive_int, default=10)
     t.add_argument("--batch-size", type=positive_int, default=128)
-    t.add_argument("--optimizer", choices=("adam", "sgd"), default="adam")
+    t.add_argument("--optimizer", choices=("adam", "sgd"), default=None, help="default adam")
     t.add_argument("--lr", type=positive_float, default=None, help="learning rate (Adam 1e-3, SGD 0.1)")
     t.add_argument("--momentum", type=argument_type(float, lambda v: 0 <= v < 1, "a number >= 0 and < 1"),
                    default=0.9, help="SGD momentum")
@@ -410,12 +422,14 @@ def build_parser() -> argparse.ArgumentParser:
         data_args(q, "evaluation")
         if name == "reconstruct":
             q.add_argument("--n", type=positive_int, default=12, help="how many examples")
-            q.add_argument("--out", required=True, help="the PNG to write")
+            q.add_argument("--out", type=new_png, required=True, help="the PNG to write")
     s = sub.add_parser("sample", help="save a grid of samples from a VAE's prior")
     s.add_argument("model_file")
-    s.add_argument("--n", type=positive_int, default=64)
+    n_samples = argument_type(int, lambda v: 1 <= v <= MAX_SAMPLES, f"an integer from 1 to {MAX_SAMPLES}")
+    s.add_argument("--n", type=n_samples, default=64,
+                   help=f"how many samples (at most {MAX_SAMPLES:,}: one picture)")
     s.add_argument("--seed", type=nonnegative_int, default=0)
-    s.add_argument("--out", required=True, help="the PNG to write")
+    s.add_argument("--out", type=new_png, required=True, help="the PNG to write")
     g = sub.add_parser("gradcheck", help="relative error of every parameter's gradient, small float64 model")
     g.add_argument("model", help=f"one of: {names}")
     g.add_argument("--n", type=positive_int, default=4, help="number of random inputs")

@@ -276,6 +276,9 @@ def check_model(model, X: np.ndarray, rng_seed: int = 0, h: float = 1e-5, y=None
     ``TypeError`` naming a parameter that is not float64, and ``RuntimeError`` ("the loss is not
     deterministic") when two evaluations with the same seed differ. See ``docs/05-gradient-checking.md``.
     """
+    h = check_float(h, "h", 0.0, low_inclusive=False)
+    if y is None and hasattr(model, "check_labels"):
+        raise TypeError(f"y: a {type(model).__name__} learns from labels; pass them as y (N,) to check it")
     _check_params_float64(model.params, "model")
     X = model.check_batch(np.asarray(X, dtype=np.float64))
     batch = (X,) if y is None else (X, model.check_labels(y, len(X)))

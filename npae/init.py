@@ -6,11 +6,45 @@ The aim of both schemes is to keep the variance of activations (forward) and of 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import numpy as np
 
 Initializer = Callable[[tuple[int, ...], int, int, np.random.Generator, np.dtype], np.ndarray]
+
+#: The number of weights the initialisers may still draw (a one-item list), or None: no limit.
+_BUDGET: ContextVar[list[int] | None] = ContextVar("npae_init_budget", default=None)
+
+
+@contextmanager
+def weight_budget(n: int) -> Iterator[None]:
+    """Within the block, the initialisers below draw at most ``n`` weights in all, else ``ValueError``.
+
+    ``npae.load`` rebuilds a model from the arguments stored in a file before it copies the file's
+    weights in. With the budget set to the number of weights the file holds, a file whose stored
+    arguments declare a far larger model (``sizes=(20000, 20000)`` beside a few kB of weights) is
+    refused before that model is allocated, not after.
+    """
+    token = _BUDGET.set([int(n)])
+    try:
+        yield
+    finally:
+        _BUDGET.reset(token)
+
+
+def _claim(shape: tuple[int, ...]) -> None:
+    """Take ``prod(shape)`` weights from the budget of :func:`weight_budget`, if one is set."""
+    left = _BUDGET.get()
+    if left is None:
+        return
+    n = math.prod(shape)
+    if n > left[0]:
+        raise ValueError(f"these arguments build a weight of shape {tuple(shape)} ({n:,} values), more than "
+                         f"the {left[0]:,} values the file holds")
+    left[0] -= n
 
 
 def glorot_uniform(shape: tuple[int, ...], fan_in: int, fan_out: int,
@@ -36,6 +70,7 @@ def glorot_uniform(shape: tuple[int, ...], fan_in: int, fan_out: int,
 
     Variance argument: ``docs/01-dense-and-activations.md`` (Initialisers).
     """
+    _claim(shape)
     a = np.sqrt(6.0 / (fan_in + fan_out))
     return rng.uniform(-a, a, size=shape).astype(dtype)
 
@@ -63,6 +98,7 @@ def he_normal(shape: tuple[int, ...], fan_in: int, fan_out: int,
 
     Variance argument: ``docs/01-dense-and-activations.md`` (Initialisers).
     """
+    _claim(shape)
     return (rng.standard_normal(size=shape) * np.sqrt(2.0 / fan_in)).astype(dtype)
 
 

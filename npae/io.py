@@ -25,10 +25,13 @@ atomic), so an interrupted save leaves the previous file intact. Format notes:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import inspect
 import json
+import math
 import os
+import stat
 import tempfile
 import zipfile
 import zlib
@@ -37,6 +40,8 @@ from typing import Any
 
 import numpy as np
 
+from ._validation import check_output_file
+from .init import weight_budget
 from .layers.base import describe
 from .optim import Optimizer
 
@@ -157,32 +162,54 @@ def _write_npz(f, arrays: dict[str, np.ndarray]) -> None:
     np.savez(f, **arrays)
 
 
+def _umask() -> int:
+    """The process's umask (read by setting it and setting it back: POSIX offers no read-only call)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: str | os.PathLike, write) -> Path:
     """Call ``write(f)`` on a temporary file next to ``path``, then rename it to ``path``.
 
     ``os.replace`` within one folder is atomic: readers see the old file or the new one, never a
-    half-written one. If ``write`` fails (or the process is interrupted) the temporary file is
-    removed and ``path`` is untouched.
+    half-written one. Only regular files are written (:func:`npae._validation.check_output_file`):
+    a symlink is followed and its target replaced, a folder, device or FIFO is refused. An existing
+    file keeps its permission bits; a new one gets ``0o666`` less the umask, as ``open`` would give.
+    Whatever fails (``write`` raises, the disk is full, the folder is read-only, Ctrl-C), the
+    temporary file is removed and ``path`` is untouched; a failure to write is a
+    :class:`ModelFileError` naming ``path``.
     """
-    path = Path(path)
-    folder = path.parent  # Path("m.npz").parent is Path(".")
-    if not folder.is_dir():
-        raise ModelFileError(f"{path}: cannot save, folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    target = check_output_file(path, "path", error=ModelFileError)
+    try:
+        mode = stat.S_IMODE(os.stat(target).st_mode)  # an existing file keeps its permissions
+        existed = True
+    except FileNotFoundError:
+        mode, existed = 0o666 & ~_umask(), False
+    kept = "the previous file is unchanged" if existed else "nothing was written"
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise ModelFileError(f"{path}: cannot save, cannot create a file in {str(target.parent)!r} "
+                             f"({exc.strerror or exc}); {kept}") from exc
+    renamed = False
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    return path
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+        renamed = True
+    except OSError as exc:  # a full disk (ENOSPC), a quota, an I/O error
+        raise ModelFileError(f"{path}: cannot save ({exc.strerror or exc}); {kept}") from exc
+    finally:
+        if not renamed:  # every failure, KeyboardInterrupt included, removes the temporary file
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+    return Path(path)
 
 
 def optimizer_meta(optimizer) -> dict:
@@ -271,79 +298,202 @@ def save(model, path: str | os.PathLike, optimizer: bool = True, training: dict 
 
 
 # ---------------------------------------------------------------------------- reading
+#: How deep the JSON of ``meta`` may nest (a model file's nests about 6 deep: tuples in lists in dicts).
+MAX_JSON_DEPTH = 32
+#: Weights a rebuilt model may draw beyond those the file holds (a margin; none are expected).
+WEIGHT_SLACK = 2**16
+_HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+
+
+@contextlib.contextmanager
+def model_file_errors(path: str | os.PathLike):
+    """Any failure inside the block becomes a :class:`ModelFileError` naming ``path``.
+
+    A corrupted file can fail anywhere: a flipped bit in a zip header gives ``NotImplementedError``
+    ("zip file version") or ``RuntimeError`` ("encrypted"), one in an ``.npy`` header a
+    ``SyntaxError``, crafted JSON a ``RecursionError`` or a ``KeyError``. The reader says which file.
+    """
+    try:
+        yield
+    except ModelFileError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - every way a bad file can fail, reported as one
+        raise ModelFileError(f"{path}: corrupted or not an npae model file ({type(exc).__name__}: "
+                             f"{str(exc)[:200]})") from exc
+
+
+def _entry_headers(path: Path, zf: zipfile.ZipFile) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """Each entry's shape and dtype, read from its ``.npy`` header without reading its data.
+
+    An entry must be an ``.npy`` array stored uncompressed (as ``np.savez`` writes), hold no
+    objects, and be exactly as long as its header says, inside the file: so nothing a file
+    declares can make :func:`read` allocate more than the file's own size.
+    """
+    size = path.stat().st_size
+    out: dict[str, tuple[tuple[int, ...], np.dtype]] = {}
+    for info in zf.infolist():
+        key = info.filename[:-len(".npy")]
+        if not info.filename.endswith(".npy"):
+            raise ModelFileError(f"{path}: not an npae model file (entry {info.filename!r} is not an .npy "
+                                 f"array)")
+        if info.compress_type != zipfile.ZIP_STORED:
+            raise ModelFileError(f"{path}: entry {key!r} is compressed; npae reads the uncompressed archives "
+                                 f"it writes (np.savez, not np.savez_compressed)")
+        if info.file_size != info.compress_size or info.compress_size > size:
+            raise ModelFileError(f"{path}: corrupted entry {key!r}: it declares {info.file_size:,} bytes, "
+                                 f"the file has {size:,}")
+        with zf.open(info) as f:
+            version = np.lib.format.read_magic(f)
+            if version not in _HEADER_READERS:
+                raise ModelFileError(f"{path}: entry {key!r} is an .npy array of version {version}, npae "
+                                     f"reads versions 1.0 and 2.0")
+            shape, _, dtype = _HEADER_READERS[version](f)
+            header = f.tell()
+        if dtype.hasobject:
+            raise ModelFileError(f"{path}: refused, entry {key!r} is an object array (it would need pickle; "
+                                 f"nothing in it was executed)")
+        if header + math.prod(shape) * dtype.itemsize != info.file_size:
+            raise ModelFileError(f"{path}: corrupted entry {key!r}: its header says {dtype}{list(shape)}, "
+                                 f"which does not fit its {info.file_size:,} bytes")
+        out[key] = (tuple(shape), dtype)
+    return out
+
+
+def _json_depth(value: Any) -> int:
+    """How deep ``value`` nests (0 for a number or a string), counted without recursion."""
+    deepest, todo = 0, [(value, 0)]
+    while todo:
+        v, depth = todo.pop()
+        deepest = max(deepest, depth)
+        if depth > MAX_JSON_DEPTH:
+            break
+        if isinstance(v, dict):
+            todo.extend((x, depth + 1) for x in v.values())
+        elif isinstance(v, list):
+            todo.extend((x, depth + 1) for x in v)
+    return deepest
+
+
+def _check_meta(path: Path, meta: dict) -> None:
+    """The entries of ``meta`` have the types ``save`` writes (a crafted file is refused here, clearly)."""
+    def need(ok: bool, what: str) -> None:
+        if not ok:
+            raise ModelFileError(f"{path}: corrupted 'meta' entry: {what}")
+
+    need(isinstance(meta.get("class"), str), f"'class' must be a string, got {meta.get('class')!r:.80}")
+    need(isinstance(meta.get("module"), (str, type(None))), "'module' must be a string")
+    need(isinstance(meta.get("params", {}), dict), f"'params' must be a JSON object, got "
+                                                    f"{type(meta.get('params')).__name__}")
+    history = meta.get("history") or {}
+    need(isinstance(history, dict) and all(isinstance(v, list) for v in history.values()),
+         "'history' must be an object of lists")
+    need(all(isinstance(x, (int, float, type(None))) and not isinstance(x, bool)
+             for v in history.values() for x in v), "'history' must hold numbers")
+    opt = meta.get("optimizer")
+    need(opt is None or (isinstance(opt, dict) and isinstance(opt.get("class"), str)
+                         and isinstance(opt.get("args", {}), dict)),
+         f"'optimizer' must be null or an object with a 'class' and 'args', got {opt!r:.80}")
+    if isinstance(opt, dict) and "initial_lr" in opt:
+        lr = opt["initial_lr"]
+        need(isinstance(lr, (int, float)) and not isinstance(lr, bool) and math.isfinite(lr) and lr > 0,
+             f"the optimiser's 'initial_lr' must be a number > 0, got {lr!r:.80}")
+    for key in ("rng_state", "training"):
+        need(meta.get(key) is None or isinstance(meta[key], dict), f"{key!r} must be null or an object")
+    try:
+        from_json(meta.get("params") or {})
+        from_json(meta.get("optimizer") or {})
+    except (TypeError, ValueError, KeyError) as exc:
+        raise ModelFileError(f"{path}: corrupted 'meta' entry: a stored value cannot be read back "
+                             f"({exc})") from exc
+
+
 def read(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
     """Read and verify a model file: return ``(meta, arrays)`` or raise :class:`ModelFileError`.
 
-    Checks, in order: the file opens as a zip of ``.npy`` arrays without pickle, it has a
-    ``meta`` entry of the right format and version, and every array listed there is present
-    with the recorded shape, dtype and SHA-256 (and none is unlisted).
+    Checks, in order, before any array is read: the file is a zip of uncompressed ``.npy`` arrays
+    (no pickle, no object array), each as long as its header says; it has a ``meta`` entry of the
+    right format and version, nesting at most :data:`MAX_JSON_DEPTH` deep, whose entries have the
+    types ``save`` writes; every array listed there is present with the recorded shape and dtype
+    (checked against the headers) and none is unlisted. Then the arrays are read: each must match
+    its recorded SHA-256 and hold only finite numbers. Every failure is a :class:`ModelFileError`
+    naming the file.
     """
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
     path = Path(path)
     if not path.is_file():
         raise ModelFileError(f"{path}: no such model file")
+    with model_file_errors(path):
+        return _read(path)
+
+
+def _read(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
+    with open(path, "rb") as f:
+        start = f.read(6)
+    if start == b"\x93NUMPY":
+        raise ModelFileError(f"{path}: not an npae model file (a single .npy array, not an .npz archive)")
+    if not start.startswith(b"PK\x03\x04"):
+        raise ModelFileError(f"{path}: truncated or not an .npz model file (it does not start as a zip "
+                             f"archive does)")
     try:
         loaded = np.load(path, allow_pickle=False)
-    except ValueError as exc:
-        if "pickle" in str(exc):
-            raise ModelFileError(f"{path}: refused, the file holds pickled data (npae never unpickles; "
-                                 f"nothing in it was executed)") from exc
-        raise ModelFileError(f"{path}: not an npae model file ({exc})") from exc
-    except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error, ValueError) as exc:
         raise ModelFileError(f"{path}: truncated or not an .npz model file "
                              f"({exc or type(exc).__name__})") from exc
-    if not isinstance(loaded, np.lib.npyio.NpzFile):
-        raise ModelFileError(f"{path}: not an npae model file (a single .npy array, not an .npz archive)")
-    arrays: dict[str, np.ndarray] = {}
     with loaded:
-        for key in loaded.files:
-            try:
-                arrays[key] = loaded[key]
-            except ValueError as exc:
-                if "allow_pickle" in str(exc) or "Object arrays" in str(exc):
-                    raise ModelFileError(f"{path}: refused, entry {key!r} is an object array (it would need "
-                                         f"pickle; nothing in it was executed)") from exc
-                raise ModelFileError(f"{path}: entry {key!r} is corrupted ({exc})") from exc
-            except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
-                raise ModelFileError(f"{path}: entry {key!r} is truncated or corrupted ({exc})") from exc
-    if "meta" not in arrays:
-        raise ModelFileError(f"{path}: not an npae model file (no 'meta' entry; entries: "
-                             f"{sorted(arrays)[:5]})")
-    meta_arr = arrays.pop("meta")
-    try:
-        if meta_arr.dtype.kind != "U" or meta_arr.ndim != 0:
-            raise ValueError(f"meta is a {meta_arr.dtype} array of shape {meta_arr.shape}")
-        meta = json.loads(str(meta_arr))
+        headers = _entry_headers(path, loaded.zip)  # 1. every entry's shape and dtype, no data read
+        if "meta" not in headers:
+            raise ModelFileError(f"{path}: not an npae model file (no 'meta' entry; entries: "
+                                 f"{sorted(headers)[:5]})")
+        shape, dtype = headers.pop("meta")
+        if dtype.kind != "U" or shape != ():
+            raise ModelFileError(f"{path}: corrupted 'meta' entry (a {dtype} array of shape {shape})")
+        try:  # 2. the metadata
+            meta = json.loads(str(loaded["meta"]))
+        except (ValueError, RecursionError) as exc:
+            raise ModelFileError(f"{path}: corrupted 'meta' entry ({type(exc).__name__}: {exc})") from exc
         if not isinstance(meta, dict):
-            raise ValueError("meta is not a JSON object")
-    except ValueError as exc:
-        raise ModelFileError(f"{path}: corrupted 'meta' entry ({exc})") from exc
-    if meta.get("format") != FORMAT:
-        raise ModelFileError(f"{path}: not an npae model file (format {meta.get('format')!r}, expected "
-                             f"{FORMAT!r})")
-    version = meta.get("format_version")
-    if version != FORMAT_VERSION:
-        raise ModelFileError(f"{path}: unsupported format version {version!r}: this npae reads version "
-                             f"{FORMAT_VERSION}" + (" (the file is from a newer npae)"
-                                                     if isinstance(version, int) and version > FORMAT_VERSION
-                                                     else ""))
-    listed = meta.get("arrays")
-    if not isinstance(listed, dict):
-        raise ModelFileError(f"{path}: corrupted 'meta' entry (no array list)")
-    missing = sorted(set(listed) - set(arrays))
-    unlisted = sorted(set(arrays) - set(listed))
-    if missing or unlisted:
-        raise ModelFileError(f"{path}: corrupted: missing entries {missing[:5]}, unexpected entries "
-                             f"{unlisted[:5]}")
-    for key, info in listed.items():
-        a = arrays[key]
-        if list(a.shape) != info.get("shape") or a.dtype.str != info.get("dtype"):
-            raise ModelFileError(f"{path}: corrupted entry {key!r}: shape {a.shape} dtype {a.dtype.str}, "
-                                 f"meta says {info.get('shape')} {info.get('dtype')}")
-        if _checksum(a) != info.get("sha256"):
-            raise ModelFileError(f"{path}: corrupted entry {key!r}: its SHA-256 does not match the one "
-                                 f"recorded")
+            raise ModelFileError(f"{path}: corrupted 'meta' entry (not a JSON object)")
+        if meta.get("format") != FORMAT:
+            raise ModelFileError(f"{path}: not an npae model file (format {meta.get('format')!r:.80}, "
+                                 f"expected {FORMAT!r})")
+        version = meta.get("format_version")
+        if version != FORMAT_VERSION:
+            newer = isinstance(version, int) and version > FORMAT_VERSION
+            newer = " (the file is from a newer npae)" if newer else ""
+            raise ModelFileError(f"{path}: unsupported format version {version!r:.80}: this npae reads "
+                                 f"version {FORMAT_VERSION}{newer}")
+        if _json_depth(meta) > MAX_JSON_DEPTH:
+            raise ModelFileError(f"{path}: corrupted 'meta' entry (nested more than {MAX_JSON_DEPTH} deep)")
+        listed = meta.get("arrays")
+        if not isinstance(listed, dict) or not all(isinstance(v, dict) for v in listed.values()):
+            raise ModelFileError(f"{path}: corrupted 'meta' entry (no array list)")
+        _check_meta(path, meta)
+        missing = sorted(set(listed) - set(headers))
+        unlisted = sorted(set(headers) - set(listed))
+        if missing or unlisted:
+            raise ModelFileError(f"{path}: corrupted: missing entries {missing[:5]}, unexpected entries "
+                                 f"{unlisted[:5]}")
+        for key, info in listed.items():  # 3. the headers against what meta declares
+            shape, dtype = headers[key]
+            if list(shape) != info.get("shape") or dtype.str != info.get("dtype"):
+                raise ModelFileError(f"{path}: corrupted entry {key!r}: shape {shape} dtype {dtype.str}, "
+                                     f"meta says {info.get('shape')!s:.80} {info.get('dtype')!s:.20}")
+            if dtype.kind not in "biuf":
+                raise ModelFileError(f"{path}: corrupted entry {key!r}: an array of {dtype}, not of numbers")
+        arrays: dict[str, np.ndarray] = {}
+        for key, info in listed.items():  # 4. the data, at most the file's size in all
+            try:
+                a = loaded[key]
+            except (OSError, EOFError, zipfile.BadZipFile, zlib.error, ValueError) as exc:
+                raise ModelFileError(f"{path}: entry {key!r} is truncated or corrupted ({exc})") from exc
+            if _checksum(a) != info.get("sha256"):
+                raise ModelFileError(f"{path}: corrupted entry {key!r}: its SHA-256 does not match the one "
+                                     f"recorded")
+            if a.dtype.kind == "f" and not np.isfinite(a).all():
+                raise ModelFileError(f"{path}: entry {key!r} holds NaN or Inf: a model file holds finite "
+                                     f"numbers only")
+            arrays[key] = a
     return meta, arrays
 
 
@@ -358,11 +508,29 @@ def _build(path: Path, meta: dict, expected: type | None):
     if expected is not None and not issubclass(cls, expected):
         raise ModelFileError(f"{path}: holds a {name}, not a {expected.__name__}")
     params = {_RENAMED_ARGUMENTS.get(k, k): v for k, v in from_json(meta.get("params") or {}).items()}
+    held = sum(math.prod(info["shape"]) for k, info in meta["arrays"].items() if k.startswith("param/"))
     try:
-        return cls(**params)
+        with weight_budget(held + WEIGHT_SLACK):  # arguments declaring a larger model fail before its weights
+            return cls(**params)
     except (TypeError, ValueError) as exc:
         raise ModelFileError(f"{path}: cannot rebuild {name} from its stored arguments {params}: "
                              f"{exc}") from exc
+
+
+def _check_optimizer_state(state: dict[str, np.ndarray], params: dict[str, np.ndarray]) -> None:
+    """A stored optimiser state fits the model: a step count ``t >= 0``, each buffer its weight's shape."""
+    t = state.get("t")
+    if t is None or np.ndim(t) != 0 or t.dtype.kind not in "iu" or int(t) < 0:
+        raise ValueError(f"its step count t must be an integer >= 0, got {t!r}")
+    for key, v in state.items():
+        if key == "t":
+            continue
+        name, _, buf = key.rpartition("/")
+        if name not in params:
+            raise ValueError(f"its buffer {key!r} belongs to no weight of the model")
+        if v.shape != params[name].shape:
+            raise ValueError(f"its buffer {key!r} has shape {v.shape}, the weight {name!r} "
+                             f"{params[name].shape}")
 
 
 def restore(model, meta: dict, arrays: dict[str, np.ndarray], path: str | os.PathLike = "<model file>",
@@ -401,7 +569,9 @@ def restore(model, meta: dict, arrays: dict[str, np.ndarray], path: str | os.Pat
             raise ModelFileError(f"{path}: unknown optimiser class {opt_meta.get('class')!r}")
         try:
             opt = cls(**from_json(opt_meta.get("args") or {}))
-            opt.load_state_dict({k[len("optim/"):]: v for k, v in arrays.items() if k.startswith("optim/")})
+            state = {k[len("optim/"):]: v for k, v in arrays.items() if k.startswith("optim/")}
+            _check_optimizer_state(state, live)
+            opt.load_state_dict(state)
             opt.initial_lr = float(opt_meta.get("initial_lr", opt.lr))  # files of npae 0.1 lack it
         except (TypeError, ValueError, KeyError) as exc:
             raise ModelFileError(f"{path}: cannot rebuild the optimiser {opt_meta.get('class')}: "
@@ -453,10 +623,12 @@ def load(path: str | os.PathLike, expected: type | None = None, optimizer: bool 
         or object arrays, wrong format version, unknown class, weights that do not fit the model.
     """
     meta, arrays = read(path)
-    model = _build(Path(path), meta, expected)
-    restore(model, meta, arrays, path, optimizer)
+    with model_file_errors(path):
+        model = _build(Path(path), meta, expected)
+        restore(model, meta, arrays, path, optimizer)
     return model
 
 
-__all__ = ["FORMAT_VERSION", "ModelFileError", "atomic_write", "buffer_arrays", "load", "model_classes",
-           "read", "restore", "restore_buffers", "rng_from_state", "rng_state", "save"]
+__all__ = ["FORMAT_VERSION", "MAX_JSON_DEPTH", "ModelFileError", "atomic_write", "buffer_arrays", "load",
+           "model_classes", "model_file_errors", "read", "restore", "restore_buffers", "rng_from_state",
+           "rng_state", "save"]

@@ -15,6 +15,13 @@ from scipy.special import ndtri  # N(0, 1) quantile = norm.ppf; scipy.stats take
 from ._validation import check_array, check_float, check_int
 
 
+def _check_latent_model(model, function: str) -> None:
+    """Refuse a model without a latent space of ``latent_dim`` codes (a VAE's): a clear TypeError."""
+    if not all(hasattr(model, a) for a in ("latent_dim", "example_shape", "encode", "decode")):
+        raise TypeError(f"model: {function} needs a variational autoencoder (a model with latent_dim, such "
+                        f"as npae.VAE or npae.ConvVAE), got {type(model).__name__}")
+
+
 def interpolate(model, x_a, x_b, steps: int = 10) -> np.ndarray:
     r"""Decode the straight line between the codes (``mu``) of two inputs.
 
@@ -22,6 +29,7 @@ def interpolate(model, x_a, x_b, steps: int = 10) -> np.ndarray:
     (steps, ...) decoded means. ``x_a``, ``x_b`` are single examples (with or without the
     batch axis).
     """
+    _check_latent_model(model, "interpolate")
     steps = check_int(steps, "steps", 2)
     pair = []
     for name, x in (("x_a", x_a), ("x_b", x_b)):
@@ -75,6 +83,7 @@ def manifold(model, n: int = 20, quantiles: tuple[float, float] = (0.05, 0.95)) 
     ``z[1]`` (top) to low, columns from low ``z[0]`` to high. Returns (n*n, ...) images in
     row-major order, ready for a mosaic of ``n`` columns.
     """
+    _check_latent_model(model, "manifold")
     if model.latent_dim != 2:
         raise ValueError(f"manifold needs latent_dim=2, got latent_dim={model.latent_dim}")
     n = check_int(n, "n", 2)

@@ -77,6 +77,15 @@ class Optimizer:
         self.state: dict[str, dict[str, np.ndarray]] = {}
         self.t = 0
 
+    @property
+    def lr(self) -> float:
+        """The learning rate of the next step; setting it (by hand or by a schedule) checks it is > 0."""
+        return self._lr
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        self._lr = check_float(value, "lr", 0.0, low_inclusive=False)  # a negative rate would ascend
+
     def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
         """Update every ``params[name]`` in place from ``grads[name]``; count the step in ``t``.
 
@@ -289,6 +298,9 @@ def lbfgs(model, X, max_iter: int = 400, tol: float = 1e-9, callback=None, rando
     """
     from scipy.optimize import minimize  # here, not at the top: only L-BFGS needs scipy.optimize
 
+    if hasattr(model, "check_labels"):  # a Classifier's loss_and_grads(X, y, rng) needs the labels
+        raise TypeError(f"model: lbfgs minimises a loss of X alone (an autoencoder's); a "
+                        f"{type(model).__name__} learns from labels, train it with fit(X, y)")
     max_iter = check_int(max_iter, "max_iter", 1)
     tol = check_float(tol, "tol", 0.0, low_inclusive=False)
     if callback is not None and not callable(callback):

@@ -30,6 +30,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ._validation import check_output_file, check_output_folder
 from .datasets import DataError, mnist_split
 
 #: The usage error when neither ``--data-dir`` nor ``$NPAE_DATA_DIR`` names a folder.
@@ -68,6 +69,8 @@ nonnegative_int = argument_type(int, lambda v: v >= 0, "an integer >= 0")
 positive_float = argument_type(float, lambda v: v > 0, "a number > 0")
 nonnegative_float = argument_type(float, lambda v: v >= 0, "a number >= 0")
 fraction = argument_type(float, lambda v: 0 <= v <= 1, "a number from 0 to 1")
+#: A code size for MNIST's 784 pixels: at most one unit per pixel.
+code_size = argument_type(int, lambda v: 1 <= v <= 784, "an integer from 1 to 784")
 
 
 def n_images(text: str) -> int | None:
@@ -88,11 +91,42 @@ def existing_folder(text: str) -> str:
 
 
 def new_file(text: str) -> str:
-    """An argparse ``type`` for a file to write: its folder must exist (checked before training)."""
-    folder = os.path.dirname(text) or "."
-    if not os.path.isdir(folder):
-        raise argparse.ArgumentTypeError(f"expected a file in an existing folder, got {text!r} "
-                                         f"(no folder {folder!r})")
+    """An argparse ``type`` for a file to write, checked before any data is read or any training starts.
+
+    The rules of :func:`npae._validation.check_output_file`: a regular file (or a symlink to one) or
+    a new name, never a folder, a device, ``''`` or a name ending in ``/``, in an existing folder
+    where a file can be created (probed with an empty temporary file, created and removed).
+    """
+    try:
+        check_output_file(text, "path", error=ValueError, probe=True)
+    except ValueError as exc:
+        message = f"expected a file in an existing folder, got {text!r} ({exc})"
+        raise argparse.ArgumentTypeError(message) from None
+    return text
+
+
+def new_png(text: str) -> str:
+    """An argparse ``type`` for a picture to write: :func:`new_file`, and its name ends in ``.png``.
+
+    matplotlib would otherwise add ``.png`` to a name without it (``--out grid`` writing
+    ``grid.png``), so the file written would not be the file named.
+    """
+    if not text.lower().endswith(".png"):
+        raise argparse.ArgumentTypeError(f"expected a file name ending in .png, got {text!r}")
+    return new_file(text)
+
+
+def new_folder(text: str) -> str:
+    """An argparse ``type`` for an output folder (``--out`` of the examples), checked before any work.
+
+    The folder may exist or not (it is created when the first figure is written), but it must not
+    be a file, lie under a file, or be somewhere no file can be created
+    (:func:`npae._validation.check_output_folder`).
+    """
+    try:
+        check_output_folder(text, "path", error=ValueError)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a folder to write into, got {text!r} ({exc})") from None
     return text
 
 
@@ -130,7 +164,7 @@ def example_parser(doc: str, name: str, *, epochs: int | None = None, steps: int
     parser = argparse.ArgumentParser(description=doc.split("\n\n")[0], formatter_class=formatter_class)
     parser.add_argument("--data-dir", type=existing_folder, default=os.environ.get("NPAE_DATA_DIR"),
                         help="folder of the MNIST-format IDX files (default $NPAE_DATA_DIR, now %(default)s)")
-    parser.add_argument("--out", default=f"npae-out/{name}",
+    parser.add_argument("--out", type=new_folder, default=f"npae-out/{name}",
                         help="where figures and metrics.json go (default %(default)s)")
     if epochs is not None:
         parser.add_argument("--epochs", type=positive_int, default=epochs,
@@ -167,7 +201,8 @@ def load_mnist_or_exit(parser: argparse.ArgumentParser, args: argparse.Namespace
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str]:
     """MNIST as :func:`npae.datasets.mnist_split` gives it, or a usage error naming the problem.
 
-    Prints ``data: <data set or "unidentified", folder, images used out of how many>``.
+    Prints ``data: <data set or "unidentified", folder, images used out of how many>``. Images that
+    are not 28x28 or labels outside 0..9 are a usage error too: every example is written for them.
 
     Parameters
     ----------
@@ -198,10 +233,19 @@ def load_mnist_or_exit(parser: argparse.ArgumentParser, args: argparse.Namespace
                                                                n_test=getattr(args, "n_test", None))
     except DataError as exc:
         parser.error(str(exc))
+    if X_train.shape[1] != 784:
+        side = math.isqrt(X_train.shape[1])
+        size = f"{side}x{side}" if side * side == X_train.shape[1] else f"{X_train.shape[1]}-pixel"
+        parser.error(f"{args.data_dir} holds {size} images; the examples take MNIST's 28x28 (784 pixels)")
+    for y, which in ((y_train, "training"), (y_test, "test")):
+        if y.size and (y.min() < 0 or y.max() > 9):
+            parser.error(f"{args.data_dir}: the {which} labels run from {y.min()} to {y.max()}; the examples "
+                         f"take MNIST's class ids 0 to 9")
     print(f"data: {source}")
     return X_train, y_train, X_test, y_test, source
 
 
-__all__ = ["DEFAULT_N_TEST", "DEFAULT_N_TRAIN", "NO_DATA_MESSAGE", "argument_type", "epochs_for",
+__all__ = ["DEFAULT_N_TEST", "DEFAULT_N_TRAIN", "NO_DATA_MESSAGE", "argument_type", "code_size", "epochs_for",
            "example_parser", "existing_folder", "fraction", "load_mnist_or_exit", "n_images", "new_file",
+           "new_folder", "new_png",
            "nonnegative_float", "nonnegative_int", "positive_float", "positive_int"]

@@ -27,6 +27,7 @@ See ``docs/11-training-and-saving.md``.
 from __future__ import annotations
 
 import math
+import numbers
 import os
 import time
 from typing import Any
@@ -34,7 +35,14 @@ from typing import Any
 import numpy as np
 
 from . import io as npae_io
-from ._validation import check_float, check_int, check_random_state
+from ._validation import (
+    check_bool,
+    check_float,
+    check_int,
+    check_mapped_file,
+    check_output_file,
+    check_random_state,
+)
 from .optim import Adam, Optimizer
 from .progress import ProgressBar
 from .schedules import get_schedule
@@ -101,6 +109,7 @@ class BatchSource:
         if not self.lazy:
             return self.data[rows]
         key = slice(int(rows[0]), int(rows[-1]) + 1) if contiguous else rows
+        check_mapped_file(self.data, self.name)  # a memmap of a truncated file would crash Python
         try:
             batch = self.data[key]
         except (TypeError, IndexError) as exc:
@@ -280,12 +289,15 @@ def _resume(model, path, optimizer, random_state, batch_size, shuffle, drop_last
     if not isinstance(tr, dict) or "epoch" not in tr:
         raise npae_io.ModelFileError(f"{path}: not a training checkpoint (no training state); write one with "
                                      f"fit(..., checkpoint=path)")
+    _check_training_state(path, tr, len((meta.get("history") or {}).get("loss") or []))
     check_same_drop_last(tr, drop_last)
     if tr["batch_size"] != batch_size or tr["shuffle"] != shuffle:
         raise ValueError(f"resume: batch_size={batch_size}, shuffle={shuffle} differ from the checkpoint's "
                          f"batch_size={tr['batch_size']}, shuffle={tr['shuffle']}; a resumed run must "
                          f"use the same")
-    npae_io.restore(model, meta, arrays, path, optimizer=True)
+    with npae_io.model_file_errors(path):
+        npae_io.restore(model, meta, arrays, path, optimizer=True)
+        rng = npae_io.rng_from_state(tr["rng"])
     saved_opt = getattr(model, "optimizer_", None)
     if optimizer is not None and saved_opt is not None:
         if type(optimizer) is not type(saved_opt):
@@ -293,11 +305,38 @@ def _resume(model, path, optimizer, random_state, batch_size, shuffle, drop_last
                              f"{type(saved_opt).__name__}")
         optimizer.load_state_dict(saved_opt.state_dict())
         model.optimizer_ = optimizer
-    rng = npae_io.rng_from_state(tr["rng"])
     if random_state is None:
         model.rng_ = rng
     best = {k[len("best/"):]: v for k, v in arrays.items() if k.startswith("best/")} or None
     return tr, rng, best
+
+
+def _check_training_state(path, tr: dict, epochs_in_history: int) -> None:
+    """A checkpoint's training state has the entries and types ``_save_checkpoint`` writes, and its
+    epoch is one the history records (0 to ``epochs_in_history``): a crafted epoch of 10**9 or -5 is
+    refused rather than silently ending or repeating the run."""
+    def whole(key: str, low: int) -> bool:
+        v = tr.get(key)
+        return isinstance(v, int) and not isinstance(v, bool) and v >= low
+
+    def number(key: str) -> bool:
+        v = tr.get(key)
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and not math.isnan(v)
+
+    bad = [k for k, ok in (("epoch", whole("epoch", 0)), ("epochs", whole("epochs", 0)),
+                           ("batch_size", whole("batch_size", 1)), ("best_epoch", whole("best_epoch", 0)),
+                           ("wait", whole("wait", 0)), ("shuffle", isinstance(tr.get("shuffle"), bool)),
+                           ("stopped", isinstance(tr.get("stopped", False), bool)),
+                           ("base_lr", number("base_lr") and 0 < tr["base_lr"] < math.inf),
+                           ("best_value", number("best_value")), ("rng", isinstance(tr.get("rng"), dict)))
+           if not ok]
+    if bad:
+        values = ", ".join(f"{k}={tr.get(k)!r:.40}" for k in bad)
+        raise npae_io.ModelFileError(f"{path}: corrupted checkpoint: training entries {bad} missing or of "
+                                     f"the wrong type ({values})")
+    if not tr["epoch"] <= min(tr["epochs"], epochs_in_history):
+        raise npae_io.ModelFileError(f"{path}: corrupted checkpoint: epoch {tr['epoch']} of a run of "
+                                     f"{tr['epochs']} with {epochs_in_history} epochs in its history")
 
 
 def _save_checkpoint(model, path, epoch: int, epochs: int, batch_size: int, shuffle: bool, base_lr: float,
@@ -312,6 +351,17 @@ def _save_checkpoint(model, path, epoch: int, epochs: int, batch_size: int, shuf
 
 
 # ---------------------------------------------------------------------------- the loop
+def _scheduled_lr(schedule, epoch: int, base_lr: float, epochs: int) -> float:
+    """``schedule(epoch, base_lr, epochs)``, refused unless a finite number > 0 (a user's schedule may
+    return anything; a negative rate would climb the loss without a word)."""
+    lr = schedule(epoch, base_lr, epochs)
+    number = isinstance(lr, numbers.Real) and not isinstance(lr, (bool, np.bool_))
+    if not number or not math.isfinite(lr) or lr <= 0:
+        raise ValueError(f"schedule {schedule!r} returned the learning rate {lr!r} for epoch {epoch + 1} "
+                         f"(base_lr {base_lr:g}); a learning rate must be a finite number > 0")
+    return float(lr)
+
+
 def _check_options(epochs, batch_size, every, patience, min_delta, verbose, shuffle, checkpoint, resume,
                    optimizer) -> tuple[int, int, int, int | None, float]:
     """The options of :func:`fit_model`, checked before any data is read."""
@@ -329,6 +379,8 @@ def _check_options(epochs, batch_size, every, patience, min_delta, verbose, shuf
     for arg, name in ((checkpoint, "checkpoint"), (resume, "resume")):
         if arg is not None and not isinstance(arg, (str, os.PathLike)):
             raise TypeError(f"{name} must be a path (str or os.PathLike), got {type(arg).__name__}")
+    if checkpoint is not None:  # a folder, a device or an unwritable place is refused before training
+        check_output_file(checkpoint, "checkpoint", probe=True)
     if optimizer is not None and not isinstance(optimizer, Optimizer):
         raise TypeError(f"optimizer must be an npae.optim.Optimizer, got {type(optimizer).__name__}")
     return epochs, batch_size, every, patience, min_delta
@@ -403,6 +455,7 @@ def fit_model(model, X, y=None, epochs: int = 10, batch_size: int = 128, optimiz
     # 1. the options and the data, checked once (the step trusts them)
     epochs, batch_size, every, patience, min_delta = _check_options(
         epochs, batch_size, every, patience, min_delta, verbose, shuffle, checkpoint, resume, optimizer)
+    restore_best = check_bool(restore_best, "restore_best")
     schedule = get_schedule(schedule)
     if not isinstance(drop_last, (bool, np.bool_)):
         raise TypeError(f"drop_last must be a bool, got {type(drop_last).__name__}")
@@ -438,7 +491,7 @@ def fit_model(model, X, y=None, epochs: int = 10, batch_size: int = 128, optimiz
     while epoch < epochs and not stopping.stopped:
         tic = time.perf_counter()
         if schedule is not None:
-            optimizer.lr = float(schedule(epoch, base_lr, epochs))
+            optimizer.lr = _scheduled_lr(schedule, epoch, base_lr, epochs)
         # a model with settings that change per epoch (a VAE's KL warm-up) sets them here
         settings = model.start_epoch(epoch, epochs) if hasattr(model, "start_epoch") else {}
         n_batches = len(data) // batch_size if drop_last else -(-len(data) // batch_size)

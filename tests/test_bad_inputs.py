@@ -517,3 +517,143 @@ def test_other_modules_scalar_arguments(value, which):
     except (ImportError, AttributeError):
         pytest.skip(f"{which} not available")
     check_clean(call, arg, f"{which}={value!r}")
+
+
+# ---------------------------------------------------------------------------- array subclasses at the door
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")  # np.matrix's own warning
+def test_a_matrix_is_taken_as_a_plain_array_and_gives_the_same_results():
+    from npae._validation import check_array
+
+    X = np.random.default_rng(0).uniform(0.1, 0.9, size=(6, 6))
+    assert type(check_array(np.matrix(X), "X")) is np.ndarray
+    model = npae.VAE(sizes=(6, 4), latent_dim=2, random_state=0, dtype=np.float64)
+    model.fit(X, epochs=1, batch_size=3, random_state=0)
+    expected = model.score(X, rng=np.random.default_rng(1))
+    assert model.score(np.matrix(X), rng=np.random.default_rng(1)) == expected
+
+
+def test_a_masked_array_with_masked_values_is_refused_and_one_without_is_its_data():
+    X = np.random.default_rng(0).uniform(0.1, 0.9, size=(8, 6))
+    hidden = X.copy()
+    hidden[2, 3] = np.nan
+    model = npae.Autoencoder(sizes=(6, 3), random_state=0)
+    with pytest.raises(ValueError, match=r"X is a masked array with 1 masked value\(s\)"):
+        model.fit(np.ma.masked_invalid(hidden), epochs=1)
+    plain = npae.Autoencoder(sizes=(6, 3), random_state=0).fit(X, epochs=1, random_state=0)
+    masked = npae.Autoencoder(sizes=(6, 3), random_state=0).fit(np.ma.masked_array(X, mask=False),
+                                                                   epochs=1, random_state=0)
+    np.testing.assert_array_equal(plain.reconstruct(X), masked.reconstruct(X))
+
+
+# ---------------------------------------------------------------------------- learning rates
+@pytest.mark.parametrize("returned", [-1.0, 0.0, 0, float("nan"), float("inf"), "0.1", None, True,
+                                      np.array(0.1)])
+def test_a_schedule_returning_no_valid_learning_rate_is_refused_naming_the_epoch(returned):
+    model = npae.Autoencoder(sizes=(6, 3), random_state=0)
+    X = np.random.default_rng(0).uniform(0.1, 0.9, size=(8, 6))
+
+    def schedule(epoch, base_lr, epochs):
+        return 1e-3 if epoch < 2 else returned
+
+    with pytest.raises(ValueError, match=r"schedule .* returned the learning rate .* for epoch 3 \(base_lr "
+                                         r"0\.001\); a learning rate must be a finite number > 0"):
+        model.fit(X, epochs=4, schedule=schedule, optimizer=optim.Adam(lr=1e-3))
+    assert len(model.history_["loss"]) == 2  # two epochs ran, the third was refused before its first step
+
+
+@pytest.mark.parametrize("value, error", [(-5, ValueError), (0, ValueError), (float("nan"), ValueError),
+                                          ("0.1", TypeError)])
+def test_an_optimizer_learning_rate_set_by_hand_is_checked(value, error):
+    for opt in (optim.SGD(lr=0.1), optim.Adam()):
+        with pytest.raises(error, match="lr must be"):
+            opt.lr = value
+        opt.lr = 0.5
+        assert opt.lr == 0.5
+
+
+# ---------------------------------------------------------------------------- work in bounded chunks
+def test_log_likelihood_memory_does_not_grow_with_k_and_the_chunks_give_the_same_estimate():
+    import tracemalloc
+
+    from scipy.special import logsumexp
+
+    model = npae.VAE(sizes=(16, 8), latent_dim=8, random_state=0, dtype=np.float64)
+    x = np.random.default_rng(1).uniform(0.05, 0.95, size=(1, 16))
+    k = 20_000  # three chunks of samples: 8192, 8192, 3616
+    got = model.log_likelihood(x, k=k, rng=np.random.default_rng(2))
+    # the reference: the k samples in one array, log w_i = log p(x|z_i) + log p(z_i) - log q(z_i|x)
+    mu, log_var = model.encode_distribution(x)  # (1, L)
+    eps = np.random.default_rng(2).standard_normal((k,) + mu.shape)  # (k, 1, L)
+    z = mu + np.exp(0.5 * log_var) * eps
+    p = model.decode(z.reshape(k, -1))  # (k, 16)
+    log_px = np.sum(x * np.log(p) + (1 - x) * np.log1p(-p), axis=1)
+    log_pz = -0.5 * np.sum(np.log(2 * np.pi) + z[:, 0] ** 2, axis=1)
+    log_qz = -0.5 * np.sum(np.log(2 * np.pi) + log_var + eps[:, 0] ** 2, axis=1)
+    assert abs(got - (logsumexp(log_px + log_pz - log_qz) - np.log(k))) < 1e-6
+    tracemalloc.start()
+    model.log_likelihood(x, k=300_000, rng=np.random.default_rng(2))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 10 * 2**20, peak  # a (k, 1, L) eps alone would be 19 MB, with z and the log terms ~100 MB
+
+
+# ---------------------------------------------------------------------------- smaller silent results
+def test_max_pooling_an_input_smaller_than_its_window_is_an_error_not_an_empty_output():
+    with pytest.raises(ValueError, match=r"input spatial size \(1, 1\) .* smaller than the kernel \(2, 2\)"):
+        layers.MaxPool2D(2).forward(np.zeros((1, 1, 1, 1)))
+
+
+def test_restore_best_must_be_a_bool():
+    model = npae.Autoencoder(sizes=(6, 3), random_state=0)
+    X = np.random.default_rng(0).uniform(0.1, 0.9, size=(8, 6))
+    with pytest.raises(TypeError, match=r"restore_best must be a bool, got str \('x'\)"):
+        model.fit(X, epochs=1, patience=1, restore_best="x")
+
+
+# ---------------------------------------------------------------------------- the lower-level API
+def test_latent_tools_on_a_model_without_a_latent_space_are_type_errors():
+    ae = npae.Autoencoder(sizes=(6, 3), random_state=0)
+    x = np.full(6, 0.5)
+    with pytest.raises(TypeError, match="model: interpolate needs a variational autoencoder .* Autoencoder"):
+        latent.interpolate(ae, x, x)
+    with pytest.raises(TypeError, match="model: manifold needs a variational autoencoder"):
+        latent.manifold(ae)
+
+
+def test_lbfgs_and_check_model_on_a_classifier_and_a_zero_step():
+    X = np.random.default_rng(0).uniform(0.1, 0.9, size=(8, 6))
+    clf = npae.models.Classifier((6, 4, 3), random_state=0, dtype=np.float64)
+    with pytest.raises(TypeError, match="model: lbfgs minimises a loss of X alone .* Classifier learns from"):
+        optim.lbfgs(clf, X, max_iter=2)
+    with pytest.raises(TypeError, match="y: a Classifier learns from labels"):
+        gradcheck.check_model(clf, X)
+    with pytest.raises(ValueError, match=r"h must be in \(0, inf\], got 0"):
+        gradcheck.check_model(npae.Autoencoder((6, 3), dtype=np.float64, random_state=0), X, h=0)
+
+
+def test_stacked_layer_args_name_the_argument_the_pretraining_model_lacks():
+    with pytest.raises(TypeError, match=r"layer_args\[0\]: .* unexpected keyword argument 'bogus'"):
+        npae.StackedAutoencoder((6, 4, 3), layer_args={"bogus": 1})
+
+
+def test_gradcheck_refuses_a_dtype(capsys):
+    from npae import cli
+
+    assert cli.main(["gradcheck", "autoencoder", "--dtype", "float32"]) == 1
+    assert "--dtype float32: a gradient check runs in float64" in capsys.readouterr().err
+
+
+def test_fit_names_an_unknown_option():
+    model = npae.Autoencoder(sizes=(6, 3), random_state=0)
+    with pytest.raises(TypeError, match=r"fit got unknown option\(s\) \['foo'\]; the options are \['y'"):
+        model.fit(np.full((4, 6), 0.5), foo=1)
+
+
+def test_finite_data_whose_squares_overflow_is_refused_not_scored_as_inf():
+    model = npae.Autoencoder(sizes=(6, 3), loss="mse", output_activation="identity", random_state=0)
+    with pytest.raises(ValueError, match=r"X holds values up to 1e\+30 in magnitude, beyond 1\.84e\+16, "
+                                         r"where squares overflow float32"):
+        model.score(np.full((4, 6), 1e30))
+    with pytest.raises(ValueError, match="validation_data holds values up to 1e"):
+        model.fit(np.full((4, 6), 0.5), epochs=1, validation_data=np.full((4, 6), -1e30))
+    assert np.isfinite(model.score(np.full((4, 6), 1e15)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -208,3 +209,71 @@ def test_a_model_class_of_the_users_own_module_opens_with_import(tmp_path, mnist
     missing = subprocess.run(args[:3] + ["--import", "no_such_module"] + args[3:], capture_output=True,
                              text=True, cwd=tmp_path, timeout=120)
     assert missing.returncode == 1 and "--import no_such_module: cannot import it" in missing.stderr
+
+
+def test_output_paths_are_refused_before_any_data_is_read(capsys, tmp_path, mnist_dir, reads):
+    """--out a folder, '', a place nothing can be written, a FIFO; --checkpoint too; a PNG's --out."""
+    import time
+
+    (tmp_path / "outdir").mkdir()
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    train = ("train", "autoencoder", "--data-dir", mnist_dir, "--epochs", "1000")
+    expected_file = "argument --out: expected a file in an existing folder, got "
+    png = "argument --out: expected a file name ending in .png"
+    cases = [((*train, "--out", tmp_path / "outdir"), f"{expected_file}'{tmp_path / 'outdir'}' (path "),
+             ((*train, "--out", ""), f"{expected_file}'' (path is empty"),
+             ((*train, "--out", "/proc/x"), f"{expected_file}'/proc/x' (path '/proc/x': cannot write in the "
+                                            f"folder '/proc'"),
+             ((*train, "--out", fifo), "device, FIFO or socket"),
+             ((*train, "--out", str(tmp_path / "m") + "/"), "ends with a path separator"),
+             ((*train, "--out", tmp_path / "m.npz", "--checkpoint", tmp_path / "outdir"),
+              "argument --checkpoint: expected a file in an existing folder"),
+             (("sample", "m.npz", "--out", tmp_path / "outdir"), png),
+             (("sample", "m.npz", "--out", tmp_path / "s"), png),
+             (("reconstruct", "m.npz", "--data-dir", mnist_dir, "--out", tmp_path / "outdir"), png),
+             (("sample", "m.npz", "--out", tmp_path / "dir.png" / "x.png"), "does not exist")]
+    for argv, message in cases:
+        tic = time.perf_counter()
+        with pytest.raises(SystemExit) as info:
+            cli.main([str(a) for a in argv])
+        assert time.perf_counter() - tic < 2
+        err = capsys.readouterr().err
+        assert info.value.code == 2 and message in err, (argv, err)
+    assert reads == [] and sorted(os.listdir(tmp_path)) == ["fifo", "outdir"]
+    assert os.listdir(tmp_path / "outdir") == []
+
+
+def test_fit_refuses_a_checkpoint_it_could_not_write_before_training(tmp_path):
+    model = cli.small_model(npae.Autoencoder)
+    X = cli.example_input(model, 8, np.random.default_rng(0))
+    before = {k: v.copy() for k, v in model.params.items()}
+    with pytest.raises(ValueError, match="checkpoint .* is a folder"):
+        model.fit(X, epochs=2, checkpoint=tmp_path)
+    with pytest.raises(ValueError, match="checkpoint '/proc/ck.npz': cannot write in the folder '/proc'"):
+        model.fit(X, epochs=2, checkpoint="/proc/ck.npz")
+    assert all(np.array_equal(v, before[k]) for k, v in model.params.items())  # nothing trained
+
+
+def test_sample_n_is_bounded_before_the_model_is_read(capsys, tmp_path):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["sample", str(tmp_path / "missing.npz"), "--n", "10000000", "--out",
+                  str(tmp_path / "s.png")])
+    assert info.value.code == 2
+    assert "argument --n: expected an integer from 1 to 10000, got '10000000'" in capsys.readouterr().err
+
+
+def test_resume_refuses_another_model_name_and_a_new_optimizer(capsys, tmp_path, mnist_dir):
+    train = ("train", "autoencoder", "--data-dir", mnist_dir, "--epochs", 1, "--batch-size", 16, "--sizes",
+             "784,8", "--quiet", "--no-val")
+    code, _, err = run(capsys, *train, "--out", tmp_path / "m.npz", "--checkpoint", tmp_path / "ck.npz")
+    assert code == 0, err
+    resume = ("--epochs", 2, "--batch-size", 16, "--out", tmp_path / "m2.npz", "--resume",
+              tmp_path / "ck.npz", "--quiet")
+    for argv, message in (((*resume, "--lr", "0.5"), "--lr cannot be changed when resuming"),
+                          ((*resume, "--optimizer", "sgd"), "--optimizer cannot be changed when resuming"),):
+        code, _, err = run(capsys, "train", "autoencoder", "--data-dir", mnist_dir, *argv)
+        assert code == 1 and message in err, err
+    code, _, err = run(capsys, "train", "vae", "--data-dir", mnist_dir, *resume)
+    assert code == 1 and "is a checkpoint of Autoencoder, not of vae; drop the model name" in err, err
+    assert not (tmp_path / "m2.npz").exists()

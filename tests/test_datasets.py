@@ -17,6 +17,7 @@ from profiles import examples
 from npae import datasets
 from npae.datasets import (
     DataError,
+    ScaledRows,
     available_photos,
     identity,
     load_mnist,
@@ -279,9 +280,10 @@ def test_mnist_split_test_only_folder_does_not_download(tmp_path, monkeypatch):
     monkeypatch.setattr(mnist_module, "_open_url", web)
     X_train, y_train, X_test, y_test, source = mnist_split(tmp_path)
     assert web.requests == [] and "test set only" in source
-    # "first 8,000 train, the rest evaluate": with 10 images all 10 train and none evaluate.
-    assert X_train.shape == (10, 784) and X_test.shape == (0, 784)
-    np.testing.assert_array_equal(y_train, labels)
+    # "first 8,000 train, at most four fifths": with 10 images 8 train and 2 evaluate (never none).
+    assert X_train.shape == (8, 784) and X_test.shape == (2, 784)
+    np.testing.assert_array_equal(y_train, labels[:8])
+    np.testing.assert_array_equal(y_test, labels[8:])
 
 
 def write_test_set(folder: Path, n: int, gz: bool = True) -> dict[str, bytes]:
@@ -385,7 +387,7 @@ def test_download_write_keeps_old_file_on_failure(tmp_path, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(mnist_module.os, "replace", broken_replace)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(ValueError, match=r"f\.gz: cannot save \(disk full\); the previous file is unchanged"):
         atomic_write(target, lambda f: f.write(b"new"))  # what download_mnist writes with
     assert target.read_bytes() == b"good" and os.listdir(tmp_path) == ["f.gz"]
 
@@ -643,3 +645,140 @@ def test_whitening_flattens_a_one_over_f_spectrum():
     amp = np.abs(np.fft.fft2(whiten_image(img, f0=10.0)))  # f0 large: the ramp alone
     low, mid = amp[(f > 0.05) & (f < 0.1)].mean(), amp[(f > 0.3) & (f < 0.35)].mean()
     assert 0.8 < low / mid < 1.25  # flat to within 25% (it was 1/f: a factor of ~5 here)
+
+
+# ---------------------------------------------------------------- element types, empty files, small folders
+def write_typed_test_set(folder: Path, images: np.ndarray, labels: np.ndarray) -> None:
+    """t10k files holding ``images`` and ``labels`` in their own IDX element types (not cast to uint8)."""
+    (folder / "t10k-images-idx3-ubyte").write_bytes(idx_bytes(images))
+    (folder / "t10k-labels-idx1-ubyte").write_bytes(idx_bytes(labels))
+
+
+def test_float_images_are_taken_as_they_are_and_must_lie_in_0_1(tmp_path):
+    rng = np.random.default_rng(0)
+    images = rng.uniform(size=(5, 28, 28)).astype(np.float32)
+    write_typed_test_set(tmp_path, images, np.arange(5, dtype=np.uint8))
+    X, y = datasets.load_mnist(tmp_path, "test", download=False)
+    np.testing.assert_array_equal(X, images.reshape(5, -1))  # not divided by 255 (was a maximum of 0.0039)
+    for bad, message in ((images * 2, r"must already be in \[0, 1\].*got values in \[0.*, 1\.99"),
+                         (np.where(images > 0.5, np.nan, images).astype(np.float64), "hold 1,9.. NaN")):
+        write_typed_test_set(tmp_path, bad, np.arange(5, dtype=np.uint8))
+        with pytest.raises(DataError, match=r"t10k-images-idx3-ubyte: float images " + message):
+            datasets.load_mnist(tmp_path, "test", download=False)
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.int16, np.int32])
+def test_other_integer_images_are_refused(tmp_path, dtype):
+    write_typed_test_set(tmp_path, np.full((3, 28, 28), 4, dtype=dtype), np.arange(3, dtype=np.uint8))
+    with pytest.raises(DataError, match=rf"images of type {np.dtype(dtype).name}; npae reads uint8 images"):
+        datasets.load_mnist(tmp_path, "test", download=False)
+
+
+def test_float_labels_and_empty_files_are_refused(tmp_path):
+    images = np.zeros((3, 28, 28), np.uint8)
+    write_typed_test_set(tmp_path, images, np.array([1.0, 2.5, 3.0], dtype=np.float32))
+    with pytest.raises(DataError, match=r"labels of type >?float32; class ids must be integers"):
+        datasets.load_mnist(tmp_path, "test", download=False)
+    write_typed_test_set(tmp_path, np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.uint8))
+    with pytest.raises(DataError, match=r"t10k-images-idx3-ubyte: holds 0 images"):
+        datasets.load_mnist(tmp_path, "test", download=False)
+
+
+@pytest.mark.parametrize("n, n_train", [(5000, 4000), (8000, 6400), (8001, 6401), (2, 1), (10000, 8000)])
+def test_a_test_only_folder_of_8000_or_fewer_images_is_split_four_to_one(tmp_path, n, n_train):
+    write_typed_test_set(tmp_path, np.zeros((n, 28, 28), np.uint8), (np.arange(n) % 10).astype(np.uint8))
+    X_train, _, X_test, _, source = datasets.mnist_split(tmp_path)
+    assert (len(X_train), len(X_test)) == (n_train, n - n_train) and len(X_test) >= 1
+    assert f"evaluating on the last {n - n_train:,} of {n:,} test images" in source
+    write_typed_test_set(tmp_path, np.zeros((1, 28, 28), np.uint8), np.zeros(1, np.uint8))
+    with pytest.raises(DataError, match="only a test set of 1 image, too few to split"):
+        datasets.mnist_split(tmp_path)
+
+
+def test_mnist_split_refuses_bad_counts(tmp_path):
+    write_typed_test_set(tmp_path, np.zeros((20, 28, 28), np.uint8), (np.arange(20) % 10).astype(np.uint8))
+    for kwargs, error, message in (({"n_train": -5}, ValueError, "n_train must be >= 1, got -5"),
+                                   ({"n_train": 0}, ValueError, "n_train must be >= 1, got 0"),
+                                   ({"n_test": 2.5}, TypeError, r"n_test must be an int, got float \(2\.5\)"),
+                                   ({"n_test": True}, TypeError, "n_test must be an int, got bool")):
+        with pytest.raises(error, match=message):
+            datasets.mnist_split(tmp_path, **kwargs)
+
+
+def test_a_gzip_bomb_is_not_decompressed_whole(tmp_path, monkeypatch):
+    """A 1 MB gzip of a valid header and then 1 GiB: only the declared size (plus one byte) is inflated."""
+    import zlib
+
+    header = idx_bytes(np.zeros((10, 28, 28), np.uint8))
+    z = zlib.compressobj(9, zlib.DEFLATED, 31)  # 31: a gzip container
+    parts = [z.compress(header)]
+    block = bytes(2**20)
+    for _ in range(1024):  # 1 GiB of zeros, compressed as it goes
+        parts.append(z.compress(block))
+    parts.append(z.flush())
+    path = tmp_path / "t10k-images-idx3-ubyte.gz"
+    path.write_bytes(b"".join(parts))
+    assert path.stat().st_size < 2 * 2**20
+    inflated = []
+    import gzip as gzip_module
+
+    class Counting(gzip_module.GzipFile):
+        def read(self, size=-1):
+            assert size != -1 and size is not None, "the whole stream was asked for"
+            out = super().read(size)
+            inflated.append(len(out))
+            return out
+
+    from npae.datasets import idx as idx_module
+    monkeypatch.setattr(idx_module.gzip, "open", lambda p, mode="rb": Counting(p, mode))
+    with pytest.raises(DataError, match=r"truncated or oversized file: 7857 bytes, header says 7856"):
+        idx_module.read_idx(path)
+    assert sum(inflated) == len(header) + 1
+
+
+def test_scaled_rows_refuses_an_integer_dtype():
+    with pytest.raises(TypeError, match="dtype must be float32 or float64, got int64"):
+        ScaledRows(np.zeros((2, 4), np.uint8), dtype=int)
+
+
+MAPPED_SCRIPT = """
+import os, sys
+import numpy as np
+import npae
+from npae.datasets import ScaledRows, open_idx
+path, rows = sys.argv[1], sys.argv[2]
+X = ScaledRows(open_idx(path), scale=1 / 255)
+model = npae.Autoencoder(sizes=(784, 8), random_state=0)
+model.fit(X, epochs=1, batch_size=16)
+os.truncate(path, 2000)  # the file shrinks while the model still maps it
+try:
+    model.fit(X, epochs=1, batch_size=16)
+except ValueError as exc:
+    print("refused:", exc)
+np.save(rows, np.random.default_rng(0).uniform(size=(32, 6)).astype(np.float32))
+R = np.load(rows, mmap_mode="r")  # a memmap given to fit as it is
+model = npae.Autoencoder(sizes=(6, 3), random_state=0)
+model.fit(R, epochs=1, batch_size=8)
+os.truncate(rows, 200)
+try:
+    model.fit(R, epochs=1, batch_size=8)
+except ValueError as exc:
+    print("refused:", exc)
+"""
+
+
+def test_a_memory_mapped_file_truncated_during_training_is_refused_not_a_crash(tmp_path):
+    """In a child process: before the check, reading the truncated mapping killed Python (SIGBUS)."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "train-images-idx3-ubyte"
+    path.write_bytes(idx_bytes(np.random.default_rng(0).integers(0, 256, (64, 28, 28)).astype(np.uint8)))
+    run = subprocess.run([sys.executable, "-c", MAPPED_SCRIPT, str(path), str(tmp_path / "rows.npy")],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, (run.returncode, run.stderr[-500:])  # -7: killed by SIGBUS
+    refusals = [line for line in run.stdout.splitlines() if line.startswith("refused:")]
+    assert len(refusals) == 2
+    assert "ScaledRows data: its file" in refusals[0]
+    assert "is now 2,000 bytes, shorter than the 50,192 mapped when it was opened" in refusals[0]
+    assert "X: its file" in refusals[1] and "rows.npy is now 200 bytes, shorter than the 896" in refusals[1]

@@ -29,7 +29,7 @@ def mnist_dir(tmp_path_factory) -> Path:
 
 # One bad argument per example: the shared ones and each script's own.
 BAD_ARGUMENTS = [
-    ("anomaly_detection", ("--code", "0"), "argument --code: expected an integer >= 1, got '0'"),
+    ("anomaly_detection", ("--code", "0"), "argument --code: expected an integer from 1 to 784, got '0'"),
     ("anomaly_detection", ("--digit", "10"), "argument --digit: invalid choice: 10"),
     ("contractive", ("--lam", "-1"), "argument --lam: expected a number >= 0, got '-1'"),
     ("conv_ae", ("--steps", "-1"), "argument --steps: expected an integer >= 1, got '-1'"),
@@ -49,8 +49,21 @@ BAD_ARGUMENTS = [
     ("overcomplete", ("--sigma", "-0.1"), "argument --sigma: expected a number > 0, got '-0.1'"),
     ("vae", ("--batch-size", "0"), "argument --batch-size: expected an integer >= 1, got '0'"),
     ("watermark_removal", ("--opacity", "1.5"),
-     "argument --opacity: expected a number from 0 to 1, got '1.5'"),
+     "argument --opacity: expected a number > 0 and <= 1, got '1.5'"),
     ("colorization", ("--n-patches", "-1"), "argument --n-patches: expected an integer >= 1, got '-1'"),
+    # combinations and sizes that once failed only after the data was read, with a traceback
+    ("vae", ("--learn-sigma",), "--learn-sigma needs --likelihood gaussian"),
+    ("anomaly_detection", ("--code", "1000"),
+     "argument --code: expected an integer from 1 to 784, got '1000'"),
+    ("pca_vs_autoencoder", ("--k", "300", "--n-train", "100"),
+     "--n-train 100 is fewer than the 300 principal directions fitted"),
+    ("colorization", ("--patch", "200"), "--patch 200 is larger than --square 64"),
+    ("colorization", ("--square", "1"), "--patch 8 is larger than --square 1"),
+    ("colorization", ("--patch", "64", "--square", "8"), "--patch 64 is larger than --square 8"),
+    ("colorization", ("--square", "300"), "argument --square: expected an integer from 1 to 256, got '300'"),
+    ("watermark_removal", ("--opacity", "0"), "argument --opacity: expected a number > 0 and <= 1, got '0'"),
+    ("conv_ae", ("--code-size", "3000000"),
+     "argument --code-size: expected an integer from 1 to 784, got '3000000'"),
 ]
 
 
@@ -122,3 +135,83 @@ def test_the_inpainting_dae_trains_on_scattered_and_square_holes():
     assert len(sides) == 1 and 8 <= sides.pop() <= 16  # one side per batch, from 8 to 16
     scattered = [h for h in holes if not is_square(h)]
     assert 0.25 <= np.mean(scattered) <= 0.75  # the rest: a random fraction of pixels
+
+
+EXAMPLES = sorted(p.stem for p in (Path(__file__).parents[1] / "examples").glob("*.py"))
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_an_output_folder_that_cannot_be_written_is_refused_before_any_data_is_read(
+        monkeypatch, capsys, tmp_path, mnist_dir, name):
+    import time
+
+    module = example(name)
+    reads = []
+
+    def refuse(*args, **kwargs):
+        reads.append(args)
+        raise AssertionError("data read before the output folder was checked")
+
+    for reader in ("load_mnist", "read_idx", "identify"):
+        monkeypatch.setattr(mnist_module, reader, refuse)
+    for reader in ("natural_patches", "sample_photo"):
+        if hasattr(module, reader):
+            monkeypatch.setattr(module, reader, refuse)
+    a_file = tmp_path / "a_file"
+    a_file.write_text("not a folder")
+    for out, message in ((a_file, "is a file, not a folder"), (a_file / "sub", "is not a folder"),
+                         ("/proc/npae-out", "cannot write in the folder '/proc'"), ("", "is empty")):
+        tic = time.perf_counter()
+        with pytest.raises(SystemExit) as info:
+            module.main(["--data-dir", str(mnist_dir), "--out", str(out)])
+        assert time.perf_counter() - tic < 2
+        err = capsys.readouterr().err
+        assert info.value.code == 2 and "argument --out: expected a folder to write into" in err, err
+        assert message in err
+    assert reads == [] and a_file.read_text() == "not a folder"
+
+
+def test_folders_the_examples_cannot_use_are_usage_errors_not_tracebacks(capsys, tmp_path):
+    rng = np.random.default_rng(0)
+    cases = []
+    big = tmp_path / "32x32"
+    big.mkdir()
+    write_mnist(big, "t10k", (rng.uniform(size=(40, 32, 32)) < 0.2) * 255, np.arange(40) % 10)
+    cases.append(("denoising", big, (), "holds 32x32 images; the examples take MNIST's 28x28 (784 pixels)"))
+    no_five = tmp_path / "no_five"
+    no_five.mkdir()
+    labels = np.arange(40) % 10
+    labels[labels == 5] = 4
+    write_mnist(no_five, "t10k", (rng.uniform(size=(40, 28, 28)) < 0.2) * 255, labels)
+    cases.append(("anomaly_detection", no_five, (),
+                  "hold 0 of digit 5: PCA with --code 16 needs at least 16"))
+    labels_255 = tmp_path / "labels_255"
+    labels_255.mkdir()
+    write_mnist(labels_255, "t10k", (rng.uniform(size=(40, 28, 28)) < 0.2) * 255, np.full(40, 255))
+    cases.append(("feature_learning", labels_255, (), "the training labels run from 255 to 255; the examples "
+                                                      "take MNIST's class ids 0 to 9"))
+    for name, folder, argv, message in cases:
+        with pytest.raises(SystemExit) as info:
+            example(name).main(["--data-dir", str(folder), "--out", str(tmp_path / "out"), *argv])
+        err = capsys.readouterr().err
+        assert info.value.code == 2 and message in err, (name, err)
+
+
+@pytest.mark.parametrize("name, argv, message", [
+    ("sparse_kl", ("--l1-beta", "0.05"),
+     "argument --l1-beta: the L1 penalty is used with --penalty l1 or both"),
+    ("feature_learning", ("--k", "100000"),
+     "argument --k: 100000 neighbours, more than the 100 labelled images"),
+])
+def test_options_that_would_be_ignored_or_misreported_are_refused(capsys, tmp_path, mnist_dir, name, argv,
+                                                                  message):
+    with pytest.raises(SystemExit) as info:
+        example(name).main(["--data-dir", str(mnist_dir), "--out", str(tmp_path), *argv])
+    assert info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_sparse_kl_says_every_parameter_when_check_coords_exceeds_every_array(capsys, tmp_path):
+    example("sparse_kl").main(["--n", "300", "--max-iter", "1", "--check-coords", "100000000", "--out",
+                               str(tmp_path)])
+    out = capsys.readouterr().out
+    assert "10 examples, every parameter)" in out and "100000000 random entries" not in out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -289,3 +290,293 @@ def test_a_subclass_that_does_not_store_an_argument_gets_a_clear_error(tmp_path)
     with pytest.raises(AttributeError, match=r"AE2 stores no attribute for its constructor argument\(s\) "
                                              r"\['dropout'\]"):
         AE2(random_state=0).save(tmp_path / "ae2.npz")
+
+
+# ---------------------------------------------------------------------------- what a save may write
+def test_save_through_a_symlink_writes_its_target(tmp_path):
+    model, X = trained(Autoencoder)
+    target = tmp_path / "real.npz"
+    target.write_bytes(b"old")
+    link = tmp_path / "link.npz"
+    link.symlink_to(target)
+    model.save(link)
+    assert link.is_symlink() and os.readlink(link) == str(target)  # the link stays a link
+    np.testing.assert_array_equal(npae.load(target).reconstruct(X), model.reconstruct(X))
+
+
+def test_save_refuses_a_folder_a_fifo_a_device_and_a_trailing_separator(tmp_path):
+    model, _ = trained(Autoencoder)
+    (tmp_path / "d").mkdir()
+    with pytest.raises(ModelFileError, match="is a folder"):
+        model.save(tmp_path / "d")
+    fifo = tmp_path / "f"
+    os.mkfifo(fifo)
+    with pytest.raises(ModelFileError, match="device, FIFO or socket"):
+        model.save(fifo)
+    assert fifo.is_fifo()
+    with pytest.raises(ModelFileError, match="device, FIFO or socket"):
+        model.save("/dev/null")
+    assert Path("/dev/null").is_char_device()
+    with pytest.raises(ModelFileError, match="names a folder"):
+        model.save(str(tmp_path / "x") + os.sep)
+    with pytest.raises(ModelFileError, match="empty"):
+        model.save("")
+    assert sorted(os.listdir(tmp_path)) == ["d", "f"]
+
+
+def test_save_keeps_permissions_and_respects_the_umask(tmp_path):
+    model, _ = trained(Autoencoder)
+    path = tmp_path / "m.npz"
+    path.write_bytes(b"old")
+    os.chmod(path, 0o600)
+    model.save(path)
+    assert path.stat().st_mode & 0o777 == 0o600
+    old = os.umask(0o077)
+    try:
+        model.save(tmp_path / "new.npz")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "new.npz").stat().st_mode & 0o777 == 0o600
+    old = os.umask(0o002)
+    try:
+        model.save(tmp_path / "shared.npz")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "shared.npz").stat().st_mode & 0o777 == 0o664
+
+
+@pytest.mark.parametrize("where", ["write", "fsync", "replace", "mkstemp"])
+def test_full_disk_or_read_only_folder_is_a_clear_error_and_the_old_file_survives(tmp_path, monkeypatch,
+                                                                                  where):
+    import errno
+
+    good, X = trained(Autoencoder, seed=1)
+    path = tmp_path / "m.npz"
+    good.save(path)
+    before = path.read_bytes()
+    code = errno.EROFS if where == "mkstemp" else errno.ENOSPC
+
+    def fail(*args, **kwargs):
+        raise OSError(code, os.strerror(code))
+
+    if where == "write":
+        monkeypatch.setattr(npae_io, "_write_npz", fail)
+    elif where == "fsync":
+        monkeypatch.setattr(npae_io.os, "fsync", fail)
+    elif where == "replace":
+        monkeypatch.setattr(npae_io.os, "replace", fail)
+    else:
+        monkeypatch.setattr(npae_io.tempfile, "mkstemp", fail)
+    other, _ = trained(Autoencoder, seed=2)
+    with pytest.raises(ModelFileError, match=r"m\.npz: cannot save.*" + os.strerror(code)
+                       + ".*previous file is unchanged"):
+        other.save(path)
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["m.npz"]  # no temporary file left behind
+
+
+# ---------------------------------------------------------------------------- validated before allocating
+def put_array(path: Path, key: str, value) -> None:
+    """Replace (or add) an array and record it in meta as save would: a crafted but consistent file."""
+    import hashlib
+
+    value = np.asarray(value)
+
+    def go(arrays):
+        arrays[key] = value
+        meta = json.loads(str(arrays["meta"]))
+        meta["arrays"][key] = {"shape": list(value.shape), "dtype": value.dtype.str,
+                               "sha256": hashlib.sha256(np.ascontiguousarray(value).tobytes()).hexdigest()}
+        arrays["meta"] = np.array(json.dumps(meta))
+    rewrite(path, go)
+
+
+def test_a_small_file_declaring_a_huge_model_is_refused_fast_and_small(tmp_path):
+    import time
+    import tracemalloc
+
+    model, _ = trained(Autoencoder)
+    path = model.save(tmp_path / "m.npz", optimizer=False)
+    for sizes in ([20000, 20000], [16, 2**36], [2**40, 3]):
+        edit_meta(path, lambda m, s=sizes: m["params"].update(sizes={"__tuple__": s}))
+        assert path.stat().st_size < 20_000
+        tracemalloc.start()
+        tic = time.perf_counter()
+        with pytest.raises(ModelFileError, match=r"m\.npz: cannot rebuild Autoencoder .*more than the "
+                                                 r"[\d,]+ values the file holds"):
+            npae.load(path)
+        seconds = time.perf_counter() - tic
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert seconds < 1 and peak < 100 * 2**20, (sizes, seconds, peak)
+
+
+def test_an_npy_header_declaring_more_than_its_bytes_is_refused_before_reading(tmp_path):
+    import tracemalloc
+    import zipfile
+
+    model, _ = trained(Autoencoder)
+    path = model.save(tmp_path / "m.npz", optimizer=False)
+    with zipfile.ZipFile(path) as z:
+        entries = {i.filename: z.read(i) for i in z.infolist()}
+    header = np.lib.format.header_data_from_array_1_0(np.zeros(3, np.float32))
+    header["shape"] = (2**40,)
+    import io as _io
+    buf = _io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, header)
+    entries["param/encoder.0.W.npy"] = buf.getvalue() + b"\0" * 12
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in entries.items():
+            z.writestr(name, data)
+    tracemalloc.start()
+    with pytest.raises(ModelFileError, match=r"m\.npz: corrupted entry 'param/encoder\.0\.W': its header "
+                                             r"says float32\[1099511627776\], which does not fit"):
+        npae.load(path)
+    assert tracemalloc.get_traced_memory()[1] < 10 * 2**20
+    tracemalloc.stop()
+    entries["param/encoder.0.W.npy"] = b"\x93NUMPY\x01\x00v\x00{'descr': '<f4', 'fortran_order': False"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        for name, data in entries.items():
+            z.writestr(name, data)
+    with pytest.raises(ModelFileError, match="compressed; npae reads the uncompressed"):
+        npae.load(path)
+
+
+def test_deeply_nested_json_is_a_model_file_error(tmp_path):
+    model, _ = trained(Autoencoder)
+    path = model.save(tmp_path / "m.npz", optimizer=False)
+
+    def nest(depth):
+        def change(arrays):
+            meta = json.loads(str(arrays["meta"]))
+            text = json.dumps(meta)[:-1] + ', "deep": ' + "[" * depth + "]" * depth + "}"
+            arrays["meta"] = np.array(text)
+        rewrite(path, change)
+
+    nest(100_000)  # RecursionError inside json
+    with pytest.raises(ModelFileError, match=r"m\.npz: corrupted 'meta' entry \(RecursionError"):
+        npae.load(path)
+    path = model.save(tmp_path / "m.npz", optimizer=False)
+    nest(50)
+    with pytest.raises(ModelFileError, match=r"m\.npz: corrupted 'meta' entry \(nested more than 32 deep\)"):
+        npae.load(path)
+
+
+def _zip_layout(path: Path) -> tuple[list[tuple[int, int]], tuple[int, int]]:
+    """The byte ranges of the zip's local headers with each .npy header, and of the central directory."""
+    import zipfile
+
+    data = path.read_bytes()
+    ranges = []
+    with zipfile.ZipFile(path) as z:
+        infos = z.infolist()
+        for info in infos:
+            start = info.header_offset
+            name_len = int.from_bytes(data[start + 26:start + 28], "little")
+            extra_len = int.from_bytes(data[start + 28:start + 30], "little")
+            body = start + 30 + name_len + extra_len
+            npy_header = 10 + int.from_bytes(data[body + 8:body + 10], "little")
+            ranges.append((start, body + npy_header))
+        end_of_data = max(i.header_offset for i in infos)
+    central = data.rfind(b"PK\x01\x02", 0, len(data))
+    first_central = data.find(b"PK\x01\x02", end_of_data)
+    return ranges, (first_central, len(data)) if central >= 0 else (len(data), len(data))
+
+
+@pytest.mark.parametrize("offset, value, raw", [(6, 99, "NotImplementedError"), (8, 1, "RuntimeError")],
+                         ids=["zip version 9.9", "encrypted flag"])
+def test_zip_headers_flipped_to_unsupported_or_encrypted_are_model_file_errors(tmp_path, offset, value, raw):
+    model, _ = trained(Autoencoder)
+    path = model.save(tmp_path / "m.npz", optimizer=False)
+    data = bytearray(path.read_bytes())
+    _, (central, _) = _zip_layout(path)
+    data[central + offset:central + offset + 2] = value.to_bytes(2, "little")  # the first directory record
+    path.write_bytes(bytes(data))
+    with pytest.raises(ModelFileError, match=r"m\.npz: corrupted or not an npae model file \(" + raw):
+        npae.load(path)
+
+
+def test_every_single_bit_flip_in_the_headers_is_refused_or_harmless(tmp_path):
+    """One flipped bit in each byte of every zip and .npy header: a ModelFileError or the same model."""
+    model, X = trained(Autoencoder)
+    path = model.save(tmp_path / "m.npz", optimizer=False)
+    good = path.read_bytes()
+    expected = model.reconstruct(X)
+    ranges, central = _zip_layout(path)
+    positions = ([p for a, b in ranges for p in range(a, b)] + list(range(*central)))[::3]  # a third: ~5 s
+    assert len(positions) > 400
+    for p in positions:
+        data = bytearray(good)
+        data[p] ^= 1 << (p % 8)
+        path.write_bytes(bytes(data))
+        try:
+            loaded = npae.load(path)
+        except ModelFileError:
+            continue
+        np.testing.assert_array_equal(loaded.reconstruct(X), expected)
+
+
+CRAFTED_META = [
+    ("params as a list", lambda m: m.update(params=[1, 2]), "'params' must be a JSON object"),
+    ("unknown dtype", lambda m: m["params"].update(dtype={"__dtype__": "float99"}), "cannot be read back"),
+    ("history a list", lambda m: m.update(history=[1, 2]), "'history' must be an object of lists"),
+    ("history of numbers", lambda m: m.update(history={"loss": 3.0}), "'history' must be an object of lists"),
+    ("history of text", lambda m: m.update(history={"loss": ["x"]}), "'history' must hold numbers"),
+    ("optimizer a string", lambda m: m.update(optimizer="adam"), "'optimizer' must be null or an object"),
+    ("initial_lr -1", lambda m: m["optimizer"].update(initial_lr=-1), "'initial_lr' must be a number > 0"),
+    ("class a number", lambda m: m.update({"class": 3}), "'class' must be a string"),
+]
+
+
+@pytest.mark.parametrize("what, change, message", CRAFTED_META, ids=[c[0] for c in CRAFTED_META])
+def test_crafted_metadata_is_refused(tmp_path, what, change, message):
+    model, _ = trained(Autoencoder)
+    path = model.save(tmp_path / "m.npz")
+    edit_meta(path, change)
+    with pytest.raises(ModelFileError, match=r"m\.npz: .*" + re.escape(message)):
+        npae.load(path)
+
+
+CRAFTED_ARRAYS = [
+    ("NaN weight", "param/encoder.0.W", lambda a: np.full_like(a, np.nan), "holds NaN or Inf"),
+    ("Adam moment of the wrong shape", "optim/encoder.0.W/m", lambda a: np.zeros((2, 2), a.dtype),
+     "buffer 'encoder.0.W/m' has shape (2, 2)"),
+    ("t = -5", "optim/t", lambda a: np.array(-5), "step count t must be an integer >= 0, got array(-5)"),
+    ("t a float", "optim/t", lambda a: np.array(2.5), "step count t must be an integer >= 0"),
+]
+
+
+@pytest.mark.parametrize("what, key, change, message", CRAFTED_ARRAYS, ids=[c[0] for c in CRAFTED_ARRAYS])
+def test_crafted_arrays_are_refused(tmp_path, what, key, change, message):
+    model, _ = trained(Autoencoder)
+    path = model.save(tmp_path / "m.npz")
+    with np.load(path) as z:
+        old = z[key]
+    put_array(path, key, change(old))
+    with pytest.raises(ModelFileError, match=r"m\.npz: .*" + re.escape(message)):
+        npae.load(path)
+
+
+CRAFTED_CHECKPOINTS = [
+    ("no batch_size", lambda t: t.pop("batch_size"), "['batch_size'] missing or of the wrong type"),
+    ("epoch 'x'", lambda t: t.update(epoch="x"), "['epoch'] missing or of the wrong type (epoch='x')"),
+    ("epoch -5", lambda t: t.update(epoch=-5), "['epoch'] missing"),
+    ("epoch 10**9", lambda t: t.update(epoch=10**9, epochs=10**9), "epoch 1000000000 of a run of 1000000000 "
+                                                                    "with 2 epochs in its history"),
+    ("base_lr NaN", lambda t: t.update(base_lr=float("nan")), "['base_lr']"),
+    ("rng a string", lambda t: t.update(rng="pcg"), "['rng']"),
+    ("rng unknown", lambda t: t.update(rng={"bit_generator": "Evil"}), "unknown bit generator 'Evil'"),
+]
+
+
+@pytest.mark.parametrize("what, change, message", CRAFTED_CHECKPOINTS,
+                         ids=[c[0] for c in CRAFTED_CHECKPOINTS])
+def test_crafted_checkpoints_are_refused(tmp_path, what, change, message):
+    model = small_model(Autoencoder, random_state=0)
+    X = example_input(model, 24, np.random.default_rng(0))
+    model.fit(X, epochs=2, batch_size=8, checkpoint=tmp_path / "ck.npz")
+    edit_meta(tmp_path / "ck.npz", lambda m: change(m["training"]))
+    again = small_model(Autoencoder, random_state=0)
+    with pytest.raises(ModelFileError, match=r"ck\.npz: .*" + re.escape(message)):
+        again.fit(X, epochs=5, batch_size=8, resume=tmp_path / "ck.npz")

@@ -11,13 +11,14 @@ sets themselves (file names, checksums, downloads) are in :mod:`npae.datasets.mn
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import zlib
 from pathlib import Path
 
 import numpy as np
 
-from .._validation import check_float, check_path
+from .._validation import check_dtype, check_float, check_mapped_file, check_path
 from ..io import atomic_write
 
 #: IDX element types: type code -> (NumPy dtype, big-endian).
@@ -28,11 +29,12 @@ class DataError(ValueError):
     """A data file is missing, malformed or fails its checksum."""
 
 
-def _idx_layout(head: bytes, size: int, name: str) -> tuple[np.dtype, tuple[int, ...], int]:
+def _idx_layout(head: bytes, size: int | None, name: str) -> tuple[np.dtype, tuple[int, ...], int]:
     """Check an IDX header and the file size it implies: return ``(dtype, shape, header_bytes)``.
 
     ``head`` holds at least the first 4 bytes (more is fine: the ``d`` sizes are read from it
-    when present), ``size`` is the length of the whole file in bytes.
+    when present), ``size`` is the length of the whole file in bytes (None: not known yet, as
+    when a gzip stream is read; :func:`_idx_size` gives the size the header implies).
     """
     if len(head) < 4:
         raise DataError(f"{name}: truncated: {len(head)} bytes, shorter than the 4-byte IDX magic number")
@@ -46,11 +48,38 @@ def _idx_layout(head: bytes, size: int, name: str) -> tuple[np.dtype, tuple[int,
         raise DataError(f"{name}: truncated header ({len(head)} bytes, need {header})")
     shape = tuple(int.from_bytes(head[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
     dtype = _IDX_TYPES[type_code]
-    expected = header + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if size != expected:
+    expected = _idx_size(dtype, shape, header)
+    if size is not None and size != expected:
         raise DataError(f"{name}: truncated or oversized file: {size} bytes, "
                         f"header says {expected} for shape {shape}")
     return dtype, shape, header
+
+
+def _idx_size(dtype: np.dtype, shape: tuple[int, ...], header: int) -> int:
+    """The bytes of an IDX file of this header: the header, then prod(shape) elements."""
+    return header + math.prod(shape) * dtype.itemsize
+
+
+def _gunzip_idx(path: Path, chunk: int = 2**20) -> bytes:
+    """Decompress a gzipped IDX file, reading its header first and then at most the size it declares.
+
+    A small gzip can expand to gigabytes; reading in chunks up to the declared size (plus one
+    byte, to tell an oversized file) bounds the work and the memory by what the header promises.
+    """
+    with gzip.open(path, "rb") as g:
+        head = g.read(4)
+        if len(head) == 4:
+            head += g.read(4 * head[3])  # the d sizes
+        dtype, shape, header = _idx_layout(head, None, str(path))
+        left = _idx_size(dtype, shape, header) + 1 - len(head)
+        parts = [head]
+        while left > 0:
+            part = g.read(min(chunk, left))
+            if not part:
+                break
+            parts.append(part)
+            left -= len(part)
+    return b"".join(parts)
 
 
 def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:
@@ -68,9 +97,9 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     """Read an IDX file (``.gz`` or plain) into an array; a malformed file raises ``DataError``."""
     path = Path(path)
     try:
-        raw = path.read_bytes()
-        if raw[:2] == b"\x1f\x8b":
-            raw = gzip.decompress(raw)
+        with open(path, "rb") as fh:
+            gzipped = fh.read(2) == b"\x1f\x8b"
+        raw = _gunzip_idx(path) if gzipped else path.read_bytes()
     except (OSError, EOFError, zlib.error) as exc:
         raise DataError(f"{path}: cannot read (a truncated or corrupt file?): {exc}") from exc
     return parse_idx(raw, str(path))
@@ -171,12 +200,13 @@ class ScaledRows:
             raise TypeError(f"data must support len() and indexing, got {type(data).__name__}")
         self.data = data
         self.scale = check_float(scale, "scale")
-        self.dtype = np.dtype(dtype)
+        self.dtype = check_dtype(dtype)  # an int dtype would turn every scaled value into 0
 
     def __len__(self) -> int:
         return len(self.data)
 
     def __getitem__(self, key) -> np.ndarray:
+        check_mapped_file(self.data, "ScaledRows data")  # a truncated file would crash Python (SIGBUS)
         batch = np.asarray(self.data[key])
         if np.ndim(key) == 0 and not isinstance(key, slice):
             batch = batch[None]  # one example -> a batch of one

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._validation import check_bool, check_choice, check_path
+from .._validation import check_bool, check_choice, check_int, check_path
 from ..io import atomic_write
 from .identity import FASHION_MNIST_MD5, MNIST_MD5, identify, identify_file, md5
 from .idx import DataError, read_idx
@@ -171,9 +171,39 @@ def _load(directory: Path, kind: str, download: bool, name: str, files: dict[str
     if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
         raise DataError(f"{paths[0]}: expected images (N, H, W) and labels (N,), got {images.shape} "
                         f"and {labels.shape}")
-    X = images.reshape(len(images), -1).astype(np.float32)  # (N, 784)
-    X /= 255.0  # in place: no second (N, 784) array
-    return X, labels.astype(np.int64)
+    if len(images) == 0:
+        raise DataError(f"{paths[0]}: holds 0 images (shape {images.shape})")
+    if labels.dtype.kind not in "iu":
+        raise DataError(f"{paths[1]}: labels of type {labels.dtype}; class ids must be integers")
+    return image_rows(images, paths[0]), labels.astype(np.int64)
+
+
+def image_rows(images: np.ndarray, name: str | os.PathLike = "images") -> np.ndarray:
+    """Images (N, H, W) read from an IDX file as float32 rows (N, H*W) in [0, 1], by their element type.
+
+    * uint8 (MNIST's type): divided by 255, so 0..255 becomes 0..1;
+    * float32 or float64: taken as they are, and must already lie in [0, 1] (no NaN);
+    * any other integer type (int8, int16, int32) is refused: what its values mean is not known
+      (0..255? -128..127? 12-bit?); convert the file to uint8 or to floats in [0, 1].
+
+    Raises :class:`DataError` naming ``name`` and the values found.
+    """
+    if images.dtype == np.uint8:
+        X = images.reshape(len(images), -1).astype(np.float32)  # (N, H*W)
+        X /= 255.0  # in place: no second (N, H*W) array
+        return X
+    if images.dtype.kind != "f":
+        raise DataError(f"{name}: images of type {images.dtype}; npae reads uint8 images (0..255, divided by "
+                        f"255) or float images already in [0, 1]: convert them, e.g. write_idx(path, "
+                        f"images.astype(np.uint8))")
+    bad = images.size - np.count_nonzero(np.isfinite(images))
+    if bad:
+        raise DataError(f"{name}: float images hold {bad:,} NaN or infinite values")
+    low, high = float(images.min()), float(images.max())
+    if low < 0 or high > 1:
+        raise DataError(f"{name}: float images must already be in [0, 1] (only uint8 images are divided by "
+                        f"255), got values in [{low:g}, {high:g}]")
+    return images.reshape(len(images), -1).astype(np.float32)  # (N, H*W)
 
 
 def download_mnist(data_dir: str | os.PathLike | None = None, kind: str = "train",
@@ -305,8 +335,8 @@ def load_fashion_mnist(data_dir: str | os.PathLike | None = None, kind: str = "t
                  FASHION_MNIST_MIRRORS, refuse_other_data_sets=True)
 
 
-#: With only the test set in the folder, the examples train on this many of its first images
-#: and evaluate on the rest (MNIST's 10,000 test images: 8,000 and 2,000).
+#: With only the test set in the folder, the examples train on this many of its first images,
+#: at most four fifths of them, and evaluate on the rest (MNIST's 10,000 test images: 8,000 and 2,000).
 TEST_ONLY_SPLIT = 8000
 
 
@@ -327,8 +357,10 @@ def mnist_split(data_dir: str | os.PathLike | None = None, n_train: int | None =
     """Training and evaluation data for the examples, and a sentence saying what was read.
 
     Uses the training set and the test set when the folder has both; with only the test set,
-    its first :data:`TEST_ONLY_SPLIT` images train and the rest evaluate. ``n_train``/``n_test``
-    keep the first that many of each (None: all). With ``download=True`` missing MNIST files
+    its first :data:`TEST_ONLY_SPLIT` images, and at most four fifths of them, train and the rest
+    evaluate (5,000 images: 4,000 and 1,000), so the evaluation set is never empty; a test set of
+    fewer than 2 images is refused. ``n_train``/``n_test`` keep the first that many of each (None:
+    all; else an int >= 1). With ``download=True`` missing MNIST files
     are fetched first (see :func:`download_mnist`; offline, the folder is used as it is); by
     default nothing is downloaded.
 
@@ -339,7 +371,11 @@ def mnist_split(data_dir: str | os.PathLike | None = None, n_train: int | None =
 
     Returns ``X_train, y_train, X_test, y_test, source``.
     """
-    directory = data_dir_from(data_dir)
+    for value, arg in ((n_train, "n_train"), (n_test, "n_test")):
+        if value is not None:
+            check_int(value, arg, 1)
+    check_bool(download, "download")
+    directory = data_dir_from(check_path(data_dir, "data_dir", optional=True))
     if download:
         directory = directory or default_cache_dir()
         try:
@@ -355,9 +391,13 @@ def mnist_split(data_dir: str | os.PathLike | None = None, n_train: int | None =
     if kinds == ("train", "test"):
         X_train, y_train = load_mnist(directory, "train", download=False)
         train_set, test_start, where = (len(X_train), "training images"), 0, ""
-    else:  # the test set only: its first TEST_ONLY_SPLIT images train
-        X_train, y_train = X_test[:TEST_ONLY_SPLIT], y_test[:TEST_ONLY_SPLIT]
-        X_test, y_test = X_test[TEST_ONLY_SPLIT:], y_test[TEST_ONLY_SPLIT:]
+    else:  # the test set only: its first TEST_ONLY_SPLIT images (at most four fifths) train
+        if n_test_set < 2:
+            raise DataError(f"{directory} holds only a test set of {n_test_set} image, too few to split into "
+                            f"training and evaluation images")
+        split = min(TEST_ONLY_SPLIT, n_test_set - max(1, n_test_set // 5))
+        X_train, y_train = X_test[:split], y_test[:split]
+        X_test, y_test = X_test[split:], y_test[split:]
         train_set, where = (n_test_set, "test images"), ", test set only"
         test_start = n_test_set - len(X_test)
     X_train, y_train = X_train[:n_train], y_train[:n_train]

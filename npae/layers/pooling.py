@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from .base import Layer
-from .conv import Pair, _pair, _window_counts
+from .conv import Pair, _pair, _window_output_size
 
 
 class MaxPool2D(Layer):
@@ -68,7 +68,7 @@ class MaxPool2D(Layer):
     def forward(self, x: np.ndarray) -> np.ndarray:
         n, c, h, w = x.shape
         (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
-        ho, wo = _window_counts(self, h, w)
+        ho, wo = _window_output_size(self, x.shape)  # smaller than a window: an error, not (N, C, 0, 0)
         if ph or pw:
             xp = np.full((n, c, h + 2 * ph, w + 2 * pw), -np.inf, dtype=x.dtype)
             xp[:, :, ph: ph + h, pw: pw + w] = x

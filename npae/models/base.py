@@ -258,6 +258,10 @@ class BaseAutoencoder:
         :func:`npae.training.fit_model`, which documents them and runs the loop. The model trains
         in training mode and is put back in the mode it was in.
         """
+        allowed = [n for n in inspect.signature(fit_model).parameters if n not in ("model", "X")]
+        unknown = sorted(set(options) - set(allowed))
+        if unknown:  # named here, not as an error of fit_model()
+            raise TypeError(f"fit got unknown option(s) {unknown}; the options are {allowed}")
         with self.mode(training=True):
             return fit_model(self, X, **options)
 

@@ -92,8 +92,11 @@ class StackedAutoencoder(Classifier):
         args = {"loss": "bce" if bce else "mse", "output_activation": "sigmoid" if bce else "identity",
                 **self.layer_args[k]}
         cls = PRETRAINING[self.pretraining]
-        return cls(sizes=(self.sizes[k], self.sizes[k + 1]), activation=self.activation, tied=self.tied,
-                   random_state=self.rng_, dtype=self.dtype, **args)
+        try:
+            return cls(sizes=(self.sizes[k], self.sizes[k + 1]), activation=self.activation, tied=self.tied,
+                       random_state=self.rng_, dtype=self.dtype, **args)
+        except TypeError as exc:  # an argument the pretraining class does not take, named at this door
+            raise TypeError(f"layer_args[{k}]: {exc}") from exc
 
     def hidden_layers(self) -> list[Dense]:
         """The Dense layers of the hidden layers, bottom to top (the softmax layer's is not among them)."""

@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.special import logsumexp
 
 from .._validation import check_array, check_choice, check_float, check_int, check_random_state
 from ..binarize import bernoulli_draw
@@ -567,15 +566,22 @@ class VAE(BaseAutoencoder):
             for xb in self._chunks(X, max(1, rows // k)):  # a few examples, or one when k is large
                 n = xb.shape[0]
                 mu, log_var = self._split(self.encoder.forward(xb))  # (n, L)
-                eps = rng.standard_normal((k,) + mu.shape, dtype=self.dtype)  # (k, n, L)
-                z = self.reparameterize(mu, log_var, eps)  # (k, n, L)
-                log_px = np.concatenate([self._log_px(self.decoder.forward(zs.reshape(-1, mu.shape[1])), xb)
-                                         for zs in self._chunks(z, max(1, rows // n))])  # (k, n)
-                log_pz = -0.5 * np.sum(LOG_2PI + z.astype(np.float64) ** 2, axis=2)  # (k, n)
-                log_qz = -0.5 * np.sum(LOG_2PI + log_var.astype(np.float64) + eps.astype(np.float64) ** 2,
-                                       axis=2)  # (k, n)
-                log_w = log_px + log_pz - log_qz
-                results.append(logsumexp(log_w, axis=0) - np.log(k))  # (n,)
+                # the k samples in chunks of at most rows // n, so memory does not grow with k: a running
+                # log-sum-exp, top = max_i log w_i so far and total = sum_i exp(log w_i - top)
+                top, total = np.full(n, -np.inf), np.zeros(n)  # (n,) each
+                for start in range(0, k, max(1, rows // n)):
+                    ks = min(max(1, rows // n), k - start)
+                    eps = rng.standard_normal((ks,) + mu.shape, dtype=self.dtype)  # (ks, n, L)
+                    z = self.reparameterize(mu, log_var, eps)  # (ks, n, L)
+                    log_px = self._log_px(self.decoder.forward(z.reshape(-1, mu.shape[1])), xb)  # (ks, n)
+                    log_pz = -0.5 * np.sum(LOG_2PI + z.astype(np.float64) ** 2, axis=2)  # (ks, n)
+                    log_qz = -0.5 * np.sum(LOG_2PI + log_var.astype(np.float64) + eps.astype(np.float64) ** 2,
+                                           axis=2)  # (ks, n)
+                    log_w = log_px + log_pz - log_qz  # (ks, n)
+                    new_top = np.maximum(top, log_w.max(axis=0))
+                    total = total * np.exp(top - new_top) + np.exp(log_w - new_top).sum(axis=0)
+                    top = new_top
+                results.append(np.log(total) + top - np.log(k))  # (n,): logsumexp_i(log w_i) - log k
         values = np.concatenate(results)
         return float(values.mean()) if reduction == "mean" else values
 
