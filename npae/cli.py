@@ -454,6 +454,10 @@ def import_user_modules(names: list[str]) -> None:
         except ImportError as exc:
             raise ValueError(f"--import {name}: cannot import it ({exc}); give a module name importable "
                              f"from the current folder or the Python path") from exc
+        except SystemExit as exc:  # a script's top level, not a module: npae must not exit with its status
+            raise ValueError(f"--import {name}: importing it called sys.exit({exc.code!r}); a module given "
+                             f"to --import must define classes, not run a program (guard it with "
+                             f"if __name__ == '__main__':)") from None
 
 
 def take_imports(argv: list[str], parser: argparse.ArgumentParser) -> tuple[list[str], list[str]]:

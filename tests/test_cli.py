@@ -277,3 +277,10 @@ def test_resume_refuses_another_model_name_and_a_new_optimizer(capsys, tmp_path,
     code, _, err = run(capsys, "train", "vae", "--data-dir", mnist_dir, *resume)
     assert code == 1 and "is a checkpoint of Autoencoder, not of vae; drop the model name" in err, err
     assert not (tmp_path / "m2.npz").exists()
+
+
+def test_an_imported_module_that_exits_does_not_end_npae(capsys, tmp_path, monkeypatch):
+    (tmp_path / "exits_at_import.py").write_text("import sys\nsys.exit(0)\n")
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, "models", "--import", "exits_at_import")
+    assert code == 1 and "called sys.exit(0)" in err, err
