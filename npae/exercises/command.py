@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 from . import EXERCISES, check_file, get_exercise
+from .grading import load_learner_module
 
 STATE_FILE = ".npae-exercises.json"
 
@@ -116,7 +117,6 @@ def cmd_check(args) -> int:
             with_run = ", ".join(ex.name for ex in EXERCISES.values() if ex.run is not None)
             print(f"{exercise.name} has no --run (the exercises with one: {with_run})")
             return 0
-        from .grading import load_learner_module
 
         out = Path(args.out) if args.out else Path("npae-out") / "exercises" / exercise.name
         print(exercise.run(load_learner_module(path, exercise.functions), out))

@@ -15,6 +15,7 @@ from types import ModuleType
 
 import numpy as np
 
+from ..datasets import natural_patches
 from ..layers import MaxPool2D
 from ..layers.conv import (
     col2im,
@@ -25,6 +26,9 @@ from ..layers.conv import (
     conv_output_size,
     conv_transpose_output_size,
 )
+from ..models import ConvAutoencoder
+from ..optim import Adam
+from ..plotting import image_grid
 from .grading import Exercise, Grader, Mistake, side_by_side
 
 PAGE = "docs/10-convolutions.md"
@@ -227,10 +231,6 @@ def _uncropped(dy, x, W, stride, padding) -> np.ndarray:
 def _run_conv2d(module: ModuleType, out_dir: Path) -> str:
     """A strided conv autoencoder, Conv(1->8, s2) - Conv(8->8, s2) - ConvT - ConvT (the code: 8x2x2
     numbers for 64 pixels), MSE, Adam, on 2,000 8x8 natural-image patches, with each Conv2D."""
-    from ..datasets import natural_patches
-    from ..models import ConvAutoencoder
-    from ..optim import Adam
-    from ..plotting import image_grid
 
     X = natural_patches(2000, rng=0)  # (2000, 64) float32, offline
 

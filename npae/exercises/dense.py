@@ -13,8 +13,12 @@ from types import ModuleType
 
 import numpy as np
 
+from ..datasets import natural_patches
 from ..layers import ReLU, Sigmoid, Tanh
 from ..layers.dense import dense_backward, dense_forward
+from ..models import Autoencoder
+from ..optim import Adam
+from ..plotting import filter_mosaic
 from .grading import Exercise, Grader, Mistake, side_by_side
 
 PAGE = "docs/01-dense-and-activations.md"
@@ -100,10 +104,6 @@ def _grade_dense(g: Grader, rng: np.random.Generator) -> None:
 
 def _run_dense(module: ModuleType, out_dir: Path) -> str:
     """A 64-25-64 sigmoid autoencoder (MSE, Adam) on 2,000 natural-image patches, with each Dense."""
-    from ..datasets import natural_patches
-    from ..models import Autoencoder
-    from ..optim import Adam
-    from ..plotting import filter_mosaic
 
     X = natural_patches(2000, rng=0)  # (2000, 64) float32, offline
 

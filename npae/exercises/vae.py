@@ -16,7 +16,12 @@ from types import ModuleType
 
 import numpy as np
 
+from ..datasets import mnist_split
+from ..datasets.idx import DataError
+from ..models import VAE
 from ..models.vae import gaussian_kl, reparameterize, reparameterize_backward
+from ..optim import Adam
+from ..plotting import image_grid
 from .grading import Check, Exercise, Grader, Mistake, side_by_side
 
 PAGE = "docs/09-vae.md"
@@ -135,8 +140,6 @@ def line_images(n: int, rng: np.random.Generator, size: int = 8) -> np.ndarray:
 def _vae_data() -> tuple[np.ndarray, np.ndarray, tuple[int, int], str]:
     """MNIST (2,000 training and 500 held-out digits) if NPAE_DATA_DIR is set, else 8x8 line images."""
     if os.environ.get("NPAE_DATA_DIR"):
-        from ..datasets import mnist_split
-        from ..datasets.idx import DataError
 
         try:
             X, _, X_test, _, _ = mnist_split(n_train=2000, n_test=500)
@@ -149,9 +152,6 @@ def _vae_data() -> tuple[np.ndarray, np.ndarray, tuple[int, int], str]:
 
 def _run_reparameterize(module: ModuleType, out_dir: Path) -> str:
     """A small Bernoulli VAE (float64, Adam), trained with npae's sampling step, then with the learner's."""
-    from ..models import VAE
-    from ..optim import Adam
-    from ..plotting import image_grid
 
     X, X_test, shape, what = _vae_data()
     d = X.shape[1]
