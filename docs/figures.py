@@ -45,6 +45,7 @@ import numpy as np
 import npae
 from npae.losses import RECONSTRUCTION_LOSSES
 from npae.models import VAE, ContractiveAutoencoder, DenoisingAutoencoder, SparseAutoencoder
+from npae.models.vae import reparameterize
 from npae.penalties.contractive import is_one_layer
 
 DOCS = Path(__file__).resolve().parent
@@ -1483,7 +1484,7 @@ def vae_graph(model, title: str = "") -> Graph:
     kl = g.box("kl", f"gaussian_kl(mu, log_var), beta {model.beta:g}", "kl (N,)", col=1, kind="loss",
                row=g.row(split))
     g.edge(split, kl, "mu, log_var", "beta/N * dkl_dmu, dkl_dlog_var")
-    z = model.reparameterize(mu, log_var, np.zeros_like(mu))
+    z = reparameterize(mu, log_var, np.zeros_like(mu))
     rep = g.box("z", "reparameterize: z = mu + exp(0.5 log_var) * eps", _shape(z))
     g.edge(split, rep, "mu, log_var", "dmu, dlog_var")
     g.edge(g.box("eps", "eps ~ N(0, I) from rng", _shape(z), col=1, kind="data", row=g.row(rep)), rep, "eps")

@@ -362,15 +362,19 @@ def register_loss(name: str, loss, overwrite: bool = False) -> None:
     LOSSES[name] = loss
 
 
-def get_loss(loss):
-    """The function a model's step calls for its ``loss`` argument: a registered name or a callable.
+def check_loss(loss):
+    """``loss`` as a model's constructor takes it: a registered name or a callable, else ``ValueError``.
 
-    A function (not a class) is used as it is (``loss(pred, target) -> (value, dpred)``); a name is
-    looked up among :data:`RECONSTRUCTION_LOSSES`, else ``ValueError`` lists the names.
+    A function (not a class) is used as it is (``loss(pred, target) -> (value, dpred)``); a name must
+    be one of :data:`RECONSTRUCTION_LOSSES`. Checked once, at the door; the step trusts it.
     """
-    if callable(loss) and not isinstance(loss, type):
+    named = isinstance(loss, str) and loss in RECONSTRUCTION_LOSSES
+    if named or (callable(loss) and not isinstance(loss, type)):
         return loss
-    if isinstance(loss, str) and loss in RECONSTRUCTION_LOSSES:
-        return RECONSTRUCTION_LOSSES[loss]
     raise ValueError(f"loss must be one of {sorted(RECONSTRUCTION_LOSSES)} (npae.losses.register_loss adds a "
                      f"name) or a function returning (value, dpred), got {loss!r}")
+
+
+def get_loss(loss):
+    """The function a model's step calls for its checked ``loss``: a registered name's, or ``loss`` itself."""
+    return RECONSTRUCTION_LOSSES[loss] if isinstance(loss, str) else loss

@@ -14,9 +14,7 @@ def dense_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
 
     .. math:: y = x W^T + b
     """
-    y = x @ W.T  # (N, in) @ (in, out) -> (N, out)
-    y += b  # b (out,) broadcast over the N rows
-    return y
+    return x @ W.T + b  # (N, in) @ (in, out) -> (N, out); b (out,) broadcast over the N rows
 
 
 def dense_backward(dy: np.ndarray, x: np.ndarray, W: np.ndarray, input_grad: bool = True
@@ -32,8 +30,7 @@ def dense_backward(dy: np.ndarray, x: np.ndarray, W: np.ndarray, input_grad: boo
     """
     dW = dy.T @ x  # (out, N) @ (N, in) -> (out, in)
     db = dy.sum(axis=0)  # (out,)
-    dx = dy @ W if input_grad else None  # (N, out) @ (out, in) -> (N, in)
-    return dx, dW, db
+    return (dy @ W if input_grad else None), dW, db  # dx: (N, out) @ (out, in) -> (N, in)
 
 
 class Dense(Layer):

@@ -9,7 +9,7 @@ import numpy as np
 from .._validation import check_bool, check_choice, check_float, check_int
 from ..init import init_for_activation
 from ..layers import ACTIVATIONS, Dense, Sequential, TiedDense, get_activation
-from ..losses import get_loss
+from ..losses import check_loss, get_loss
 from ..penalties import kl_sparsity, l1_activity
 from .base import BaseAutoencoder
 
@@ -35,7 +35,7 @@ def check_network_args(activation: str, code_activation: str | None, output_acti
     if code_activation is not None:
         check_choice(code_activation, "code_activation", tuple(ACTIVATIONS))
     check_choice(output_activation, "output_activation", tuple(ACTIVATIONS))
-    get_loss(loss)  # a registered name (npae.losses.register_loss adds one) or a function, else ValueError
+    check_loss(loss)  # a registered name (npae.losses.register_loss adds one) or a function
     if loss == "bce" and output_activation != "sigmoid":
         raise ValueError(f"loss='bce' needs output_activation='sigmoid', got {output_activation!r}")
     return activation, code_activation, output_activation, loss

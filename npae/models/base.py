@@ -96,11 +96,6 @@ class BaseAutoencoder:
         """All live parameters, ``"encoder.0.W"``-style keys."""
         return {f"{prefix}.{k}": v for prefix, net in self._networks().items() for k, v in net.params.items()}
 
-    @property
-    def grads(self) -> dict[str, np.ndarray]:
-        """Gradients from the last backward pass, keys as in :attr:`params`."""
-        return self.layer_grads()
-
     def layer_grads(self) -> dict[str, np.ndarray]:
         """The layers' own gradient arrays (live: ``+=`` on one changes the layer's), ``"encoder.0.W"``-style.
 
@@ -109,6 +104,10 @@ class BaseAutoencoder:
         which reads these arrays, is the gradient ``loss_and_grads`` returned.
         """
         return {f"{prefix}.{k}": v for prefix, net in self._networks().items() for k, v in net.grads.items()}
+
+    #: Gradients from the last backward pass, keys as in :attr:`params` (a model that shares weights
+    #: overrides it to sum the shared array's gradients).
+    grads = property(layer_grads)
 
     @property
     def buffers(self) -> dict[str, np.ndarray]:

@@ -320,18 +320,12 @@ class VAE(BaseAutoencoder):
         """Encoder output (N, 2*latent_dim) -> ``mu``, ``log_var``, each (N, latent_dim) (views)."""
         return out[:, :self.latent_dim], out[:, self.latent_dim:]
 
-    @staticmethod
-    def reparameterize(mu: np.ndarray, log_var: np.ndarray, eps: np.ndarray) -> np.ndarray:
-        """The sampling step every method of the model uses: :func:`reparameterize` (a subclass may
-        override it)."""
-        return reparameterize(mu, log_var, eps)
-
     def sample_posterior(self, X, n_samples: int = 1, rng=None) -> np.ndarray:
         """Draws ``z ~ q(z | x)`` for every example: shape (n_samples, N, latent_dim)."""
         n_samples = check_int(n_samples, "n_samples", 1)
         mu, log_var = self.encode_distribution(X)
         eps = self._rng(rng).standard_normal((n_samples,) + mu.shape, dtype=self.dtype)  # (S, N, L)
-        return self.reparameterize(mu, log_var, eps)
+        return reparameterize(mu, log_var, eps)
 
     def _nll(self, out: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
         r"""``-log p(x_n | z_n)`` per example and its gradient with respect to ``out``.
@@ -377,7 +371,7 @@ class VAE(BaseAutoencoder):
         mu, log_var = self._split(self.encoder.forward(X, rng))  # (N, L) each
         # 2. Reparameterise: z = mu + std * eps, with eps drawn from the rng passed in.
         eps = rng.standard_normal(mu.shape, dtype=self.dtype)  # (N, L)
-        z = self.reparameterize(mu, log_var, eps)  # (N, L)
+        z = reparameterize(mu, log_var, eps)  # (N, L)
         # 3. Decode and score: reconstruction = mean over the batch of -log p(x | z).
         out = self.decoder.forward(z, rng)
         nll, dout, ds = self._nll(out, X)
@@ -425,7 +419,7 @@ class VAE(BaseAutoencoder):
         mu, log_var = self._split(self.encoder.forward(X, rng))  # (N, L) each
         # 2. k samples per example: z_i = mu + std * eps_i.
         eps = rng.standard_normal((k,) + mu.shape, dtype=self.dtype)  # (k, N, L)
-        z = self.reparameterize(mu, log_var, eps)  # (k, N, L)
+        z = reparameterize(mu, log_var, eps)  # (k, N, L)
         # 3. Decode the k*N samples in one batch: ell_i = log p(x | z_i) = -nll_i.
         out = self.decoder.forward(z.reshape(k * n, -1), rng)  # (k*N, ...)
         x_rep = np.broadcast_to(X, (k,) + X.shape).reshape(out.shape)  # (k*N, ...): X repeated k times
@@ -499,7 +493,7 @@ class VAE(BaseAutoencoder):
             for xb in self._chunks(X, 2048):
                 mu, log_var = self._split(self.encoder.forward(xb))
                 eps = rng.standard_normal(mu.shape, dtype=self.dtype)
-                z = self.reparameterize(mu, log_var, eps)
+                z = reparameterize(mu, log_var, eps)
                 rec.append(self._nll(self.decoder.forward(z), xb)[0])
                 kls.append(gaussian_kl(mu, log_var)[0])
         return np.concatenate(rec).astype(np.float64), np.concatenate(kls).astype(np.float64)
@@ -572,7 +566,7 @@ class VAE(BaseAutoencoder):
                 for start in range(0, k, max(1, rows // n)):
                     ks = min(max(1, rows // n), k - start)
                     eps = rng.standard_normal((ks,) + mu.shape, dtype=self.dtype)  # (ks, n, L)
-                    z = self.reparameterize(mu, log_var, eps)  # (ks, n, L)
+                    z = reparameterize(mu, log_var, eps)  # (ks, n, L)
                     log_px = self._log_px(self.decoder.forward(z.reshape(-1, mu.shape[1])), xb)  # (ks, n)
                     log_pz = -0.5 * np.sum(LOG_2PI + z.astype(np.float64) ** 2, axis=2)  # (ks, n)
                     log_qz = -0.5 * np.sum(LOG_2PI + log_var.astype(np.float64) + eps.astype(np.float64) ** 2,
