@@ -294,18 +294,18 @@ def kl_sparsity(h, rho):
 
     Parameters
     ----------
-    h : ndarray, shape (N, J)    the code of a batch: sigmoid activations, in (0, 1)
+    h : ndarray, shape (N, K)    the code of a batch (K hidden units): sigmoid activations, in (0, 1)
     rho : float in (0, 1)        the target mean activation (UFLDL: 0.01)
 
     Returns
     -------
     value : float
-    dh : ndarray, shape (N, J)   d value / d h
+    dh : ndarray, shape (N, K)   d value / d h
     """
     raise NotImplementedError
 '''
 
-KL_CASES = ((8, 5, 0.05), (1, 4, 0.2), (6, 6, 0.01))  # (N, J, rho): non-square, a batch of 1, square
+KL_CASES = ((8, 5, 0.05), (1, 4, 0.2), (6, 6, 0.01))  # (N, K, rho): non-square, a batch of 1, square
 
 
 def _kl_rows(rho_hat: np.ndarray, rho: float, N: int) -> np.ndarray:
@@ -314,14 +314,14 @@ def _kl_rows(rho_hat: np.ndarray, rho: float, N: int) -> np.ndarray:
 
 
 def _grade_kl(g: Grader, rng: np.random.Generator) -> None:
-    for N, J, rho in KL_CASES:
-        h = Sigmoid.function(rng.normal(-1.5, 1.5, size=(N, J)))  # (N, J) in (0, 1)
-        label = f"N={N}, J={J}, rho={rho}"
+    for N, K, rho in KL_CASES:
+        h = Sigmoid.function(rng.normal(-1.5, 1.5, size=(N, K)))  # (N, K) in (0, 1)
+        label = f"N={N}, K={K}, rho={rho}"
         value, dh = g.call("kl_sparsity", h, rho, n_outputs=2)
         ref_value, ref_dh = kl_sparsity(h, rho)
-        rho_hat = h.mean(axis=0)  # (J,)
+        rho_hat = h.mean(axis=0)  # (K,)
         g.compare(f"value, {label}", value, ref_value, "value",
-                  factors={1.0 / J: f"J = {J} times too small: the penalty sums over the units, it does "
+                  factors={1.0 / K: f"K = {K} times too small: the penalty sums over the units, it does "
                                     f"not average them"},
                   mistakes={"value is missing the (1 - rho) log((1 - rho) / (1 - rho_hat)) term: the KL "
                             "between two Bernoullis has two terms": np.sum(rho * np.log(rho / rho_hat))})
@@ -332,7 +332,7 @@ def _grade_kl(g: Grader, rng: np.random.Generator) -> None:
                     np.broadcast_to(-rho / rho_hat / N, h.shape),
                     "dh uses each h[n, j] in place of rho_hat[j]: the penalty depends on h only through "
                     "the batch means, so every row of dh is the same": _kl_rows(h, rho, N)}
-        if N == J:  # a mean over the units (axis 1) broadcasts without an error only when N == J
+        if N == K:  # a mean over the units (axis 1) broadcasts without an error only when N == K
             mistakes["rho_hat is a mean over the units (axis 1): it is each unit's mean over the batch, "
                      "h.mean(axis=0)"] = np.broadcast_to(_kl_rows(h.mean(axis=1), rho, N), h.shape)
         g.compare(f"dh against npae, {label}", dh, ref_dh, "dh", factors=factors, mistakes=mistakes)
@@ -662,7 +662,7 @@ def kl_sparsity(h, rho):
     value = np.sum(rho * np.log(rho / rho_hat) + (1 - rho) * np.log((1 - rho) / (1 - rho_hat)))
     return value, (-rho / h + (1 - rho) / (1 - h)) / len(h)
 ''', "every row of dh is the same", "treating the penalty as per-example, as an L1 activity penalty is",
-                    "the value depends on h only through the J batch means rho_hat"),
+                    "the value depends on h only through the K batch means rho_hat"),
         )),
     Exercise(
         name="weight_decay", lesson=f"{SPARSITY}#l2-weight-decay",
