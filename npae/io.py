@@ -543,16 +543,7 @@ def restore(model, meta: dict, arrays: dict[str, np.ndarray], path: str | os.Pat
     live = model.params
     stored = {_RENAMED_WEIGHTS.get(k[len("param/"):], k[len("param/"):]): v
               for k, v in arrays.items() if k.startswith("param/")}
-    if stored.keys() != live.keys():
-        only_file = sorted(set(stored) - set(live))[:4]
-        only_model = sorted(set(live) - set(stored))[:4]
-        raise ModelFileError(f"{path}: wrong model: weights only in the file {only_file}, only in "
-                             f"{type(model).__name__} {only_model}")
-    for k, p in live.items():
-        if stored[k].shape != p.shape or stored[k].dtype != p.dtype:
-            raise ModelFileError(f"{path}: wrong model: weight {k!r} is "
-                                 f"{stored[k].dtype}{list(stored[k].shape)} "
-                                 f"in the file, {p.dtype}{list(p.shape)} in the model")
+    _check_same_arrays(path, model, "weight", stored, live)
     restore_buffers(model, arrays, path)  # checked (and copied) before any weight is written
     for k, p in live.items():
         np.copyto(p, stored[k])
@@ -584,6 +575,20 @@ def buffer_arrays(model) -> dict[str, np.ndarray]:
     return {f"buffer/{k}": np.asarray(v) for k, v in getattr(model, "buffers", {}).items()}
 
 
+def _check_same_arrays(path, model, kind: str, stored: dict[str, np.ndarray],
+                       live: dict[str, np.ndarray]) -> None:
+    """The file's ``kind`` arrays ("weight" or "buffer") have the model's names, shapes and dtypes."""
+    if stored.keys() != live.keys():
+        only_file, only_model = sorted(set(stored) - set(live))[:4], sorted(set(live) - set(stored))[:4]
+        raise ModelFileError(f"{path}: wrong model: {kind}s only in the file {only_file}, only in "
+                             f"{type(model).__name__} {only_model}")
+    for k, a in live.items():
+        if stored[k].shape != a.shape or stored[k].dtype != a.dtype:
+            raise ModelFileError(f"{path}: wrong model: {kind} {k!r} is "
+                                 f"{stored[k].dtype}{list(stored[k].shape)} in the file, "
+                                 f"{a.dtype}{list(a.shape)} in the model")
+
+
 def restore_buffers(model, arrays: dict[str, np.ndarray], path: str | os.PathLike = "<model file>") -> None:
     """Copy the file's ``buffer/<name>`` arrays into ``model.buffers``, bit for bit.
 
@@ -592,15 +597,7 @@ def restore_buffers(model, arrays: dict[str, np.ndarray], path: str | os.PathLik
     """
     live = getattr(model, "buffers", {})
     stored = {k[len("buffer/"):]: v for k, v in arrays.items() if k.startswith("buffer/")}
-    if stored.keys() != live.keys():
-        only_file, only_model = sorted(set(stored) - set(live))[:4], sorted(set(live) - set(stored))[:4]
-        raise ModelFileError(f"{path}: wrong model: buffers only in the file {only_file}, only in "
-                             f"{type(model).__name__} {only_model}")
-    for k, b in live.items():
-        if stored[k].shape != b.shape or stored[k].dtype != b.dtype:
-            raise ModelFileError(f"{path}: wrong model: buffer {k!r} is "
-                                 f"{stored[k].dtype}{list(stored[k].shape)} in the file, "
-                                 f"{b.dtype}{list(b.shape)} in the model")
+    _check_same_arrays(path, model, "buffer", stored, live)
     for k, b in live.items():
         np.copyto(b, stored[k])
 
