@@ -1,0 +1,142 @@
+"""MkDocs hooks that turn docs/ into the lessons' website; the Markdown pages stay the only source.
+
+What they add to a plain MkDocs build:
+
+- KaTeX (the JavaScript, its stylesheet and its fonts) fetched once from the npm registry into
+  ``.site-vendor/`` and copied into the built site, so the math renders with no network at reading time;
+- one API page per public module of npae (``api/<module>.md``, made at build time, never stored),
+  listed in the navigation after the lessons;
+- a page listing docs/metrics/, which the tour links as a folder;
+- links that leave docs/: a module of npae links to its API page, an example, a test or a
+  benchmark to a page that shows its source;
+- each lesson's "Exercises" section: ``npae exercise start NAME`` links to NAME's row of the
+  exercises page, and each row of that page's table gets the anchor ``exercise-NAME``.
+"""
+
+from __future__ import annotations
+
+import json
+import pkgutil
+import posixpath
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+from mkdocs.exceptions import PluginError
+from mkdocs.structure.files import File, Files
+
+ROOT = Path(__file__).resolve().parents[2]  # the repository: docs/_site/hooks.py -> ../..
+KATEX_VERSION = "0.16.47"
+VENDOR = ROOT / ".site-vendor"
+KATEX_DIST = VENDOR / "node_modules" / "katex" / "dist"
+SOURCE_DIRS = ("examples", "tests", "benchmarks")  # shown as source pages when a lesson links them
+_LINK_OUT = re.compile(r"\]\(\.\./([^)#\s]+)(#[^)\s]*)?\)")  # ](../path#anchor) from a page in docs/
+_EXERCISE = re.compile(r"`npae exercise start (\w+)`")
+_ROW = re.compile(r"^\| `(\w+)` \|", re.MULTILINE)  # a row of the exercises page's table
+
+
+def public_modules() -> list[str]:
+    """Every module of npae whose dotted name has no part starting with ``_``, sorted."""
+    import npae  # the installed package (pip install -e .), the one the docstrings come from
+
+    names = ["npae"] + [m.name for m in pkgutil.walk_packages(npae.__path__, "npae.")]
+    return sorted(n for n in names if not any(part.startswith("_") for part in n.split(".")))
+
+
+def api_page(module: str) -> str:
+    """The site path of a module's API page."""
+    return f"api/{module}.md"
+
+
+def katex_files() -> Path:
+    """KaTeX's dist folder, installed from the npm registry on the first build."""
+    stamp = VENDOR / "node_modules" / "katex" / "package.json"
+    if not stamp.exists() or json.loads(stamp.read_text())["version"] != KATEX_VERSION:
+        npm = shutil.which("npm")
+        if npm is None:
+            raise PluginError("the math needs KaTeX from the npm registry: install Node.js's npm "
+                              "(apt-get install npm), then build again")
+        VENDOR.mkdir(exist_ok=True)
+        subprocess.run([npm, "install", "--no-save", "--no-package-lock", "--no-audit", "--no-fund",
+                        "--prefix", str(VENDOR), f"katex@{KATEX_VERSION}"], check=True)
+    return KATEX_DIST
+
+
+def on_config(config):
+    katex_files()
+    api = [{m: api_page(m)} for m in public_modules()]
+    config["nav"].append({"API reference": api})
+    return config
+
+
+def on_files(files: Files, config) -> Files:
+    for module in public_modules():
+        files.append(File.generated(config, api_page(module), content=f"# `{module}`\n\n::: {module}\n"))
+    listing = ["# The metrics files", "", "Each example's `metrics.json`, the figures the lessons quote.", ""]
+    listing += [f"- [`{p.name}`]({p.name})" for p in sorted((ROOT / "docs" / "metrics").glob("*.json"))]
+    files.append(File.generated(config, "metrics/index.md", content="\n".join(listing) + "\n"))
+    for folder in SOURCE_DIRS:
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            rel = path.relative_to(ROOT).as_posix()
+            text = path.read_text(encoding="utf-8")
+            files.append(File.generated(config, f"source/{rel}.md",
+                                        content=f"---\nsearch:\n  exclude: true\n---\n\n# `{rel}`\n\n"
+                                                f"````python\n{text}\n````\n"))
+    return files
+
+
+def _link_target(path: str) -> str | None:
+    """The site page for a repository path a lesson links with ``../path``, or None."""
+    target = ROOT / path
+    if path.startswith("npae/"):
+        module = path.removesuffix(".py").removesuffix("/").removesuffix("/__init__").replace("/", ".")
+        if target.exists() and module in public_modules():
+            return api_page(module)
+        return None
+    if path.endswith(".py") and path.split("/")[0] in SOURCE_DIRS and target.is_file():
+        return f"source/{path}.md"
+    if path.rstrip("/") in SOURCE_DIRS and target.is_dir():
+        first = sorted(p for p in target.glob("*.py") if not p.name.startswith("_"))
+        return f"source/{first[0].relative_to(ROOT).as_posix()}.md" if first else None
+    return None
+
+
+def on_page_markdown(markdown: str, page, config, files) -> str:
+    here = posixpath.dirname(page.file.src_uri)
+
+    def relink(match: re.Match) -> str:
+        if here:  # only the pages in docs/ itself link the repository with ../
+            return match.group(0)
+        target = _link_target(match.group(1))
+        return match.group(0) if target is None else f"]({target}{match.group(2) or ''})"
+
+    markdown = _LINK_OUT.sub(relink, markdown).replace("](metrics/)", "](metrics/index.md)")
+    if page.file.src_uri == "exercises.md":  # each row of the table becomes a link target
+        return _ROW.sub(r'| <span id="exercise-\1"></span>`\1` |', markdown)
+    if re.fullmatch(r"\d\d-.*\.md", page.file.src_uri):
+        head, sep, tail = markdown.partition("\n## Exercises\n")
+        known = exercise_names()
+
+        def link(match: re.Match) -> str:
+            name = match.group(1)
+            return f"[{match.group(0)}](exercises.md#exercise-{name})" if name in known else match.group(0)
+
+        markdown = head + sep + _EXERCISE.sub(link, tail)
+    return markdown
+
+
+def exercise_names() -> set[str]:
+    """The exercises in the table of docs/exercises.md."""
+    return set(_ROW.findall((ROOT / "docs" / "exercises.md").read_text(encoding="utf-8")))
+
+
+def on_post_build(config) -> None:
+    dest = Path(config["site_dir"]) / "assets" / "katex"
+    dist = katex_files()
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("katex.min.js", "katex.min.css", "contrib/auto-render.min.js"):
+        (dest / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(dist / name, dest / name)
+    shutil.copytree(dist / "fonts", dest / "fonts", dirs_exist_ok=True)
+    shutil.copy2(Path(__file__).with_name("katex-init.js"), dest / "katex-init.js")
