@@ -27,9 +27,11 @@ from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository: docs/_site/hooks.py -> ../..
-KATEX_VERSION = "0.16.47"
+# from the npm registry: KaTeX renders the math; Material's offline plugin loads the search worker
+# through iframe-worker's shim (which it would otherwise fetch from a CDN when the page is opened)
+NPM_PACKAGES = {"katex": "0.16.47", "iframe-worker": "1.0.4"}
 VENDOR = ROOT / ".site-vendor"
-KATEX_DIST = VENDOR / "node_modules" / "katex" / "dist"
+_SHIM_CDN = "https://unpkg.com/iframe-worker/shim"
 SOURCE_DIRS = ("examples", "tests", "benchmarks")  # shown as source pages when a lesson links them
 _LINK_OUT = re.compile(r"\]\(\.\./([^)#\s]+)(#[^)\s]*)?\)")  # ](../path#anchor) from a page in docs/
 _EXERCISE = re.compile(r"`npae exercise start (\w+)`")
@@ -49,30 +51,44 @@ def api_page(module: str) -> str:
     return f"api/{module}.md"
 
 
-def katex_files() -> Path:
-    """KaTeX's dist folder, installed from the npm registry on the first build."""
-    stamp = VENDOR / "node_modules" / "katex" / "package.json"
-    if not stamp.exists() or json.loads(stamp.read_text())["version"] != KATEX_VERSION:
+def api_markdown(module: str, modules: list[str]) -> str:
+    """A module's API page: its docstrings; a package's page: its docstring and its modules."""
+    children = [m for m in modules if m.rpartition(".")[0] == module]
+    if not children:
+        return f"# `{module}`\n\n::: {module}\n"
+    links = "\n".join(f"- [`{m}`]({m}.md)" for m in children)
+    return (f"# `{module}`\n\n::: {module}\n    options:\n      members: false\n\n"
+            f"## Modules\n\n{links}\n")
+
+
+def npm_packages() -> Path:
+    """``node_modules`` with NPM_PACKAGES' versions, installed from the npm registry on the first build."""
+    modules = VENDOR / "node_modules"
+    stale = [f"{name}@{version}" for name, version in NPM_PACKAGES.items()
+             if not (modules / name / "package.json").exists()
+             or json.loads((modules / name / "package.json").read_text())["version"] != version]
+    if stale:
         npm = shutil.which("npm")
         if npm is None:
-            raise PluginError("the math needs KaTeX from the npm registry: install Node.js's npm "
+            raise PluginError("the site needs KaTeX from the npm registry: install Node.js's npm "
                               "(apt-get install npm), then build again")
         VENDOR.mkdir(exist_ok=True)
         subprocess.run([npm, "install", "--no-save", "--no-package-lock", "--no-audit", "--no-fund",
-                        "--prefix", str(VENDOR), f"katex@{KATEX_VERSION}"], check=True)
-    return KATEX_DIST
+                        "--prefix", str(VENDOR), *stale], check=True)
+    return modules
 
 
 def on_config(config):
-    katex_files()
+    npm_packages()
     api = [{m: api_page(m)} for m in public_modules()]
     config["nav"].append({"API reference": api})
     return config
 
 
 def on_files(files: Files, config) -> Files:
-    for module in public_modules():
-        files.append(File.generated(config, api_page(module), content=f"# `{module}`\n\n::: {module}\n"))
+    modules = public_modules()
+    for module in modules:
+        files.append(File.generated(config, api_page(module), content=api_markdown(module, modules)))
     listing = ["# The metrics files", "", "Each example's `metrics.json`, the figures the lessons quote.", ""]
     listing += [f"- [`{p.name}`]({p.name})" for p in sorted((ROOT / "docs" / "metrics").glob("*.json"))]
     files.append(File.generated(config, "metrics/index.md", content="\n".join(listing) + "\n"))
@@ -112,6 +128,8 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
         return match.group(0) if target is None else f"]({target}{match.group(2) or ''})"
 
     markdown = _LINK_OUT.sub(relink, markdown).replace("](metrics/)", "](metrics/index.md)")
+    markdown = "".join(part if _FENCE.match(part) else _DISPLAY.sub(_display_in_place, part)
+                       for part in _FENCE_SPLIT.split(markdown))
     if page.file.src_uri == "exercises.md":  # each row of the table becomes a link target
         return _ROW.sub(r'| <span id="exercise-\1"></span>`\1` |', markdown)
     if re.fullmatch(r"\d\d-.*\.md", page.file.src_uri):
@@ -126,17 +144,40 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
     return markdown
 
 
+_FENCE_SPLIT = re.compile(r"(^[ \t]*```.*?^[ \t]*```[ \t]*$)", re.MULTILINE | re.DOTALL)
+_FENCE = re.compile(r"[ \t]*```")
+_DISPLAY = re.compile(r"(?P<before>^|\n[ \t]*\n|\n)(?P<indent>[ \t]*)\$\$(?P<body>.+?)\$\$(?P<after>[^\n]*)",
+                      re.DOTALL)
+
+
+def _display_in_place(match: re.Match) -> str:
+    """A ``$$ ... $$`` formula that is not a block of its own (no blank line around it, indented
+    in a list item, text on its lines) becomes ``$\\displaystyle ...$``: arithmatex marks it as an
+    inline formula, which katex-init.js renders as a display one. A block of its own stays as is."""
+    alone = (match["before"] != "\n" and not match["indent"] and not match["after"].strip()
+             and match["body"].startswith("\n") and match["body"].endswith("\n"))
+    if alone:
+        return match.group(0)
+    body = match["body"].strip()
+    return f"{match['before']}{match['indent']}$\\displaystyle {body}${match['after']}"
+
+
 def exercise_names() -> set[str]:
     """The exercises in the table of docs/exercises.md."""
     return set(_ROW.findall((ROOT / "docs" / "exercises.md").read_text(encoding="utf-8")))
 
 
 def on_post_build(config) -> None:
+    modules = npm_packages()
     dest = Path(config["site_dir"]) / "assets" / "katex"
-    dist = katex_files()
     dest.mkdir(parents=True, exist_ok=True)
-    for name in ("katex.min.js", "katex.min.css", "contrib/auto-render.min.js"):
-        (dest / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(dist / name, dest / name)
-    shutil.copytree(dist / "fonts", dest / "fonts", dirs_exist_ok=True)
+    for name in ("katex.min.js", "katex.min.css"):
+        shutil.copy2(modules / "katex" / "dist" / name, dest / name)
+    shutil.copytree(modules / "katex" / "dist" / "fonts", dest / "fonts", dirs_exist_ok=True)
     shutil.copy2(Path(__file__).with_name("katex-init.js"), dest / "katex-init.js")
+    shutil.copy2(modules / "iframe-worker" / "shim" / "index.js", dest.parent / "iframe-worker-shim.js")
+
+
+def on_post_page(output: str, page, config) -> str:
+    depth = page.file.dest_uri.count("/")
+    return output.replace(_SHIM_CDN, "../" * depth + "assets/iframe-worker-shim.js")

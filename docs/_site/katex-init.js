@@ -1,14 +1,17 @@
 // Render every formula pymdownx.arithmatex marked (generic mode: \( \) inline, \[ \] display) with
-// KaTeX, served from the site itself. A formula KaTeX cannot parse is shown in red with the error.
+// KaTeX, served from the site itself. A "\(\displaystyle ...\)" formula is a display formula that
+// stood inside a paragraph or a list item in the Markdown (docs/_site/hooks.py); it is shown as one.
+// A formula KaTeX cannot parse is shown in red with the error (class katex-error).
 function renderMath(root) {
   root.querySelectorAll(".arithmatex").forEach(function (el) {
-    renderMathInElement(el, {
-      delimiters: [
-        { left: "\\[", right: "\\]", display: true },
-        { left: "\\(", right: "\\)", display: false },
-      ],
-      throwOnError: false,
-    });
+    var tex = el.textContent.trim();
+    var display = tex.startsWith("\\[");
+    tex = tex.slice(2, -2);
+    if (tex.trim().startsWith("\\displaystyle")) {
+      display = true;
+      tex = tex.trim().slice("\\displaystyle".length);
+    }
+    katex.render(tex, el, { displayMode: display, throwOnError: false });
   });
 }
 if (typeof document$ !== "undefined") {
