@@ -111,7 +111,7 @@ def chromedriver_binary() -> str | None:
 
 _INSPECT = r"""
 const main = document.querySelector("article") || document.body;
-const copy = main.cloneNode(true);
+const copy = document.body.cloneNode(true);  // the navigation and the tables of contents too
 copy.querySelectorAll("pre, code, script, style, .katex, .headerlink").forEach(e => e.remove());
 const text = copy.textContent;
 const raw = [];

@@ -13,6 +13,13 @@ function renderMath(root) {
     }
     katex.render(tex, el, { displayMode: display, throwOnError: false });
   });
+  // a heading's formula also stands as text in the tables of contents and the page title
+  root.querySelectorAll(".md-nav__link, .md-ellipsis").forEach(function (el) {
+    if (!el.children.length && el.textContent.includes("\\(")) {
+      el.innerHTML = el.textContent.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(
+        /\\\((.+?)\\\)/g, function (_, tex) { return katex.renderToString(tex, { throwOnError: false }); });
+    }
+  });
 }
 if (typeof document$ !== "undefined") {
   document$.subscribe(function ({ body }) { renderMath(body); });  // Material's page events
