@@ -122,7 +122,8 @@ return {
   raw: raw,
   rendered: main.querySelectorAll(".arithmatex .katex").length,
   marked: main.querySelectorAll(".arithmatex").length,
-  errors: Array.from(main.querySelectorAll(".katex-error")).map(e => e.getAttribute("title") || e.textContent),
+  errors: Array.from(main.querySelectorAll(".katex-error"))
+    .map(e => e.getAttribute("title") || e.textContent),
   broken_images: Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src),
   external: performance.getEntriesByType("resource").map(r => r.name).filter(n => !n.startsWith("file:")),
 };

@@ -6,13 +6,24 @@ tests skip and say which is missing. Screenshots for a person to look at: ``npae
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 import shutil
 import time
 
 import pytest
-from site_check import (ROOT, build_site, check_page, chromedriver_binary, chromium, chromium_binary,
-                        docstring_formula_count, expected_formulas, markdown_formula_count, site_pages)
+from site_check import (
+    ROOT,
+    build_site,
+    check_page,
+    chromedriver_binary,
+    chromium,
+    chromium_binary,
+    docstring_formula_count,
+    expected_formulas,
+    markdown_formula_count,
+    site_pages,
+)
 
 pytestmark = pytest.mark.site
 SHOTS = ROOT / "npae-out" / "site-test"
@@ -23,6 +34,8 @@ if chromium_binary() is None or chromedriver_binary() is None:
     _missing.append("Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)")
 if shutil.which("npm") is None and not (ROOT / ".site-vendor" / "node_modules" / "katex").exists():
     _missing.append("npm, which fetches KaTeX on the first build")
+if _missing and os.environ.get("NPAE_REQUIRE_SITE"):  # CI installs all of it: a skip would hide a gap
+    raise RuntimeError(f"NPAE_REQUIRE_SITE is set but the website test misses: {', '.join(_missing)}")
 needs_browser = pytest.mark.skipif(bool(_missing), reason="the website test needs the docs extra "
                                    f"(pip install -e \".[docs]\") and more; missing: {', '.join(_missing)}")
 
@@ -118,3 +131,33 @@ def test_the_check_fails_on_a_page_with_an_unrendered_formula(tmp_path, browser)
     problems = check_page(browser, site, "02-losses.html")
     assert any("KaTeX could not parse" in p for p in problems), problems
     assert check_page(browser, site, "01-dense-and-activations.html") == []  # an intact page passes
+
+
+def _load(name: str):
+    """A module of docs/_site/ (the site's build code; it imports mkdocs and griffe)."""
+    pytest.importorskip("mkdocs", reason="the docs extra is not installed")
+    pytest.importorskip("griffe", reason="the docs extra is not installed")
+    spec = importlib.util.spec_from_file_location(f"site_{name}", ROOT / "docs" / "_site" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_rst_math_and_roles_become_markdown():
+    rst = _load("griffe_rst").rst_to_markdown
+    text = ("Forward:\n\n.. math:: y = x W^T + b\n\nBackward:\n\n    .. math::\n        dW = dy^T x,\n"
+            "        db = \\sum_n dy_n\n\n    Then :math:`dx = dy W` from\n"
+            "    :func:`~npae.layers.dense_backward`. Derivation: ``docs/01-dense-and-activations.md``.")
+    assert rst(text) == ("Forward:\n\n$$\ny = x W^T + b\n$$\n\nBackward:\n\n    $$\n    dW = dy^T x,\n"
+                         "    db = \\sum_n dy_n\n    $$\n\n    Then $dx = dy W$ from\n"
+                         "    `npae.layers.dense_backward`. Derivation: "
+                         "[`docs/01-dense-and-activations.md`](../01-dense-and-activations.md).")
+
+
+def test_display_math_inside_a_list_item_is_kept_as_display_math():
+    hooks = _load("hooks")
+    block = "Text.\n\n$$\na = b\n$$\n\nMore."
+    assert hooks._DISPLAY.sub(hooks._display_in_place, block) == block  # a block of its own: as is
+    item = "1. **History.** the mean:\n   $$\\bar T = \\frac1N \\sum_b T_b,$$\n   plus `lr`."
+    assert hooks._DISPLAY.sub(hooks._display_in_place, item) == (
+        "1. **History.** the mean:\n   $\\displaystyle \\bar T = \\frac1N \\sum_b T_b,$\n   plus `lr`.")

@@ -4,6 +4,7 @@ site renders Markdown. Before mkdocstrings renders a docstring this rewrites
 - ``.. math:: EXPR`` and an indented ``.. math::`` block into a ``$$ ... $$`` display formula,
 - ``:math:`EXPR``` into an inline ``$EXPR$``,
 - ``:func:`name```, ``:class:`~a.b.C``` and the other cross-reference roles into code spans,
+- a lesson named as ````docs/NN-name.md```` into a link to that lesson's page,
 
 so pymdownx.arithmatex marks the formulas for KaTeX, as it does in the lessons.
 """
@@ -16,6 +17,7 @@ from griffe import Extension
 
 _ROLE = re.compile(r":(?:py:)?(?:func|class|meth|mod|attr|data|obj|exc):`~?([^`]+)`")
 _INLINE_MATH = re.compile(r":math:`([^`]+)`")
+_LESSON = re.compile(r"``docs/((?:\d\d-[\w-]+|exercises|benchmarks|README)\.md)``")
 _MATH = re.compile(r"^(?P<indent>[ \t]*)\.\. math::[ \t]*(?P<first>.*)$")
 
 
@@ -44,6 +46,7 @@ def rst_to_markdown(text: str) -> str:
         out += [indent + "$$"] + [indent + line for line in body if line] + [indent + "$$", ""]
     text = "\n".join(out)
     text = _INLINE_MATH.sub(lambda m: f"${m[1]}$", text)
+    text = _LESSON.sub(lambda m: f"[`docs/{m[1]}`](../{m[1]})", text)  # API pages live in api/
     return _ROLE.sub(lambda m: f"`{m[1]}`", text)
 
 

@@ -130,8 +130,10 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
     markdown = _LINK_OUT.sub(relink, markdown).replace("](metrics/)", "](metrics/index.md)")
     markdown = "".join(part if _FENCE.match(part) else _DISPLAY.sub(_display_in_place, part)
                        for part in _FENCE_SPLIT.split(markdown))
-    if page.file.src_uri == "exercises.md":  # each row of the table becomes a link target
-        return _ROW.sub(r'| <span id="exercise-\1"></span>`\1` |', markdown)
+    if page.file.src_uri == "exercises.md":  # each row of the list of exercises becomes a link target
+        head, sep, rest = markdown.partition(_LIST_START)
+        table, end, tail = rest.partition(_LIST_END)
+        return head + sep + _ROW.sub(r'| <span id="exercise-\1"></span>`\1` |', table) + end + tail
     if re.fullmatch(r"\d\d-.*\.md", page.file.src_uri):
         head, sep, tail = markdown.partition("\n## Exercises\n")
         known = exercise_names()
@@ -162,9 +164,13 @@ def _display_in_place(match: re.Match) -> str:
     return f"{match['before']}{match['indent']}$\\displaystyle {body}${match['after']}"
 
 
+_LIST_START, _LIST_END = "<!-- exercises:list -->", "<!-- /exercises -->"
+
+
 def exercise_names() -> set[str]:
-    """The exercises in the table of docs/exercises.md."""
-    return set(_ROW.findall((ROOT / "docs" / "exercises.md").read_text(encoding="utf-8")))
+    """The exercises in the list of docs/exercises.md (its table between the exercises:list markers)."""
+    text = (ROOT / "docs" / "exercises.md").read_text(encoding="utf-8")
+    return set(_ROW.findall(text.partition(_LIST_START)[2].partition(_LIST_END)[0]))
 
 
 def on_post_build(config) -> None:
