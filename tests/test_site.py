@@ -86,6 +86,10 @@ def test_screenshots_of_the_vae_lesson_and_the_dense_api(built, browser):
     browser.execute_script("document.getElementById('5-the-reparameterisation-trick-and-its-gradient')"
                            ".scrollIntoView()")
     browser.save_screenshot(str(SHOTS / "vae-reparameterisation.png"))
+    shown = browser.execute_script("const img = document.querySelector('article img');"
+                                   "img.scrollIntoView(); return img.naturalWidth;")
+    browser.save_screenshot(str(SHOTS / "vae-figure.png"))
+    assert shown > 0  # the lesson's figure (samples from the prior) is drawn
     browser.get((built / "api" / "npae.layers.dense.html").as_uri())
     browser.execute_script("document.getElementById('npae.layers.dense.Dense').scrollIntoView()")
     browser.save_screenshot(str(SHOTS / "dense-api.png"))
@@ -93,7 +97,7 @@ def test_screenshots_of_the_vae_lesson_and_the_dense_api(built, browser):
         "return document.getElementById('npae.layers.dense.Dense').parentElement"
         ".querySelectorAll('.arithmatex .katex').length")
     assert rendered >= 2  # Dense's forward and backward equations
-    for name in ("vae-lesson.png", "vae-reparameterisation.png", "dense-api.png"):
+    for name in ("vae-lesson.png", "vae-reparameterisation.png", "vae-figure.png", "dense-api.png"):
         assert (SHOTS / name).stat().st_size > 10_000
 
 
