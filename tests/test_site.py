@@ -117,7 +117,7 @@ def test_search_finds_reparameterisation(built, browser):
 
 
 @needs_browser
-def test_the_check_fails_on_a_page_with_an_unrendered_formula(tmp_path, browser):
+def test_the_check_fails_on_an_unrendered_formula_or_a_missing_image(tmp_path, browser):
     docs = tmp_path / "docs"
     shutil.copytree(ROOT / "docs", docs, ignore=shutil.ignore_patterns("__pycache__"))
     vae = docs / "09-vae.md"
@@ -129,9 +129,11 @@ def test_the_check_fails_on_a_page_with_an_unrendered_formula(tmp_path, browser)
     losses.write_text(re.sub(r"\$([^$\n]+)\$", r"$\\frac{\1$", text, count=1), encoding="utf-8")
     site = tmp_path / "site"
     build_site(site, docs_dir=docs)
+    (site / "images" / "graph_vae.png").unlink()  # the VAE lesson's figure, gone from the site
     problems = check_page(browser, site, "09-vae.html")
     assert any("raw math delimiters" in p for p in problems), problems
     assert any("formulas rendered, its source has" in p for p in problems), problems
+    assert any("images that did not load" in p and "graph_vae.png" in p for p in problems), problems
     problems = check_page(browser, site, "02-losses.html")
     assert any("KaTeX could not parse" in p for p in problems), problems
     assert check_page(browser, site, "01-dense-and-activations.html") == []  # an intact page passes
