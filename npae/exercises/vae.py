@@ -380,7 +380,7 @@ def gaussian_kl(mu, log_var):
     dlog_var = dlog_var / N
     return value, mu / N, dlog_var
 ''', "dlog_var has the wrong sign",
-                    "differentiating -0.5 (1 + log_var - exp(log_var)) and losing the leading minus",
+                    "differentiating -0.5 (1 + log_var - exp(log_var)) and losing the minus in front",
                     "d/dlog_var of -0.5 (log_var - exp(log_var)) is -0.5 (1 - exp(log_var)) = "
                     "0.5 (exp(log_var) - 1)"),
             Mistake("dlog_var without the 0.5", KL_VALUE + '''    dlog_var = (np.exp(log_var) - 1) / N
