@@ -233,7 +233,7 @@ def _grade_gaussian_kl(g: Grader, rng: np.random.Generator) -> None:
                  "the batch size"} if N > 1 else {}
         value_hints = {"mistakes": {
             "value has the wrong sign: KL = -0.5 sum(1 + log_var - mu^2 - exp(log_var)); without the "
-            "leading minus it is -KL, and the loss would subtract the KL (pushing q away from the prior)":
+            "minus in front it is -KL, and the loss would subtract the KL (pushing q away from the prior)":
                 -ref_value,
             "value is averaged over the latent dimensions too: the KL of a diagonal Gaussian is the "
             "sum over its L dimensions, only the batch is averaged": float(per_entry.mean())},
