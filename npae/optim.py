@@ -186,9 +186,7 @@ class SGD(Optimizer):
             v = st["v"] = self.momentum * st["v"] + g
             p -= self.lr * (g + self.momentum * v)
         else:                                               # v <- mu v + g; p <- p - lr v
-            p_new, st["v"] = sgd_momentum_update(p, g, st["v"], self.lr, self.momentum)
-            if p_new is not p:                              # a new array (an exercise's function)
-                p[...] = p_new
+            _, st["v"] = sgd_momentum_update(p, g, st["v"], self.lr, self.momentum)  # p in place
 
 
 class Adam(Optimizer):
@@ -240,10 +238,8 @@ class Adam(Optimizer):
         if name not in self.state:                          # m_0 = v_0 = 0
             self.state[name] = {"m": np.zeros_like(p), "v": np.zeros_like(p)}
         st = self.state[name]  # m and v popped: adam_update holds them alone, and frees each once replaced
-        p_new, st["m"], st["v"] = adam_update(p, g, st.pop("m"), st.pop("v"), self.t, self.lr,
-                                              b1, b2, self.eps)
-        if p_new is not p:                                  # a new array (an exercise's function)
-            p[...] = p_new
+        _, st["m"], st["v"] = adam_update(p, g, st.pop("m"), st.pop("v"), self.t, self.lr,
+                                          b1, b2, self.eps)  # p in place
 
 
 # ---------------------------------------------------------------------------- L-BFGS (full batch)

@@ -16,9 +16,9 @@ the way a teacher would:
 5. an error only where a mask applies (the ReLU's kink, a max-pool's tied elements, overlapping
    windows).
 
-The verdict for each comparison is ``rel_error(got, expected) <= rtol`` or every entry within
-``atol`` (so an exactly-zero gradient beside central differences' ~1e-11 noise passes). See
-``docs/exercises.md``.
+The verdict for each comparison is the gradient checker's (:meth:`npae.gradcheck.ArrayCheck.passes`):
+``||got - expected|| <= ATOL + TOL (||got|| + ||expected||)``, so an exactly-zero gradient beside
+central differences' ~1e-11 noise passes. See ``docs/exercises.md``.
 """
 
 from __future__ import annotations
@@ -35,12 +35,8 @@ from types import ModuleType
 
 import numpy as np
 
-from ..gradcheck import numerical_gradient, rel_error
+from ..gradcheck import compare, numerical_gradient, rel_error
 
-#: A comparison passes at this relative error (``gradcheck.TOL``, float64)...
-RTOL = 1e-7
-#: ... or when every entry is within this absolute difference.
-ATOL = 1e-9
 #: How close a wrong answer must be to a known mistake (or to ``c * expected``) to be named as it.
 MATCH = 1e-6
 
@@ -166,11 +162,11 @@ def _close(a: np.ndarray, b: np.ndarray, tol: float = MATCH) -> bool:
     return a.shape == b.shape and bool(np.all(np.isfinite(a))) and rel_error(a, b) <= tol
 
 
-def passes(got: np.ndarray, expected: np.ndarray, rtol: float = RTOL, atol: float = ATOL) -> bool:
-    """The verdict: a relative error below ``rtol``, or every entry within ``atol`` (a zero gradient)."""
+def passes(got: np.ndarray, expected: np.ndarray) -> bool:
+    """The gradient checker's verdict (:meth:`npae.gradcheck.ArrayCheck.passes`) on finite, equal shapes."""
     if got.shape != expected.shape or not np.all(np.isfinite(got)):
         return False
-    return rel_error(got, expected) <= rtol or float(np.max(np.abs(got - expected), initial=0.0)) <= atol
+    return compare(got, expected).passes()
 
 
 #: Factors every exercise recognises: value -> the likely mistake.
