@@ -143,3 +143,11 @@ def test_docs_page_lists_every_exercise_and_mistake():
     page = (Path(__file__).parents[1] / "docs" / "exercises.md").read_text()
     stale = "docs/exercises.md is stale: run python -m npae.exercises.catalogue docs/exercises.md"
     assert page == render(page), stale
+
+
+def test_check_run_trains_with_the_graded_file(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "dense.py").write_text(EXERCISES["dense"].reference)
+    assert main(["exercise", "check", "dense", "--run", "--out", str(tmp_path / "run")]) == 0
+    out = capsys.readouterr().out
+    assert "All 21 checks pass" in out and "yours" in out and (tmp_path / "run" / "reconstructions.png").exists()

@@ -12,7 +12,6 @@ import json
 from pathlib import Path
 
 from . import EXERCISES, check_file, get_exercise
-from .grading import load_learner_module
 
 STATE_FILE = ".npae-exercises.json"
 
@@ -119,7 +118,7 @@ def cmd_check(args) -> int:
             return 0
 
         out = Path(args.out) if args.out else Path("npae-out") / "exercises" / exercise.name
-        print(exercise.run(load_learner_module(path, exercise.functions), out))
+        print(exercise.run(report.module, out))
     return 0
 
 

@@ -293,12 +293,17 @@ class Grader:
 # ---------------------------------------------------------------------------- running a check
 @dataclass(frozen=True)
 class Report:
-    """What ``check`` prints: the checks, or the one reason nothing could be checked."""
+    """What ``check`` prints: the checks, or the one reason nothing could be checked.
+
+    ``module`` is the learner's file as it was imported for the checks (None if it could not be),
+    so ``check --run`` trains with the very functions that were graded.
+    """
 
     exercise: Exercise
     path: Path
     checks: tuple[Check, ...]
     problem: str | None = None
+    module: ModuleType | None = None
 
     @property
     def passed(self) -> bool:
@@ -336,15 +341,15 @@ def check_file(exercise: Exercise, path: Path, seed: int = 0) -> Report:
     except LearnerError as exc:
         return Report(exercise, path, (), str(exc))
     grader = Grader(module, path, exercise.lesson)
+    problem = None
     try:
         exercise.grade(grader, np.random.default_rng(seed))
     except Unfinished as exc:
-        return Report(exercise, path, tuple(grader.checks),
-                      f"not implemented yet: {exc.args[0]} in {path.name} still raises NotImplementedError; "
-                      f"write its body (its docstring gives the shapes and the equation; {exercise.lesson}).")
+        problem = (f"not implemented yet: {exc.args[0]} in {path.name} still raises NotImplementedError; "
+                   f"write its body (its docstring gives the shapes and the equation; {exercise.lesson}).")
     except LearnerError as exc:
-        return Report(exercise, path, tuple(grader.checks), str(exc))
-    return Report(exercise, path, tuple(grader.checks))
+        problem = str(exc)
+    return Report(exercise, path, tuple(grader.checks), problem, module)
 
 
 # ---------------------------------------------------------------------------- the learner's code in npae
