@@ -23,8 +23,8 @@ from ..layers.conv import (
     conv2d_forward,
     conv2d_transpose_backward,
     conv2d_transpose_forward,
-    conv_output_size,
     conv_transpose_output_size,
+    window_counts,
 )
 from ..models import ConvAutoencoder
 from ..optim import Adam
@@ -165,7 +165,7 @@ def _coverage(shape: tuple[int, int, int, int], kernel, stride, padding, out_siz
 def _grade_conv2d(g: Grader, rng: np.random.Generator) -> None:
     for N, C, O, (H, Wd), k, s, p in CONV2D_CASES:
         x, W, b = rng.normal(size=(N, C, H, Wd)), rng.normal(size=(O, C, *k)), rng.normal(size=O)
-        ho, wo = conv_output_size(H, k[0], s[0], p[0]), conv_output_size(Wd, k[1], s[1], p[1])
+        ho, wo = window_counts(H, Wd, k, s, p)
         dy = rng.normal(size=(N, O, ho, wo))
         shapes = f"x {x.shape}, W {W.shape}, {_sizes(s, p)}"
         y = g.call("conv2d_forward", x, W, b, s, p)

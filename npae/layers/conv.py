@@ -56,6 +56,12 @@ def conv_output_size(size: int, kernel: int, stride: int, padding: int) -> int:
     return (size + 2 * padding - kernel) // stride + 1
 
 
+def window_counts(h: int, w: int, kernel: tuple[int, int], stride: tuple[int, int],
+                  padding: tuple[int, int]) -> tuple[int, int]:
+    """(H_out, W_out): how many windows (kernel, stride, padding) fit along each axis of an H x W input."""
+    return tuple(conv_output_size(*a) for a in zip((h, w), kernel, stride, padding, strict=True))
+
+
 def conv_transpose_output_size(size: int, kernel: int, stride: int, padding: int,
                                output_padding: int = 0) -> int:
     """Output length of a transposed convolution.
@@ -140,11 +146,10 @@ def conv2d_cols(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int],
     cols : ndarray, shape (C*kH*kW, N*H_out*W_out)
     """
     n, c, h, w = x.shape
-    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
-    out = conv_output_size(h, kh, sh, ph), conv_output_size(w, kw, sw, pw)
+    ph, pw = padding
     xp = np.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=x.dtype if dtype is None else dtype)  # channel-major
     xp[:, :, ph: ph + h, pw: pw + w] = x.transpose(1, 0, 2, 3)  # (C, N, H, W)
-    return im2col(xp, kernel, stride, out)  # (C*kH*kW, N*H_out*W_out)
+    return im2col(xp, kernel, stride, window_counts(h, w, kernel, stride, padding))  # (C*kH*kW, N*Ho*Wo)
 
 
 def conv2d_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray, stride: tuple[int, int],
@@ -172,10 +177,10 @@ def conv2d_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray, stride: tuple[in
         An NCHW view of channel-major memory (see the module docstring).
     """
     n, _, h, w = x.shape
-    o, _, kh, kw = W.shape
-    ho, wo = conv_output_size(h, kh, stride[0], padding[0]), conv_output_size(w, kw, stride[1], padding[1])
+    o, kernel = W.shape[0], W.shape[2:]
+    ho, wo = window_counts(h, w, kernel, stride, padding)
     if cols is None:
-        cols = conv2d_cols(x, (kh, kw), stride, padding, np.result_type(x, W))  # (C*kH*kW, N*H_out*W_out)
+        cols = conv2d_cols(x, kernel, stride, padding, np.result_type(x, W))  # (C*kH*kW, N*H_out*W_out)
     y = W.reshape(o, -1) @ cols  # (O, C*kH*kW) @ (C*kH*kW, N*H_out*W_out) -> (O, N*H_out*W_out)
     y += b[:, None]
     return y.reshape(o, n, ho, wo).transpose(1, 0, 2, 3)  # (N, O, H_out, W_out), a view
@@ -327,21 +332,15 @@ def conv2d_transpose_backward(dy: np.ndarray, x: np.ndarray, W: np.ndarray, stri
     return dX.reshape(c, n, h, w).transpose(1, 0, 2, 3), dW, db  # dx (N, C, H, W), a view
 
 
-def _window_counts(layer: Layer, h: int, w: int) -> tuple[int, int]:
-    """(H_out, W_out): how many of ``layer``'s windows (kernel_size, stride, padding) fit along each axis."""
-    (kh, kw), (sh, sw), (ph, pw) = layer.kernel_size, layer.stride, layer.padding
-    return conv_output_size(h, kh, sh, ph), conv_output_size(w, kw, sw, pw)
-
-
 def _window_output_size(layer: Layer, input_shape: tuple[int, ...]) -> tuple[int, int]:
-    """:func:`_window_counts` for an NCHW ``input_shape``, or a clear error when the padded input
+    """:func:`window_counts` of ``layer`` for an NCHW ``input_shape``, or a clear error when the padded input
     is smaller than one window (for ``output_shape``: a model's door, not the forward pass)."""
     h, w = input_shape[2:]
     (kh, kw), (ph, pw) = layer.kernel_size, layer.padding
     if h + 2 * ph < kh or w + 2 * pw < kw:
         raise ValueError(f"{layer!r}: input spatial size ({h}, {w}) with padding ({ph}, {pw}) is smaller "
                          f"than the kernel ({kh}, {kw}); got x of shape {tuple(input_shape)}")
-    return _window_counts(layer, h, w)
+    return window_counts(h, w, layer.kernel_size, layer.stride, layer.padding)
 
 
 class _ConvBase(Layer):
@@ -549,4 +548,4 @@ class Conv2DTranspose(_ConvBase):
 
 __all__ = ["FAST_STRIDE1", "Conv2D", "Conv2DTranspose", "col2im", "conv2d_backward", "conv2d_cols",
            "conv2d_forward", "conv2d_transpose_backward", "conv2d_transpose_forward", "conv_output_size",
-           "conv_transpose_output_size", "im2col"]
+           "conv_transpose_output_size", "im2col", "window_counts"]
