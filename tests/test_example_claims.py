@@ -23,17 +23,14 @@ from pathlib import Path
 
 import pytest
 from example_scripts import load_example
-from nondigit import write_glyphs, write_photo_crops
 
 pytestmark = pytest.mark.claims
 
-SETS = {"glyphs": write_glyphs, "photo_crops": write_photo_crops}
 
-
-@pytest.fixture(scope="module", params=sorted(SETS))
-def folder(request, tmp_path_factory) -> Path:
-    """A folder of 3,000 training and 300 held-out non-digit images in MNIST's four files."""
-    return SETS[request.param](tmp_path_factory.mktemp(request.param), n_train=3000, n_test=300, seed=0)
+@pytest.fixture
+def folder(nondigit_folder) -> Path:
+    """The non-digit folder of this test (``conftest.nondigit_folder``: glyphs, then photo crops)."""
+    return nondigit_folder
 
 
 def run(name: str, folder: Path, tmp_path: Path, *options: str) -> dict:
