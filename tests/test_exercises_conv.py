@@ -35,12 +35,12 @@ def test_conv_layers_call_the_plain_functions():
     assert conv.conv2d_forward.__module__ == "npae.layers.conv"
 
 
-def test_conv2d_transpose_keeps_a_channel_major_input_without_a_copy():
-    """Conv2DTranspose keeps x as a channel-major view: no copy when it is one already (after a conv)."""
+def test_conv2d_transpose_keeps_a_batch_last_input_without_a_copy():
+    """Conv2DTranspose keeps x as a view of (C, H, W, N) memory: no copy when it is one already (after a conv)."""
     rng = np.random.default_rng(1)
     up = Conv2DTranspose(3, 2, 3, 2, 1, 1, rng=rng)
-    channel_major = rng.normal(size=(3, 4, 5, 5)).astype(np.float32)  # (C, N, H, W) memory
-    x = channel_major.transpose(1, 0, 2, 3)  # (N, C, H, W) view
+    channel_major = rng.normal(size=(3, 5, 5, 4)).astype(np.float32)  # (C, H, W, N) memory
+    x = channel_major.transpose(3, 0, 1, 2)  # (N, C, H, W) view
     up.forward(x)
     assert np.shares_memory(up._cache, channel_major)
 

@@ -158,8 +158,8 @@ def _coverage(shape: tuple[int, int, int, int], kernel, stride, padding, out_siz
     n, c, h, w = shape
     (kh, kw), (ph, pw) = kernel, padding
     ones = np.ones((c * kh * kw, n * out_size[0] * out_size[1]))
-    counts = col2im(ones, (c, n, h + 2 * ph, w + 2 * pw), kernel, stride, out_size)  # (C, N, H_p, W_p)
-    return counts[:, :, ph: ph + h, pw: pw + w].transpose(1, 0, 2, 3)  # (N, C, H, W)
+    counts = col2im(ones, (c, h + 2 * ph, w + 2 * pw, n), kernel, stride, out_size)  # (C, H_p, W_p, N)
+    return counts[:, ph: ph + h, pw: pw + w].transpose(3, 0, 1, 2)  # (N, C, H, W)
 
 
 def _grade_conv2d(g: Grader, rng: np.random.Generator) -> None:
@@ -279,10 +279,11 @@ import numpy as np
 #     y_full[n, o, sH*h + i, sW*w + j] += sum_c x[n, c, h, w] W[c, o, i, j]
 #     y = crop_padding(y_full) + b[o],   H_out = (H - 1) sH - 2 pH + kH + opH
 #
-# As matrices: cols = W2^T X (O*kH*kW, N*H*W) with W2 = W.reshape(C, O*kH*kW) and X = x as a
-# (C, N*H*W) matrix, then y_full = col2im(cols). You may use npae's helpers:
-# npae.layers.conv.im2col(xp, kernel, stride, out_size) and col2im work on channel-major arrays
-# xp (C, N, H_p, W_p), cols[(c, i, j), (n, h, w)] = xp[c, n, sH*h + i, sW*w + j].
+# As matrices: cols = W2^T X (O*kH*kW, H*W*N) with W2 = W.reshape(C, O*kH*kW) and X = x as a
+# (C, H*W*N) matrix (x.transpose(1, 2, 3, 0): batch last), then y_full = col2im(cols). You may
+# use npae's helpers:
+# npae.layers.conv.im2col(xp, kernel, stride, out_size) and col2im work on channel-major,
+# batch-last arrays xp (C, H_p, W_p, N), cols[(c, i, j), (h, w, n)] = xp[c, sH*h + i, sW*w + j, n].
 from npae.layers.conv import conv2d_transpose_forward, im2col  # noqa: F401
 
 

@@ -3,11 +3,12 @@ r"""2-D convolution and transposed convolution, forward and backward by im2col a
 Derivation, output sizes and a picture of im2col: ``docs/10-convolutions.md``.
 
 Both layers take and return NCHW arrays (PyTorch's layout). Internally the work is done in a
-*channel-major* layout (C, N, H, W): there, im2col is one strided copy, the matrix product
-``W (out, C*kH*kW) @ cols (C*kH*kW, N*H_out*W_out)`` is a single GEMM over the whole batch, and
-its result (out, N*H_out*W_out) is already the output in (out, N, H_out, W_out) order. The
-layers return it as an NCHW *view* (a transpose, no copy); the next layer's element-wise
-functions and its own transpose back to channel-major then cost nothing extra.
+*channel-major, batch-last* layout (C, H, W, N): there, im2col is one strided copy whose
+innermost run is the whole batch (N contiguous numbers, not a row of a few pixels), the matrix
+product ``W (out, C*kH*kW) @ cols (C*kH*kW, H_out*W_out*N)`` is a single GEMM over the whole
+batch, and its result (out, H_out*W_out*N) is already the output in (out, H_out, W_out, N)
+order. The layers return it as an NCHW *view* (a transpose, no copy); the next layer's
+element-wise functions and its own transpose back to (C, H, W, N) then cost nothing extra.
 
 The two layers are adjoint to each other: the input gradient of a convolution is a transposed
 convolution of ``dy`` with the same weights, and the input gradient of a transposed convolution
@@ -75,34 +76,34 @@ def im2col(xp: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int],
            out_size: tuple[int, int]) -> np.ndarray:
     r"""Gather every kernel window of a channel-major array into the columns of a matrix.
 
-    .. math:: \mathrm{cols}[(c, i, j), (n, h, w)] = xp[c, n, i + s_H h, j + s_W w]
+    .. math:: \mathrm{cols}[(c, i, j), (h, w, n)] = xp[c, i + s_H h, j + s_W w, n]
 
     Parameters
     ----------
-    xp : ndarray, shape (C, N, H_p, W_p)
-        The (already padded) input, channel-major.
+    xp : ndarray, shape (C, H_p, W_p, N)
+        The (already padded) input, channel-major and batch-last.
     kernel, stride : (kH, kW), (sH, sW)
     out_size : (H_out, W_out)
         Number of window positions along each axis.
 
     Returns
     -------
-    cols : ndarray, shape (C*kH*kW, N*H_out*W_out)
+    cols : ndarray, shape (C*kH*kW, H_out*W_out*N)
         A fresh contiguous array (one strided copy; no Python loop).
     """
     (kh, kw), (sh, sw), (ho, wo) = kernel, stride, out_size
-    c, n = xp.shape[:2]
-    windows = sliding_window_view(xp, (kh, kw), axis=(2, 3))  # (C, N, H_p-kH+1, W_p-kW+1, kH, kW), a view
-    windows = windows[:, :, : sh * (ho - 1) + 1: sh, : sw * (wo - 1) + 1: sw]  # (C, N, H_out, W_out, kH, kW)
-    windows = windows.transpose(0, 4, 5, 1, 2, 3)  # (C, kH, kW, N, H_out, W_out), still a view
-    return windows.reshape(c * kh * kw, n * ho * wo)  # (C*kH*kW, N*H_out*W_out), the one copy
+    c, n = xp.shape[0], xp.shape[3]
+    windows = sliding_window_view(xp, (kh, kw), axis=(1, 2))  # (C, H_p-kH+1, W_p-kW+1, N, kH, kW), a view
+    windows = windows[:, : sh * (ho - 1) + 1: sh, : sw * (wo - 1) + 1: sw]  # (C, H_out, W_out, N, kH, kW)
+    windows = windows.transpose(0, 4, 5, 1, 2, 3)  # (C, kH, kW, H_out, W_out, N), still a view
+    return windows.reshape(c * kh * kw, ho * wo * n)  # (C*kH*kW, H_out*W_out*N), the one copy
 
 
 def col2im(cols: np.ndarray, shape: tuple[int, int, int, int], kernel: tuple[int, int],
            stride: tuple[int, int], out_size: tuple[int, int]) -> np.ndarray:
     r"""The adjoint of :func:`im2col`: scatter-add every column back to its window.
 
-    .. math:: xp[c, n, i + s_H h, j + s_W w] \mathrel{+}= \mathrm{cols}[(c, i, j), (n, h, w)]
+    .. math:: xp[c, i + s_H h, j + s_W w, n] \mathrel{+}= \mathrm{cols}[(c, i, j), (h, w, n)]
 
     Windows overlap when the stride is smaller than the kernel, so the additions cannot be one
     assignment; they are done as one slicing add per kernel offset ``(i, j)`` (kH*kW adds, each
@@ -110,21 +111,21 @@ def col2im(cols: np.ndarray, shape: tuple[int, int, int, int], kernel: tuple[int
 
     Parameters
     ----------
-    cols : ndarray, shape (C*kH*kW, N*H_out*W_out)
-    shape : (C, N, H_p, W_p)
-        Shape of the channel-major result.
+    cols : ndarray, shape (C*kH*kW, H_out*W_out*N)
+    shape : (C, H_p, W_p, N)
+        Shape of the channel-major, batch-last result.
 
     Returns
     -------
-    xp : ndarray, shape (C, N, H_p, W_p)
+    xp : ndarray, shape (C, H_p, W_p, N)
     """
     (kh, kw), (sh, sw), (ho, wo) = kernel, stride, out_size
-    c, n = shape[:2]
+    c, n = shape[0], shape[3]
     xp = np.zeros(shape, dtype=cols.dtype)
-    cols6 = cols.reshape(c, kh, kw, n, ho, wo)  # (C, kH, kW, N, H_out, W_out), a view
+    cols6 = cols.reshape(c, kh, kw, ho, wo, n)  # (C, kH, kW, H_out, W_out, N), a view
     for i in range(kh):
         for j in range(kw):
-            xp[:, :, i: i + sh * (ho - 1) + 1: sh, j: j + sw * (wo - 1) + 1: sw] += cols6[:, i, j]
+            xp[:, i: i + sh * (ho - 1) + 1: sh, j: j + sw * (wo - 1) + 1: sw] += cols6[:, i, j]
     return xp
 
 
@@ -132,7 +133,7 @@ def conv2d_cols(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int],
                 padding: tuple[int, int], dtype=None) -> np.ndarray:
     r"""Pad ``x`` with zeros and gather its windows: the ``cols`` of :func:`conv2d_forward`.
 
-    .. math:: \mathrm{cols}[(c, i, j), (n, h, w)] = xp[n, c, s_H h + i, s_W w + j]
+    .. math:: \mathrm{cols}[(c, i, j), (h, w, n)] = xp[n, c, s_H h + i, s_W w + j]
 
     Parameters
     ----------
@@ -143,13 +144,13 @@ def conv2d_cols(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int],
 
     Returns
     -------
-    cols : ndarray, shape (C*kH*kW, N*H_out*W_out)
+    cols : ndarray, shape (C*kH*kW, H_out*W_out*N)
     """
     n, c, h, w = x.shape
     ph, pw = padding
-    xp = np.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=x.dtype if dtype is None else dtype)  # channel-major
-    xp[:, :, ph: ph + h, pw: pw + w] = x.transpose(1, 0, 2, 3)  # (C, N, H, W)
-    return im2col(xp, kernel, stride, window_counts(h, w, kernel, stride, padding))  # (C*kH*kW, N*Ho*Wo)
+    xp = np.zeros((c, h + 2 * ph, w + 2 * pw, n), dtype=x.dtype if dtype is None else dtype)  # (C, H_p, W_p, N)
+    xp[:, ph: ph + h, pw: pw + w] = x.transpose(1, 2, 3, 0)  # (C, H, W, N)
+    return im2col(xp, kernel, stride, window_counts(h, w, kernel, stride, padding))  # (C*kH*kW, Ho*Wo*N)
 
 
 def conv2d_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray, stride: tuple[int, int],
@@ -168,22 +169,22 @@ def conv2d_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray, stride: tuple[in
     W : ndarray, shape (O, C, kH, kW)
     b : ndarray, shape (O,)
     stride, padding : (sH, sW), (pH, pW)
-    cols : ndarray, shape (C*kH*kW, N*H_out*W_out), optional
+    cols : ndarray, shape (C*kH*kW, H_out*W_out*N), optional
         ``conv2d_cols(x, ...)`` if the caller has it already (:class:`Conv2D` keeps it for the backward pass).
 
     Returns
     -------
     y : ndarray, shape (N, O, H_out, W_out)
-        An NCHW view of channel-major memory (see the module docstring).
+        An NCHW view of (C, H, W, N) memory (see the module docstring).
     """
     n, _, h, w = x.shape
     o, kernel = W.shape[0], W.shape[2:]
     ho, wo = window_counts(h, w, kernel, stride, padding)
     if cols is None:
-        cols = conv2d_cols(x, kernel, stride, padding, np.result_type(x, W))  # (C*kH*kW, N*H_out*W_out)
-    y = W.reshape(o, -1) @ cols  # (O, C*kH*kW) @ (C*kH*kW, N*H_out*W_out) -> (O, N*H_out*W_out)
+        cols = conv2d_cols(x, kernel, stride, padding, np.result_type(x, W))  # (C*kH*kW, H_out*W_out*N)
+    y = W.reshape(o, -1) @ cols  # (O, C*kH*kW) @ (C*kH*kW, H_out*W_out*N) -> (O, H_out*W_out*N)
     y += b[:, None]
-    return y.reshape(o, n, ho, wo).transpose(1, 0, 2, 3)  # (N, O, H_out, W_out), a view
+    return y.reshape(o, ho, wo, n).transpose(3, 0, 1, 2)  # (N, O, H_out, W_out), a view
 
 
 def conv2d_backward(dy: np.ndarray, x: np.ndarray, W: np.ndarray, stride: tuple[int, int],
@@ -191,7 +192,7 @@ def conv2d_backward(dy: np.ndarray, x: np.ndarray, W: np.ndarray, stride: tuple[
                     ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
     r"""``(dx, dW, db)`` of :func:`conv2d_forward`, given ``dy = dL/dy`` (``docs/10-convolutions.md``).
 
-    With ``dY`` = ``dy`` as the matrix (O, N*H_out*W_out) (the Dense layer's rule, ``cols`` in the
+    With ``dY`` = ``dy`` as the matrix (O, H_out*W_out*N) (the Dense layer's rule, ``cols`` in the
     role of the input):
 
     .. math::
@@ -207,7 +208,7 @@ def conv2d_backward(dy: np.ndarray, x: np.ndarray, W: np.ndarray, stride: tuple[
         The input of the forward pass.
     W : ndarray, shape (O, C, kH, kW)
     stride, padding : (sH, sW), (pH, pW)
-    cols : ndarray, shape (C*kH*kW, N*H_out*W_out), optional
+    cols : ndarray, shape (C*kH*kW, H_out*W_out*N), optional
         The forward pass's ``conv2d_cols(x, ...)`` (computed from ``x`` if None).
     input_grad : bool
         False skips ``dx`` (returned as None): a GEMM and a col2im.
@@ -222,16 +223,16 @@ def conv2d_backward(dy: np.ndarray, x: np.ndarray, W: np.ndarray, stride: tuple[
     o, ho, wo = dy.shape[1:]
     (ph, pw), kernel = padding, W.shape[2:]
     if cols is None:
-        cols = conv2d_cols(x, kernel, stride, padding, np.result_type(x, W))  # (C*kH*kW, N*H_out*W_out)
-    dY = dy.transpose(1, 0, 2, 3).reshape(o, n * ho * wo)  # (O, N*H_out*W_out), free if channel-major
+        cols = conv2d_cols(x, kernel, stride, padding, np.result_type(x, W))  # (C*kH*kW, H_out*W_out*N)
+    dY = dy.transpose(1, 2, 3, 0).reshape(o, ho * wo * n)  # (O, H_out*W_out*N), free if (O, H, W, N) memory
     dW = (dY @ cols.T).reshape(W.shape)  # (O, C*kH*kW) -> (O, C, kH, kW)
     db = dY.sum(axis=1)  # (O,)
     if not input_grad:
         return None, dW, db
-    dcols = W.reshape(o, -1).T @ dY  # (C*kH*kW, N*H_out*W_out)
-    dxp = col2im(dcols, (c, n, h + 2 * ph, w + 2 * pw), kernel, stride, (ho, wo))  # (C, N, H_p, W_p)
-    dx = dxp[:, :, ph: ph + h, pw: pw + w]  # (C, N, H_p, W_p) -> (C, N, H, W), a view
-    return dx.transpose(1, 0, 2, 3), dW, db  # dx (N, C, H, W), a view
+    dcols = W.reshape(o, -1).T @ dY  # (C*kH*kW, H_out*W_out*N)
+    dxp = col2im(dcols, (c, h + 2 * ph, w + 2 * pw, n), kernel, stride, (ho, wo))  # (C, H_p, W_p, N)
+    dx = dxp[:, ph: ph + h, pw: pw + w]  # (C, H_p, W_p, N) -> (C, H, W, N), a view
+    return dx.transpose(3, 0, 1, 2), dW, db  # dx (N, C, H, W), a view
 
 
 def _transpose_canvas(h: int, w: int, out_size: tuple[int, int], kernel: tuple[int, int],
@@ -251,7 +252,7 @@ def conv2d_transpose_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray, stride
         y_{full}[n, o, s_H h + i, s_W w + j] \mathrel{+}= \sum_c x[n, c, h, w]\, W[c, o, i, j],
         \qquad y = \mathrm{crop}_p(y_{full}) + b[o]
 
-    as matrices: ``cols = W_2^T X`` (``W_2 = W.reshape(C, O*kH*kW)``, ``X`` = ``x`` as (C, N*H*W)),
+    as matrices: ``cols = W_2^T X`` (``W_2 = W.reshape(C, O*kH*kW)``, ``X`` = ``x`` as (C, H*W*N)),
     then ``col2im``.
 
     Parameters
@@ -265,22 +266,22 @@ def conv2d_transpose_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray, stride
     Returns
     -------
     y : ndarray, shape (N, O, H_out, W_out), ``H_out = (H - 1)*sH - 2*pH + kH + opH``
-        An NCHW view of channel-major memory.
+        An NCHW view of (C, H, W, N) memory.
     """
     n, c, h, w = x.shape
     _, o, kh, kw = W.shape
     (ph, pw), (oph, opw) = padding, output_padding
     ho = conv_transpose_output_size(h, kh, stride[0], ph, oph)
     wo = conv_transpose_output_size(w, kw, stride[1], pw, opw)
-    X = x.transpose(1, 0, 2, 3).reshape(c, n * h * w)  # (C, N*H*W); free if x is channel-major
+    X = x.transpose(1, 2, 3, 0).reshape(c, h * w * n)  # (C, H*W*N); free if x is (C, H, W, N) memory
     # 1. one GEMM: every input pixel times the whole kernel
-    cols = W.reshape(c, -1).T @ X  # (O*kH*kW, N*H*W)
+    cols = W.reshape(c, -1).T @ X  # (O*kH*kW, H*W*N)
     # 2. scatter-add the kernel copies onto the canvas, 3. crop the padding, add the bias
-    canvas = col2im(cols, (o, n, *_transpose_canvas(h, w, (ho, wo), (kh, kw), stride, padding)), (kh, kw),
-                    stride, (h, w))
-    y = canvas[:, :, ph: ph + ho, pw: pw + wo]  # (O, N, H_out, W_out), a view
+    canvas = col2im(cols, (o, *_transpose_canvas(h, w, (ho, wo), (kh, kw), stride, padding), n), (kh, kw),
+                    stride, (h, w))  # (O, H_full, W_full, N)
+    y = canvas[:, ph: ph + ho, pw: pw + wo]  # (O, H_out, W_out, N), a view
     y += b[:, None, None, None]
-    return y.transpose(1, 0, 2, 3)  # (N, O, H_out, W_out), a view
+    return y.transpose(3, 0, 1, 2)  # (N, O, H_out, W_out), a view
 
 
 def conv2d_transpose_backward(dy: np.ndarray, x: np.ndarray, W: np.ndarray, stride: tuple[int, int],
@@ -303,7 +304,7 @@ def conv2d_transpose_backward(dy: np.ndarray, x: np.ndarray, W: np.ndarray, stri
     ----------
     dy : ndarray, shape (N, O, H_out, W_out)
     x : ndarray, shape (N, C, H, W)
-        The input of the forward pass (no copy is made if it is a channel-major view, as
+        The input of the forward pass (no copy is made if it is a view of (C, H, W, N) memory, as
         :class:`Conv2DTranspose` keeps it).
     W : ndarray, shape (C, O, kH, kW)
     stride, padding : (sH, sW), (pH, pW)
@@ -319,17 +320,17 @@ def conv2d_transpose_backward(dy: np.ndarray, x: np.ndarray, W: np.ndarray, stri
     n, c, h, w = x.shape
     o, ho, wo = dy.shape[1:]
     (ph, pw), kernel = padding, W.shape[2:]
-    X = x.transpose(1, 0, 2, 3).reshape(c, n * h * w)  # (C, N*H*W); free if x is channel-major
-    canvas = np.zeros((o, n, *_transpose_canvas(h, w, (ho, wo), kernel, stride, padding)),
-                      dtype=np.result_type(dy, W))
-    canvas[:, :, ph: ph + ho, pw: pw + wo] = dy.transpose(1, 0, 2, 3)  # (O, N, H_out, W_out)
-    dcols = im2col(canvas, kernel, stride, (h, w))  # (O*kH*kW, N*H*W)
+    X = x.transpose(1, 2, 3, 0).reshape(c, h * w * n)  # (C, H*W*N); free if x is (C, H, W, N) memory
+    canvas = np.zeros((o, *_transpose_canvas(h, w, (ho, wo), kernel, stride, padding), n),
+                      dtype=np.result_type(dy, W))  # (O, H_full, W_full, N)
+    canvas[:, ph: ph + ho, pw: pw + wo] = dy.transpose(1, 2, 3, 0)  # (O, H_out, W_out, N)
+    dcols = im2col(canvas, kernel, stride, (h, w))  # (O*kH*kW, H*W*N)
     dW = (X @ dcols.T).reshape(W.shape)  # (C, O*kH*kW) -> (C, O, kH, kW)
     db = dy.sum(axis=(0, 2, 3))  # (O,)
     if not input_grad:
         return None, dW, db
-    dX = W.reshape(c, -1) @ dcols  # (C, N*H*W)
-    return dX.reshape(c, n, h, w).transpose(1, 0, 2, 3), dW, db  # dx (N, C, H, W), a view
+    dX = W.reshape(c, -1) @ dcols  # (C, H*W*N)
+    return dX.reshape(c, h, w, n).transpose(3, 0, 1, 2), dW, db  # dx (N, C, H, W), a view
 
 
 def _window_output_size(layer: Layer, input_shape: tuple[int, ...]) -> tuple[int, int]:
@@ -390,7 +391,7 @@ class Conv2D(_ConvBase):
     (:func:`conv2d_forward`; the backward below is :func:`conv2d_backward`).
 
     Backward, given ``dy = dL/dy`` of shape (N, O, H_out, W_out), written ``dY`` as the matrix
-    (O, N*H_out*W_out):
+    (O, H_out*W_out*N):
 
     .. math::
         dW = dY\, \mathrm{cols}^T, \qquad db[o] = \sum_{n, h, w} dy[n, o, h, w], \qquad
@@ -467,12 +468,12 @@ class Conv2DTranspose(_ConvBase):
         y_{full}[n, o, s_H h + i, s_W w + j] \mathrel{+}= \sum_c x[n, c, h, w]\, W[c, o, i, j],
         \qquad y = \mathrm{crop}_{padding}(y_{full}) + b[o]
 
-    computed as ``cols = W.reshape(C, O*kH*kW).T @ X`` (X the input as a (C, N*H*W) matrix)
+    computed as ``cols = W.reshape(C, O*kH*kW).T @ X`` (X the input as a (C, H*W*N) matrix)
     followed by ``col2im`` (:func:`conv2d_transpose_forward`; the backward below is
     :func:`conv2d_transpose_backward`).
 
     Backward, given ``dy`` of shape (N, O, H_out, W_out): pad ``dy`` back to the full canvas
-    and gather its windows, ``dcols = im2col(pad(dy))`` of shape (O*kH*kW, N*H*W); then
+    and gather its windows, ``dcols = im2col(pad(dy))`` of shape (O*kH*kW, H*W*N); then
 
     .. math::
         dx = W\, \mathrm{dcols} \;\text{(a convolution of } dy\text{)}, \qquad
@@ -528,9 +529,9 @@ class Conv2DTranspose(_ConvBase):
         return (n, self.out_channels, ho, wo)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        # x as a channel-major view (a copy only if it is not one already): its (C, N*H*W) matrix is
-        # then free in the forward pass and again in the backward pass
-        x = np.ascontiguousarray(x.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)  # (N, C, H, W)
+        # x as a view of (C, H, W, N) memory (a copy only if it is not one already): its (C, H*W*N)
+        # matrix is then free in the forward pass and again in the backward pass
+        x = np.ascontiguousarray(x.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)  # (N, C, H, W)
         self._cache = x
         return conv2d_transpose_forward(x, self.params["W"], self.params["b"], self.stride, self.padding,
                                         self.output_padding)  # (N, O, H_out, W_out)

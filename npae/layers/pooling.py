@@ -76,7 +76,7 @@ class MaxPool2D(Layer):
             xp = x
         # the scan, vectorised: one step per kernel offset k, each over the whole batch
         # (kH*kW element-wise passes; a reduction over a short last axis of a (..., kH*kW) copy is
-        # several times slower). y and winner keep x's memory order (channel-major after a conv).
+        # several times slower). y and winner keep x's memory order ((C, H, W, N) after a conv).
         first = self._offset_view(xp, 0, 0, ho, wo)
         y = np.full_like(first, -np.inf)  # (N, C, H_out, W_out): the best so far
         i0 = np.maximum(ph - sh * np.arange(ho), 0)  # (H_out,): each window's first row inside the image
@@ -133,8 +133,8 @@ class UpSampling2D(Layer):
     def forward(self, x: np.ndarray) -> np.ndarray:
         n, c, h, w = x.shape
         sh, sw = self.size
-        if x.strides[1] > x.strides[0]:  # x is a channel-major view (from a convolution): keep that order
-            y = np.empty((c, n, h * sh, w * sw), dtype=x.dtype).transpose(1, 0, 2, 3)  # (N, C, H*sH, W*sW)
+        if x.strides[0] < x.strides[3]:  # a view of (C, H, W, N) memory (from a convolution): keep that order
+            y = np.empty((c, h * sh, w * sw, n), dtype=x.dtype).transpose(3, 0, 1, 2)  # (N, C, H*sH, W*sW)
         else:
             y = np.empty((n, c, h * sh, w * sw), dtype=x.dtype)
         for i in range(sh):  # sH*sW strided copies of the whole batch (faster than a broadcast reshape)
