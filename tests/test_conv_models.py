@@ -179,3 +179,49 @@ def test_conv_examples_run_on_a_tiny_fake_mnist(tmp_path):
     m = load_example("conv_denoising").main(["--data-dir", str(tmp_path), "--out", str(out), "--epochs", "1",
                                          "--channels", "4"])
     assert set(m["test"]) == {"noisy", "denoised"} and (out / "denoising.png").exists()
+
+
+# ---------------------------------------------------------------- BLAS threads do not change a number
+RESUME_SCRIPT = """
+import hashlib, sys
+import numpy as np
+import npae
+X = np.random.default_rng(0).random((256, 1, 28, 28), dtype=np.float32)  # two batches of 128
+
+
+def model():
+    return npae.ConvAutoencoder((1, 28, 28), "strided", (16, 32), 3, activation="relu",
+                                output_activation="sigmoid", loss="mse", random_state=0)
+
+
+def digest(m):
+    return hashlib.sha256(b"".join(np.ascontiguousarray(p).tobytes() for p in m.params.values())).hexdigest()
+
+
+whole = model()
+whole.fit(X, epochs=2, batch_size=128)
+first = model()
+first.fit(X, epochs=1, batch_size=128, checkpoint=sys.argv[1])
+resumed = model()
+resumed.fit(X, epochs=2, batch_size=128, resume=sys.argv[1])
+print(digest(model()), digest(whole), digest(resumed))
+"""
+
+
+def test_a_resumed_conv_autoencoder_is_bit_identical_with_one_and_two_blas_threads(tmp_path):
+    """Training at batch 128 (the size where BLAS splits its GEMMs over threads), uninterrupted and
+    resumed from a checkpoint, with 1 and with 2 BLAS threads: the four weight sets are the same bits."""
+    import os
+    import subprocess
+    import sys
+
+    untrained, trained = set(), set()
+    for threads in ("1", "2"):
+        env = {**os.environ, "OPENBLAS_NUM_THREADS": threads, "OMP_NUM_THREADS": threads}
+        start, whole, resumed = subprocess.run(
+            [sys.executable, "-c", RESUME_SCRIPT, str(tmp_path / f"ckpt{threads}.npz")],
+            env=env, capture_output=True, text=True, check=True).stdout.split()
+        untrained.add(start)
+        trained.update((whole, resumed))
+    assert len(trained) == 1, trained
+    assert untrained.isdisjoint(trained)  # the digest is of the weights: training changed it

@@ -148,7 +148,8 @@ def conv2d_cols(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int],
     """
     n, c, h, w = x.shape
     ph, pw = padding
-    xp = np.zeros((c, h + 2 * ph, w + 2 * pw, n), dtype=x.dtype if dtype is None else dtype)  # (C, H_p, W_p, N)
+    dtype = x.dtype if dtype is None else dtype
+    xp = np.zeros((c, h + 2 * ph, w + 2 * pw, n), dtype=dtype)  # (C, H_p, W_p, N)
     xp[:, ph: ph + h, pw: pw + w] = x.transpose(1, 2, 3, 0)  # (C, H, W, N)
     return im2col(xp, kernel, stride, window_counts(h, w, kernel, stride, padding))  # (C*kH*kW, Ho*Wo*N)
 

@@ -109,7 +109,8 @@ def backward(dy: np.ndarray, W: np.ndarray, padding: tuple[int, int], cache: tup
     dsize = dhp * dwp * n
     dflat, dyp = _flat_canvas(o, n, dhp, dwp, (kh, kw), dtype)
     dyp[:, qh: qh + ho, qw: qw + wo] = dY  # (O, H_out, W_out, N)
-    dcols = np.stack([dflat[:, s: s + dsize] for _, s in _shifts(kh, kw, dwp, n)], axis=1)  # (O, kH*kW, dH*dW*N)
+    dcols = np.stack([dflat[:, s: s + dsize] for _, s in _shifts(kh, kw, dwp, n)],
+                     axis=1)  # (O, kH*kW, dH*dW*N)
     W_flip = W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # (C, O, kH, kW), the kernel flipped
     W_flip = W_flip.reshape(c, o * kh * kw)  # (C, O*kH*kW)
     dX = W_flip @ dcols.reshape(o * kh * kw, dsize)  # (C, dH*dW*N)
