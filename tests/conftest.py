@@ -20,4 +20,5 @@ NONDIGIT_SETS = {"glyphs": write_glyphs, "photo_crops": write_photo_crops}
 @pytest.fixture(scope="session", params=sorted(NONDIGIT_SETS))
 def nondigit_folder(request, tmp_path_factory) -> Path:
     """A folder of 3,000 training and 300 held-out non-digit images in MNIST's four files."""
-    return NONDIGIT_SETS[request.param](tmp_path_factory.mktemp(request.param), n_train=3000, n_test=300, seed=0)
+    write = NONDIGIT_SETS[request.param]
+    return write(tmp_path_factory.mktemp(request.param), n_train=3000, n_test=300, seed=0)

@@ -36,7 +36,8 @@ def test_conv_layers_call_the_plain_functions():
 
 
 def test_conv2d_transpose_keeps_a_batch_last_input_without_a_copy():
-    """Conv2DTranspose keeps x as a view of (C, H, W, N) memory: no copy when it is one already (after a conv)."""
+    """Conv2DTranspose keeps x as a view of (C, H, W, N) memory: no copy when it is one already
+    (after a conv)."""
     rng = np.random.default_rng(1)
     up = Conv2DTranspose(3, 2, 3, 2, 1, 1, rng=rng)
     channel_major = rng.normal(size=(3, 5, 5, 4)).astype(np.float32)  # (C, H, W, N) memory
