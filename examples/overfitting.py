@@ -62,8 +62,8 @@ from npae.metrics import mean_jacobian_norm
 from npae.noise import corrupt
 from npae.optim import Adam
 from npae.scripts import (
+    argument_type,
     example_parser,
-    fraction,
     load_mnist_or_exit,
     nonnegative_float,
     positive_float,
@@ -76,6 +76,9 @@ MODELS = ("AE", "AE + weight decay", "DAE", "sparse AE", "CAE")
 RISE = 0.02
 #: Two errors count as different when they differ by more than this (relative).
 TOLERANCE = 0.02
+
+#: A target mean activation of the KL penalty: strictly between 0 and 1.
+open_fraction = argument_type(float, lambda v: 0 < v < 1, "a number between 0 and 1, both excluded")
 
 HOLDS, QUALIFIED, FAILS = "holds", "holds with a qualification", "does not hold here"
 
@@ -110,7 +113,7 @@ def build(name: str, args: argparse.Namespace):
 
 
 def error(model, X: np.ndarray, inputs: np.ndarray | None = None) -> float:
-    """MSE per pixel between the clean rows ``X`` (N, 784) and the reconstruction of ``inputs`` (default X)."""
+    """MSE per pixel between clean rows ``X`` (N, 784) and the reconstruction of ``inputs`` (default X)."""
     X_hat = model.reconstruct(X if inputs is None else inputs)  # (N, 784)
     return float(np.mean((X_hat - X) ** 2, dtype=np.float64))
 
@@ -187,7 +190,8 @@ def verdict_regulariser(name: str, plain: dict, model: dict) -> dict:
     verdict = HOLDS if e["gap_smaller"] and e["held_out_lower"] else \
         QUALIFIED if e["gap_smaller"] or e["held_out_lower"] else FAILS
     why = (f"{name} on the small set: gap {model['gap']:.4f} against the AE's {plain['gap']:.4f} "
-           f"({e['gap_ratio']:.2f} x), held-out error {model['held_out']:.4f} against {plain['held_out']:.4f} "
+           f"({e['gap_ratio']:.2f} x), held-out error {model['held_out']:.4f} against "
+           f"{plain['held_out']:.4f} "
            f"({e['held_out_ratio']:.2f} x)")
     return {"verdict": verdict, "why": why, **e}
 
@@ -199,7 +203,8 @@ def verdict_robust(name: str, robustness: dict[str, dict[str, list[float]]], lev
     "holds with a qualification"; else "does not hold here". The Jacobian norms are reported beside."""
     wins = {}
     for size, r in robustness.items():
-        wins[size] = [m < a * (1 - TOLERANCE) for m, a, s in zip(r[name], r["AE"], levels, strict=True) if s > 0]
+        wins[size] = [m < a * (1 - TOLERANCE)
+                      for m, a, s in zip(r[name], r["AE"], levels, strict=True) if s > 0]
     everywhere = all(all(w) for w in wins.values())
     partly = all(w[-1] for w in wins.values()) or any(all(w) for w in wins.values())
     verdict = HOLDS if everywhere else QUALIFIED if partly else FAILS
@@ -258,7 +263,8 @@ def plot_regularisers(small: dict[str, dict], early: dict, path: str) -> None:
     ax.bar(x - 0.2, [rows[n]["train"] for n in names], 0.4, label="training images")
     ax.bar(x + 0.2, [rows[n]["held_out"] for n in names], 0.4, label="held-out images")
     for i, n in enumerate(names):
-        ax.text(i + 0.2, rows[n]["held_out"], f"{rows[n]['held_out']:.4f}", ha="center", va="bottom", fontsize=8)
+        ax.text(i + 0.2, rows[n]["held_out"], f"{rows[n]['held_out']:.4f}", ha="center", va="bottom",
+                fontsize=8)
     ax.set_xticks(x, [n.replace(" + ", "\n+ ").replace(", ", ",\n") for n in names], fontsize=9)
     ax.set_ylabel("error at the end, MSE per pixel")
     ax.set_title("small training set: what each regulariser does to the gap")
@@ -313,12 +319,14 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--eval-every", type=positive_int, default=30,
                         help="updates between two points of the learning curves (default %(default)s)")
     parser.add_argument("--curve-n", type=positive_int, default=500,
-                        help="held-out (and training) images scored for the learning curves (default %(default)s)")
+                        help="held-out (and training) images scored along the learning curves "
+                             "(default %(default)s)")
     parser.add_argument("--weight-decay", type=positive_float, default=1e-5,
                         help="lambda of the weight-decay model (default %(default)s)")
     parser.add_argument("--sigma", type=positive_float, default=0.3,
                         help="Gaussian noise of the DAE (default %(default)s)")
-    parser.add_argument("--rho", type=fraction, default=0.05, help="target mean activation (default %(default)s)")
+    parser.add_argument("--rho", type=open_fraction, default=0.05,
+                        help="target mean activation of the sparse AE (default %(default)s)")
     parser.add_argument("--beta", type=positive_float, default=1e-3,
                         help="weight of the sparse AE's KL penalty (default %(default)s)")
     parser.add_argument("--lam", type=nonnegative_float, default=0.01,
@@ -326,8 +334,6 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--noise-levels", type=number_list(float, 0.0, "numbers >= 0 like 0,0.1,0.2"),
                         default="0,0.1,0.2,0.3,0.5", help="test-time noise levels (default %(default)s)")
     args = parser.parse_args(argv)  # every argument checked before any data is read
-    if not 0 < args.rho < 1:
-        parser.error(f"argument --rho: expected a number between 0 and 1 (exclusive), got {args.rho:g}")
     levels = sorted(set(args.noise_levels))
     if args.n_train is not None and args.small >= args.n_train:
         parser.error(f"argument --small: {args.small} images, not fewer than the {args.n_train} of --n-train")
@@ -335,14 +341,15 @@ def main(argv: list[str] | None = None) -> dict:
     # 1. Data: pixels in [0, 1]; the small set is the first --small training images.
     X_train, _, X_test, _, source = load_mnist_or_exit(parser, args)
     if args.small >= len(X_train):
-        parser.error(f"argument --small: {args.small} images, not fewer than the {len(X_train)} training images "
-                     f"read")
+        parser.error(f"argument --small: {args.small} images, not fewer than the {len(X_train)} training "
+                     f"images read")
     sets = {"small": X_train[:args.small], "large": X_train}
     sizes = sorted({min(n, len(X_train)) for n in args.sizes} | {args.small, len(X_train)})
     X_curve = X_test[:args.curve_n]  # held-out images scored along the curves
     labels = {k: f"{len(v):,} training images" for k, v in sets.items()}
-    print(f"network: {build('AE', args)}; Adam lr {args.lr}, {args.steps} updates of {args.batch_size} images "
-          f"for every model; weight decay {args.weight_decay:g}, DAE sigma {args.sigma:g}, sparse AE rho "
+    print(f"network: {build('AE', args)}; Adam lr {args.lr}, {args.steps} updates of {args.batch_size} "
+          f"images for every model; weight decay {args.weight_decay:g}, DAE sigma {args.sigma:g}, "
+          f"sparse AE rho "
           f"{args.rho:g} beta {args.beta:g}, CAE lam {args.lam:g}")
 
     # 2. Every model on the small and the large set, the same updates, the learning curves.
@@ -359,7 +366,8 @@ def main(argv: list[str] | None = None) -> dict:
             s = summary(curves[size][name])
             print(f"  {size:5s} {name:18s} train {s['train']:.5f}  held-out {s['held_out']:.5f}  "
                   f"(best {s['best_held_out']:.5f} at epoch {s['best_epoch']:.1f})")
-    summaries = {size: {name: summary(c) for name, c in by_model.items()} for size, by_model in curves.items()}
+    summaries = {size: {name: summary(c) for name, c in by_model.items()}
+                 for size, by_model in curves.items()}
 
     # 3. Robustness on all the held-out images: error under input noise, encoder Jacobian norm.
     robustness: dict[str, dict[str, list[float]]] = {size: {} for size in sets}
@@ -373,7 +381,8 @@ def main(argv: list[str] | None = None) -> dict:
             jacobian[size][name] = mean_jacobian_norm(model, X_test[:500], batch_size=50)
 
     # 4. The training-set-size curve: AE and DAE on every size (the small and large runs reused).
-    noisy_test = corrupt(X_test, "gaussian", args.sigma, np.random.default_rng(args.seed + 100), clip=(0.0, 1.0))
+    noisy_test = corrupt(X_test, "gaussian", args.sigma, np.random.default_rng(args.seed + 100),
+                         clip=(0.0, 1.0))
     size_runs = {}
     for n in sizes:
         for name in ("AE", "DAE"):
@@ -416,10 +425,12 @@ def main(argv: list[str] | None = None) -> dict:
     plot_regularisers(small, early, os.path.join(args.out, "regularisers.png"))
     plot_robustness(robustness, levels, os.path.join(args.out, "noise_robustness.png"), labels)
     plot_sizes(sizes, size_table, os.path.join(args.out, "training_set_size.png"))
-    noisy = corrupt(X_test[:10], "gaussian", levels[-1], np.random.default_rng(args.seed + 200), clip=(0.0, 1.0))
+    noisy = corrupt(X_test[:10], "gaussian", levels[-1], np.random.default_rng(args.seed + 200),
+                    clip=(0.0, 1.0))
     rows = {"held-out": X_test[:10], f"+ noise s={levels[-1]:g}": noisy}
-    rows.update({f"{name}, small set": models["small"][name].reconstruct(noisy) for name in ("AE", "DAE", "CAE")})
-    rows.update({f"{name}, large set": models["large"][name].reconstruct(noisy) for name in ("AE", "DAE", "CAE")})
+    for size in sets:
+        rows.update({f"{name}, {size} set": models[size][name].reconstruct(noisy)
+                     for name in ("AE", "DAE", "CAE")})
     plotting.image_grid(rows, os.path.join(args.out, "reconstructions.png"),
                         title=f"held-out images with noise s = {levels[-1]:g}, reconstructed")
 
@@ -429,8 +440,8 @@ def main(argv: list[str] | None = None) -> dict:
               f"{'||J||_F':>8s}   held-out error at noise " + " ".join(f"{s:g}" for s in levels))
         for name in MODELS:
             s = summaries[size][name]
-            print(f"  {name:18s} {s['train']:9.5f} {s['held_out']:9.5f} {s['gap']:9.5f} {s['best_held_out']:9.5f} "
-                  f"{s['best_epoch']:9.1f} {jacobian[size][name]:8.2f}   "
+            print(f"  {name:18s} {s['train']:9.5f} {s['held_out']:9.5f} {s['gap']:9.5f} "
+                  f"{s['best_held_out']:9.5f} {s['best_epoch']:9.1f} {jacobian[size][name]:8.2f}   "
                   + " ".join(f"{v:.4f}" for v in robustness[size][name]))
     print("\ntraining images: " + "  ".join(f"{n:>7,}" for n in sizes))
     for name, values in size_table.items():
