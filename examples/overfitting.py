@@ -427,12 +427,13 @@ def main(argv: list[str] | None = None) -> dict:
     plot_sizes(sizes, size_table, os.path.join(args.out, "training_set_size.png"))
     noisy = corrupt(X_test[:10], "gaussian", levels[-1], np.random.default_rng(args.seed + 200),
                     clip=(0.0, 1.0))
-    rows = {"held-out": X_test[:10], f"+ noise s={levels[-1]:g}": noisy}
-    for size in sets:
-        rows.update({f"{name}, {size} set": models[size][name].reconstruct(noisy)
+    rows = {"clean": X_test[:10], "noisy": noisy}
+    for size, X in sets.items():  # short labels: they are drawn left of the pictures
+        rows.update({f"{name} {len(X):,}": models[size][name].reconstruct(noisy)
                      for name in ("AE", "DAE", "CAE")})
     plotting.image_grid(rows, os.path.join(args.out, "reconstructions.png"),
-                        title=f"held-out images with noise s = {levels[-1]:g}, reconstructed")
+                        title=f"held-out images with noise s = {levels[-1]:g}, reconstructed by the models "
+                              f"trained on {len(sets['small']):,} and {len(sets['large']):,} images")
 
     # 7. The tables and the verdicts.
     for size in sets:
