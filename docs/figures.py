@@ -1290,7 +1290,7 @@ OVERFITTING_RUNS = ("overfitting", "overfitting_fashion", "overfitting_glyphs", 
 OVERFITTING_DATA = ("MNIST", "Fashion-MNIST", "letters", "photo crops")
 
 
-def _claims(*claims: str) -> Callable[..., str]:
+def _overfitting_verdicts(*claims: str) -> Callable[..., str]:
     """A figure listing the verdict of each claim, with the numbers that decide it, on every data set."""
     def render(*runs: dict) -> str:
         lines = []
@@ -1311,7 +1311,7 @@ for _name, _claim_keys in {
     "overfitting-robustness": ("denoising: improves robustness to noise", "contractive: robust to noise"),
     "overfitting-data": ("denoising: requires sufficient training data",),
 }.items():
-    figure(_name, *OVERFITTING_RUNS)(_claims(*_claim_keys))
+    figure(_name, *OVERFITTING_RUNS)(_overfitting_verdicts(*_claim_keys))
 
 
 @figure("overfitting-verdicts", *OVERFITTING_RUNS)
@@ -1348,6 +1348,14 @@ def overfitting_early_stopping(m: dict) -> str:
     return (f"stopping the plain AE at its best held-out error (epoch {e['epoch']:.0f} of "
             f"{m['curves']['small']['AE']['epochs'][-1]:.0f}) gives {e['held_out']:.4f} against {last:.4f} "
             f"at the end ({r['held_out_ratio']:.2f} times)")
+
+
+@figure("overfitting-regulariser-table", *OVERFITTING_RUNS)
+def overfitting_regulariser_table(*runs: dict) -> str:
+    def cell(r: dict) -> str:
+        return f"gap {r['gap_ratio']:.2f}×, held-out {r['held_out_ratio']:.2f}×: {r['verdict']}"
+    rows = [[name, *(cell(m["regularisers"][name]) for m in runs)] for name in runs[0]["regularisers"]]
+    return table(["on the small set, against the plain AE", *OVERFITTING_DATA], rows)
 
 
 @figure("overfitting-noise-table", "overfitting")
