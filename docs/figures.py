@@ -1293,14 +1293,16 @@ OVERFITTING_DATA = ("MNIST", "Fashion-MNIST", "letters", "photo crops")
 def _overfitting_verdicts(*claims: str) -> Callable[..., str]:
     """A figure listing the verdict of each claim, with the numbers that decide it, on every data set."""
     def render(*runs: dict) -> str:
-        lines = []
+        blocks = []
         for claim in claims:
+            lines = [f"*{claim}*:", ""] if len(claims) > 1 else []
             for label, m in zip(OVERFITTING_DATA, runs, strict=True):
                 v = m["verdicts"][claim]
                 why = v["why"].replace("||J||_F", "$\\lVert J \\rVert_F$")
                 lines.append(f"- {label} ({m['n_small']:,} and {m['n_train']:,} training images): "
-                             f"**{v['verdict']}**. {why}.")
-        return "\n".join(lines)
+                             f"**{v['verdict']}**. {why[0].upper()}{why[1:]}.")
+            blocks.append("\n".join(lines))
+        return "\n\n".join(blocks)
     return render
 
 
