@@ -1380,6 +1380,17 @@ def overfitting_size_table(m: dict) -> str:
     return table(["held-out error", *(f"{n:,} images" for n in m["sizes"])], rows)
 
 
+@figure("readme-overfitting", "overfitting")
+def readme_overfitting(m: dict) -> str:
+    s = m["summaries"]
+    counts = [sum(v["verdict"] == k for v in m["verdicts"].values())
+              for k in ("holds", "holds with a qualification", "does not hold here")]
+    return (f"the plain AE's held-out error is {s['small']['AE']['ratio']:.1f}x its training error on "
+            f"{m['n_small']:,} images ({s['large']['AE']['ratio']:.2f}x on {m['n_train']:,}); of "
+            f"{len(m['verdicts'])} claims, {counts[0]} hold, {counts[1]} hold with a qualification, "
+            f"{counts[2]} do not hold here")
+
+
 # -- README.md: the examples' table
 @figure("readme-contractive", "contractive")
 def readme_contractive(m: dict) -> str:
