@@ -23,7 +23,8 @@ from the same initial weights:
 Each model is trained twice: on a small training set (the first --small images, a few hundred) and
 on the large one (--n-train, 8,000 like every MNIST example), with the same number of updates.
 Every --eval-every updates it measures the error (MSE per pixel between a clean image and its
-reconstruction) on the training images and on held-out images: the learning curves. Early stopping
+reconstruction) on the training images and on the first --curve-n held-out images: the learning
+curves. Early stopping
 is read off the plain AE's curve (the update of its best held-out error). At the end, on all the
 held-out images: the error when the input carries Gaussian noise of each level in --noise-levels
 (clipped to [0, 1]; the target is the clean image), and the mean Frobenius norm of the encoder
@@ -37,8 +38,8 @@ Like every MNIST example it trains on the first 8,000 training images and evalua
 8,000 images to train and the last 2,000 to evaluate. It prints which data it read. Any
 MNIST-format folder works (Fashion-MNIST too).
 
-Figures written to --out: learning_curves.png (train and held-out error against updates, small and
-large set), regularisers.png (what each one does on the small set), noise_robustness.png (held-out
+Figures written to --out: learning_curves.png (training and held-out error against the epoch, small
+and large set), regularisers.png (what each one does on the small set), noise_robustness.png (held-out
 error against the input noise), training_set_size.png (AE and DAE against the number of training
 images) and reconstructions.png; the numbers and the verdicts go to metrics.json.
 Math: docs/17-overfitting-and-robustness.md.
@@ -428,8 +429,8 @@ def main(argv: list[str] | None = None) -> dict:
     noisy = corrupt(X_test[:10], "gaussian", levels[-1], np.random.default_rng(args.seed + 200),
                     clip=(0.0, 1.0))
     rows = {"clean": X_test[:10], "noisy": noisy}
-    for size, X in sets.items():  # short labels: they are drawn left of the pictures
-        rows.update({f"{name} {len(X):,}": models[size][name].reconstruct(noisy)
+    for size, X in sets.items():  # short labels on two lines: they are drawn left of the pictures
+        rows.update({f"{name}\n{len(X):,}": models[size][name].reconstruct(noisy)
                      for name in ("AE", "DAE", "CAE")})
     plotting.image_grid(rows, os.path.join(args.out, "reconstructions.png"),
                         title=f"held-out images with noise s = {levels[-1]:g}, reconstructed by the models "
