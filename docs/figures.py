@@ -118,6 +118,11 @@ RUNS.update({f"{example}_{data}": [f"examples/{example}.py", "--data-dir", "{" +
 RUNS["watermark_removal_plain_glyphs"] = ["examples/watermark_removal.py", "--data-dir", "{glyphs}",
                                           "--plain"]
 RUNS["denoising_code64_glyphs"] = ["examples/denoising.py", "--data-dir", "{glyphs}", "--code", "64"]
+# docs/17: the claims about overfitting and robustness, on digits, clothes, letters and photo crops
+RUNS["overfitting"] = ["examples/overfitting.py", "--data-dir", "{data}"]
+RUNS["overfitting_fashion"] = ["examples/overfitting.py", "--data-dir", "{fashion}"]
+RUNS.update({f"overfitting_{data}": ["examples/overfitting.py", "--data-dir", "{" + data + "}"]
+             for data in NONDIGIT_SETS})
 #: Benchmarks write their JSON themselves (``{json}``: the file in docs/metrics/).
 BENCHMARKS: dict[str, list[str]] = {
     "bench_kernels": ["benchmarks/kernels.py", "--json", "{json}"],
@@ -1278,6 +1283,112 @@ def readme_feature_learning(m: dict) -> str:
     else:
         how = f"against the same network from random weights: {' / '.join(f'{g:+.1f}' for g in gains)} points"
     return f"a stacked denoising AE fine-tuned {how} ({accuracies}%) on the {m['n_train']:,}-image split"
+
+
+# -- docs/17-overfitting-and-robustness.md: examples/overfitting.py on four data sets
+OVERFITTING_RUNS = ("overfitting", "overfitting_fashion", "overfitting_glyphs", "overfitting_photo_crops")
+OVERFITTING_DATA = ("MNIST", "Fashion-MNIST", "letters", "photo crops")
+
+
+def _overfitting_verdicts(*claims: str) -> Callable[..., str]:
+    """A figure listing the verdict of each claim, with the numbers that decide it, on every data set."""
+    def render(*runs: dict) -> str:
+        blocks = []
+        for claim in claims:
+            lines = [f"*{claim}*:", ""] if len(claims) > 1 else []
+            for label, m in zip(OVERFITTING_DATA, runs, strict=True):
+                v = m["verdicts"][claim]
+                why = v["why"].replace("||J||_F", "$\\lVert J \\rVert_F$")
+                lines.append(f"- {label} ({m['n_small']:,} and {m['n_train']:,} training images): "
+                             f"**{v['verdict']}**. {why[0].upper()}{why[1:]}.")
+            blocks.append("\n".join(lines))
+        return "\n\n".join(blocks)
+    return render
+
+
+for _name, _claim_keys in {
+    "overfitting-basic": ("basic autoencoders overfit",),
+    "overfitting-regularisers": ("sparse: better generalization, reduced overfitting",
+                                 "contractive: prevents overfitting"),
+    "overfitting-robustness": ("denoising: improves robustness to noise", "contractive: robust to noise"),
+    "overfitting-data": ("denoising: requires sufficient training data",),
+}.items():
+    figure(_name, *OVERFITTING_RUNS)(_overfitting_verdicts(*_claim_keys))
+
+
+@figure("overfitting-verdicts", *OVERFITTING_RUNS)
+def overfitting_verdicts(*runs: dict) -> str:
+    claims = list(runs[0]["verdicts"])
+    rows = [[claim, *(m["verdicts"][claim]["verdict"] for m in runs)] for claim in claims]
+    return table(["claim", *OVERFITTING_DATA], rows)
+
+
+@figure("overfitting-setup", "overfitting")
+def overfitting_setup(m: dict) -> str:
+    return (f"784-{m['hidden']}-784, sigmoid units, BCE, Adam (learning rate {m['lr']:g}), {m['steps']} "
+            f"updates of {m['batch_size']} images for every model on every training set; weight decay "
+            f"$\\lambda$ = "
+            f"{m['weight_decay']:g}, DAE $\\sigma$ = {m['sigma']:g}, sparse AE $\\rho$ = {m['rho']:g} and "
+            f"$\\beta$ = {m['beta']:g}, CAE lam = {m['lam']:g}")
+
+
+@figure("overfitting-table", "overfitting")
+def overfitting_table(m: dict) -> str:
+    rows = []
+    for size, n in (("small", m["n_small"]), ("large", m["n_train"])):
+        for name, s in m["summaries"][size].items():
+            rows.append([f"{n:,}", name, f"{s['train']:.4f}", f"{s['held_out']:.4f}", f"{s['gap']:.4f}",
+                         f"{s['best_held_out']:.4f} (epoch {s['best_epoch']:.1f})"])
+    return table(["training images", "model", "training error", "held-out error", "gap",
+                  "best held-out error"], rows)
+
+
+@figure("overfitting-early-stopping", "overfitting")
+def overfitting_early_stopping(m: dict) -> str:
+    e, r = m["early_stopping"], m["regularisers"]["AE, early stopping"]
+    last = m["summaries"]["small"]["AE"]["held_out"]
+    return (f"stopping the plain AE at its best held-out error (epoch {e['epoch']:.0f} of "
+            f"{m['curves']['small']['AE']['epochs'][-1]:.0f}) gives {e['held_out']:.4f} against {last:.4f} "
+            f"at the end ({r['held_out_ratio']:.2f} times)")
+
+
+@figure("overfitting-regulariser-table", *OVERFITTING_RUNS)
+def overfitting_regulariser_table(*runs: dict) -> str:
+    def cell(r: dict) -> str:
+        return f"gap {r['gap_ratio']:.2f}×, held-out {r['held_out_ratio']:.2f}×: {r['verdict']}"
+    rows = [[name, *(cell(m["regularisers"][name]) for m in runs)] for name in runs[0]["regularisers"]]
+    return table(["on the small set, against the plain AE", *OVERFITTING_DATA], rows)
+
+
+@figure("overfitting-noise-table", "overfitting")
+def overfitting_noise_table(m: dict) -> str:
+    levels = m["noise_levels"]
+    rows = []
+    for size, n in (("small", m["n_small"]), ("large", m["n_train"])):
+        r = m["robustness"][size]
+        best = [min(r[name][i] for name in r) for i in range(len(levels))]
+        for name, values in r.items():
+            cells = [f"**{v:.4f}**" if v == b else f"{v:.4f}" for v, b in zip(values, best, strict=True)]
+            rows.append([f"{n:,}", name, *cells, f"{m['mean_jacobian_norm'][size][name]:.2f}"])
+    return table(["training images", "model", *(f"s = {s:g}" for s in levels),
+                  "mean $\\lVert J \\rVert_F$"], rows)
+
+
+@figure("overfitting-size-table", "overfitting")
+def overfitting_size_table(m: dict) -> str:
+    rows = [[name, *(f"{v:.4f}" for v in values)] for name, values in m["size_curve"].items()]
+    return table(["held-out error", *(f"{n:,} images" for n in m["sizes"])], rows)
+
+
+@figure("readme-overfitting", "overfitting")
+def readme_overfitting(m: dict) -> str:
+    s = m["summaries"]
+    counts = [sum(v["verdict"] == k for v in m["verdicts"].values())
+              for k in ("holds", "holds with a qualification", "does not hold here")]
+    return (f"the plain AE's held-out error is {s['small']['AE']['ratio']:.1f}x its training error on "
+            f"{m['n_small']:,} images ({s['large']['AE']['ratio']:.2f}x on {m['n_train']:,}); of "
+            f"{len(m['verdicts'])} claims, {counts[0]} hold, {counts[1]} hold with a qualification, "
+            f"{counts[2]} do not hold here")
 
 
 # -- README.md: the examples' table
