@@ -1371,7 +1371,7 @@ def notes_network_verdict(mnist: dict, fashion: dict) -> str:
     parts = []
     for label, m in (("MNIST", mnist), ("Fashion-MNIST", fashion)):
         r, pca = m["results"]["network"], m["results"][f"PCA {m['code']}"]
-        won = [title for key, title, _, _ in NOTES_MEASURES if m["beats_pca"][key]]
+        won = [title.split(" (")[0] for key, title, _, _ in NOTES_MEASURES if m["beats_pca"][key]]
         how = "on every measure" if len(won) == len(NOTES_MEASURES) else f"on {', '.join(won) or 'nothing'}"
         parts.append(f"on {label} the network beats PCA with {m['code']} components {how} (MSE "
                      f"{r['mse']:.4f} against {pca['mse']:.4f}, SSIM {r['ssim']:.2f} against "
@@ -1385,8 +1385,8 @@ def notes_network_nondigit(glyphs: dict, crops: dict) -> str:
     parts = []
     for label, m in (("letters and symbols", glyphs), ("crops of photographs", crops)):
         r, pca = m["results"]["network"], m["results"][f"PCA {m['code']}"]
-        won = [title for key, title, _, _ in NOTES_MEASURES if m["beats_pca"][key]]
-        lost = [title for key, title, _, _ in NOTES_MEASURES if not m["beats_pca"][key]]
+        won = [title.split(" (")[0] for key, title, _, _ in NOTES_MEASURES if m["beats_pca"][key]]
+        lost = [title.split(" (")[0] for key, title, _, _ in NOTES_MEASURES if not m["beats_pca"][key]]
         how = ("on every measure" if not lost else
                f"on {', '.join(won) or 'nothing'} but loses on {', '.join(lost)}")
         parts.append(f"on {label} ({m['n_train']:,} training and {m['n_test']:,} held-out images) it beats "
