@@ -1443,6 +1443,85 @@ def readme_speed(*runs: dict) -> str:
     return table(["workload", "npae / PyTorch"], rows) + f"\n\n({bench_measured(runs)}.)"
 
 
+# -- docs/18-what-the-notes-claim.md and the README: examples/notes_network.py on MNIST and Fashion-MNIST
+RUNS["notes_network"] = ["examples/notes_network.py", "--data-dir", "{data}"]
+RUNS["notes_network_fashion"] = ["examples/notes_network.py", "--data-dir", "{fashion}"]
+RUNS.update({f"notes_network_{data}": ["examples/notes_network.py", "--data-dir", "{" + data + "}"]
+             for data in NONDIGIT_SETS})
+#: (key in metrics.json, column title, format, which is best) of each measure
+NOTES_MEASURES = (("bce", "BCE", "{:.4f}", min), ("mse", "MSE", "{:.5f}", min),
+                  ("psnr_db", "PSNR (dB)", "{:.2f}", max), ("ssim", "SSIM", "{:.3f}", max))
+
+
+@figure("notes-network-table", "notes_network", "notes_network_fashion")
+def notes_network_table(mnist: dict, fashion: dict) -> str:
+    rows = []
+    for label, m in (("MNIST", mnist), ("Fashion-MNIST", fashion)):
+        r = m["results"]
+        best = {key: pick(r, key=lambda name, key=key: r[name][key]) for key, _, _, pick in NOTES_MEASURES}
+        for name, v in r.items():
+            shown = "784-32-784 network" if name == "network" else name
+            cells = [f"**{fmt.format(v[key])}**" if best[key] == name else fmt.format(v[key])
+                     for key, _, fmt, _ in NOTES_MEASURES]
+            rows.append([label, shown, *cells])
+        floor = "the images' own entropy (lowest BCE possible)"
+        rows.append([label, floor, f"{m['bce_floor']:.4f}", "", "", ""])
+    return table(["data", "reconstruction", *[title for _, title, _, _ in NOTES_MEASURES]], rows)
+
+
+@figure("notes-network-setup", "notes_network")
+def notes_network_setup(m: dict) -> str:
+    return (f"{m['n_parameters']:,} parameters, Adam at {m['lr']:g}, batches of {m['batch_size']}, "
+            f"{m['epochs'] * -(-m['n_train'] // m['batch_size']):,} updates ({m['epochs']} epochs of the "
+            f"{m['n_train']:,} training images), "
+            f"scored on {m['n_test']:,} held-out images")
+
+
+@figure("notes-network-verdict", "notes_network", "notes_network_fashion")
+def notes_network_verdict(mnist: dict, fashion: dict) -> str:
+    parts = []
+    for label, m in (("MNIST", mnist), ("Fashion-MNIST", fashion)):
+        r, pca = m["results"]["network"], m["results"][f"PCA {m['code']}"]
+        won = [title.split(" (")[0] for key, title, _, _ in NOTES_MEASURES if m["beats_pca"][key]]
+        how = "on every measure" if len(won) == len(NOTES_MEASURES) else f"on {', '.join(won) or 'nothing'}"
+        parts.append(f"on {label} the network beats PCA with {m['code']} components {how} (MSE "
+                     f"{r['mse']:.4f} against {pca['mse']:.4f}, SSIM {r['ssim']:.2f} against "
+                     f"{pca['ssim']:.2f}), and its held-out BCE is {r['bce'] - m['bce_floor']:.3f} nats per "
+                     f"pixel above the lowest possible")
+    return "; ".join(parts)[0].upper() + "; ".join(parts)[1:] + "."
+
+
+@figure("notes-network-nondigit", "notes_network_glyphs", "notes_network_photo_crops")
+def notes_network_nondigit(glyphs: dict, crops: dict) -> str:
+    parts = []
+    for label, m in (("letters and symbols", glyphs), ("crops of photographs", crops)):
+        r, pca = m["results"]["network"], m["results"][f"PCA {m['code']}"]
+        won = [title.split(" (")[0] for key, title, _, _ in NOTES_MEASURES if m["beats_pca"][key]]
+        lost = [title.split(" (")[0] for key, title, _, _ in NOTES_MEASURES if not m["beats_pca"][key]]
+        how = ("on every measure" if not lost else
+               f"on {', '.join(won) or 'nothing'} but loses on {', '.join(lost)}")
+        parts.append(f"on {label} ({m['n_train']:,} training and {m['n_test']:,} held-out images) it beats "
+                     f"PCA {how} (PSNR {r['psnr_db']:.1f} against {pca['psnr_db']:.1f} dB)")
+    return "; ".join(parts)
+
+
+@figure("notes-constant-pixels", "notes_network")
+def notes_constant_pixels(m: dict) -> str:
+    return f"{m['constant_pixels']} of the 784 pixels hold one value in all {m['n_train']:,} training images"
+
+
+@figure("notes-learnt-sigma", "vae_gaussian_learn_sigma")
+def notes_learnt_sigma(m: dict) -> str:
+    return f"$\\hat\\sigma_x = {m['decoder_sigma_final']:.3f}$ on MNIST"
+
+
+@figure("readme-notes-network", "notes_network")
+def readme_notes_network(m: dict) -> str:
+    r, pca = m["results"]["network"], m["results"][f"PCA {m['code']}"]
+    return (f"held-out BCE {r['bce']:.3f} per pixel, PSNR {r['psnr_db']:.1f} dB against "
+            f"{pca['psnr_db']:.1f} dB for PCA with {m['code']} components")
+
+
 # CATALOGUE-END
 
 # ---------------------------------------------------------------------------- the computation graphs

@@ -165,3 +165,36 @@ def test_bad_arguments():
         contractive(enc, np.zeros((2, 5)), method="exact")
     with pytest.raises(ValueError, match="lam"):
         ContractiveAutoencoder((5, 3), lam=-1.0)
+
+
+def test_lam_is_the_notes_lambda_divided_by_the_input_size():
+    """Rifai et al.'s objective sums the reconstruction error over the D inputs and adds
+    lambda ||J||_F^2; npae's loss="bce" is a per-element mean. With lam = lambda / D npae's objective
+    and its gradient are the notes' divided by D (docs/18-what-the-notes-claim.md, the naming map)."""
+    from npae.losses import bce
+    from npae.penalties import jacobian as explicit_jacobian
+
+    D, lam_notes = 12, 0.3
+    X = np.random.default_rng(0).uniform(0.05, 0.95, size=(5, D))
+    npae_model = ContractiveAutoencoder((D, 4), lam=lam_notes / D, loss="bce", random_state=1,
+                                        dtype=np.float64)
+    loss, _, grads = npae_model.loss_and_grads(X)
+    grads = {k: v.copy() for k, v in grads.items()}
+
+    def summed_bce(pred, target):  # the notes' error: summed over the D inputs, averaged over the examples
+        value, dpred = bce(pred, target, reduction="sum")
+        return value / len(pred), dpred / len(pred)
+
+    notes_model = ContractiveAutoencoder((D, 4), lam=lam_notes, loss=summed_bce, random_state=1,
+                                         dtype=np.float64)
+    notes_loss, _, notes_grads = notes_model.loss_and_grads(X)
+    # the notes' objective written out: (1/N) sum_n [sum_i BCE_ni + lambda ||J_n||_F^2]
+    p = notes_model.reconstruct(X)
+    per_example = -np.sum(X * np.log(p) + (1 - X) * np.log1p(-p), axis=1)
+    J = explicit_jacobian(notes_model.encoder, X)  # (N, 4, D)
+    notes_objective = np.mean(per_example + lam_notes * np.sum(J ** 2, axis=(1, 2)))
+    assert notes_loss == pytest.approx(notes_objective, rel=1e-10)
+    assert D * loss == pytest.approx(notes_loss, rel=1e-10)
+    assert set(grads) == set(notes_grads)
+    for key in grads:
+        assert rel_error(D * grads[key], notes_grads[key]) < 1e-9, key

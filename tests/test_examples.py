@@ -64,6 +64,9 @@ BAD_ARGUMENTS = [
     ("watermark_removal", ("--opacity", "0"), "argument --opacity: expected a number > 0 and <= 1, got '0'"),
     ("conv_ae", ("--code-size", "3000000"),
      "argument --code-size: expected an integer from 1 to 784, got '3000000'"),
+    ("notes_network", ("--code", "0"), "argument --code: expected an integer from 1 to 784, got '0'"),
+    ("notes_network", ("--code", "64", "--n-train", "40"),
+     "--n-train 40 is fewer than the 64 principal directions PCA fits"),
 ]
 
 
@@ -215,3 +218,20 @@ def test_sparse_kl_says_every_parameter_when_check_coords_exceeds_every_array(ca
                                str(tmp_path)])
     out = capsys.readouterr().out
     assert "10 examples, every parameter)" in out and "100000000 random entries" not in out
+
+
+def test_the_notes_network_example_trains_the_default_network_and_scores_it_against_pca(tmp_path, mnist_dir):
+    """examples/notes_network.py: the notes' 784-32-784 with BCE, a few updates on random images; every
+    measure of the network, PCA and the mean image in metrics.json, the pictures written."""
+    out = tmp_path / "notes"
+    m = example("notes_network").main(["--data-dir", str(mnist_dir), "--out", str(out), "--steps", "4",
+                                       "--batch-size", "16"])
+    assert m["network"] == "Autoencoder(784-32-784, activation='relu', loss='bce')"
+    assert m["n_parameters"] == 50992 and m["epochs"] == 1 and m["n_train"] == 60 and m["n_test"] == 30
+    assert set(m["results"]) == {"network", "PCA 32", "mean image"}
+    for r in m["results"].values():
+        assert set(r) == {"bce", "mse", "psnr_db", "ssim"} and all(np.isfinite(v) for v in r.values())
+        assert r["bce"] > m["bce_floor"]  # no reconstruction goes below the images' own entropy
+    assert 0 <= m["constant_pixels"] <= 784
+    assert json.loads((out / "metrics.json").read_text())["beats_pca"] == m["beats_pca"]
+    assert (out / "reconstructions.png").is_file() and (out / "training_loss.png").is_file()

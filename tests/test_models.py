@@ -260,3 +260,22 @@ def test_with_bce_the_decoder_outputs_logits_and_reconstruct_applies_the_sigmoid
     assert rec.min() >= 0 and rec.max() <= 1
     if not hasattr(model, "elbo"):
         assert model.score(X) == pytest.approx(npae.losses.bce(rec, X)[0], rel=1e-9)
+
+
+def test_the_default_autoencoder_is_the_notes_keras_network():
+    """npae.Autoencoder() is the lecture notes' (the Keras blog's) network: Dense(784 -> 32) and ReLU,
+    then Dense(32 -> 784) and a sigmoid (docs/18-what-the-notes-claim.md); with the blog's loss="bce"
+    the sigmoid moves into the loss, and reconstruct applies it."""
+    from npae.layers import Dense, ReLU, Sigmoid
+
+    model = Autoencoder()
+    enc, dec = model.encoder.layers, model.decoder.layers
+    assert [type(la) for la in enc] == [Dense, ReLU] and [type(la) for la in dec] == [Dense, Sigmoid]
+    widths = (enc[0].in_features, enc[0].out_features, dec[0].in_features, dec[0].out_features)
+    assert widths == (784, 32, 32, 784)
+    assert model.n_parameters() == 784 * 32 + 32 + 32 * 784 + 784
+    blog = Autoencoder(loss="bce", random_state=0)
+    assert [type(la) for la in blog.decoder.layers] == [Dense]  # logits out: BCE computed from them
+    X = np.random.default_rng(0).uniform(size=(3, 784)).astype(np.float32)
+    logits = blog.decoder.forward(blog.encoder.forward(X))
+    assert np.allclose(blog.reconstruct(X), 1 / (1 + np.exp(-logits)), atol=1e-6)

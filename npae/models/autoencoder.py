@@ -167,7 +167,9 @@ class SparseAutoencoder(Autoencoder):
     rho : float in (0, 1)
         Target mean activation (KL only).
     beta : float
-        Weight of the sparsity penalty.
+        Weight of the sparsity penalty: UFLDL's beta, the lambda of notes that write
+        ``L + lambda * Omega(h)`` (npae's lambda is ``weight_decay``; the notes' symbols against
+        npae's arguments: ``docs/18-what-the-notes-claim.md``).
     """
 
     def __init__(self, sizes: Sequence[int] = (64, 25), activation: str = "sigmoid",

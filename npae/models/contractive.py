@@ -40,7 +40,10 @@ class ContractiveAutoencoder(Autoencoder):
         hidden layer. The penalty needs smooth activations to do anything beyond ReLU's
         on/off pattern (ReLU's second derivative is 0).
     lam : float >= 0
-        Weight of the contractive penalty.
+        Weight of the contractive penalty. It multiplies a per-example mean of ``||J||_F^2`` while
+        ``loss="mse"`` or ``"bce"`` is a mean over every element, so the lambda of Rifai et al.,
+        whose reconstruction error sums over the D inputs, is ``D * lam``
+        (``docs/18-what-the-notes-claim.md``).
     """
 
     def __init__(self, sizes: Sequence[int] = (784, 64), activation: str = "sigmoid",
