@@ -204,7 +204,7 @@ def verdict_code_size(plain: dict, dae: dict) -> dict:
         because = ("both ends show, but the held-out error keeps falling to the largest code: 'too large' "
                    "shows as copying (a near-identity that reproduces turned images too), not as a worse "
                    "error")
-    if stopped is not None:
+    if stopped is not None and copies:
         because += ("; the denoising AE of the same size does not copy" if stopped else
                     "; the denoising AE of the same size is as close to the identity")
     return {"claim": "an autoencoder needs a balanced code size: too small is blurry, too large copies",
