@@ -1355,13 +1355,13 @@ def tuning_sparsity_table(m: dict) -> str:
     s, v = m["sparsity"], m["verdicts"]["sparsity"]
     d = s["dense"]
     rows = [["any", "0", f"{d['test_mse']:.4f}", f"{d['mean_activation']:.3f}",
-             f"{d['fires_on_mean']:.1%} ({d['fires_on_min']:.0%} to {d['fires_on_max']:.0%})",
+             f"{d['fires_on_mean']:.1%} ({d['fires_on_min']:.1%} to {d['fires_on_max']:.1%})",
              d["dead_units"], d["always_on_units"], "no sparsity: the reference"]]
     for c in s["cells"]:
         faults = v["faults"][_cell_name(c["rho"], c["beta"])]
         rows.append([f"{c['rho']:g}", f"{c['beta']:g}", f"{c['test_mse']:.4f}",
                      f"{c['mean_activation']:.3f} ({c['rho_miss']:.0%} off)",
-                     f"{c['fires_on_mean']:.1%} ({c['fires_on_min']:.0%} to {c['fires_on_max']:.0%})",
+                     f"{c['fires_on_mean']:.1%} ({c['fires_on_min']:.1%} to {c['fires_on_max']:.1%})",
                      c["dead_units"], c["always_on_units"], ", ".join(faults) if faults else "**good**"])
     return table(["$\\rho$", "$\\beta$", "held-out MSE", "mean activation $\\hat\\rho$",
                   "each unit fires on (mean, min to max)", "dead units", "always on", "by the rules"], rows)
@@ -1388,7 +1388,12 @@ def tuning_sparsity_reading(m: dict) -> str:
     if dead:
         text += (", and " + " and ".join(f"{n} of the {s['hidden']} units never fire at $\\rho = {rho:g}$"
                                          for rho, n in dead))
-    return text + "."
+    window = m["verdicts"]["sparsity"]["good_betas_by_rho"]
+    good = [f"$\\rho = {rho}$: $\\beta$ = {', '.join(f'{b:g}' for b in betas)}"
+            for rho, betas in window.items() if betas]
+    empty = [rho for rho, betas in window.items() if not betas]
+    text += ". Good cells: " + ("; ".join(good) if good else "none")
+    return text + (f"; none at $\\rho$ = {' or '.join(empty)}." if empty and good else ".")
 
 
 @figure("tuning-sparsity-verdicts", *TUNING_RUNS)
@@ -1415,11 +1420,12 @@ def tuning_code_table(m: dict) -> str:
     for k in c["ks"]:
         p, d = c["plain"][str(k)], c["dae"].get(str(k))
         rows.append([k, f"{p['test_mse']:.4f}", f"{p['train_mse']:.4f}", f"{p['detail_ratio']:.2f}",
-                     f"{p['gain']:.2f}", f"{p['turned_reproduced']:.0%}",
+                     f"{p['gain']:.2f}", f"{p['test_reproduced']:.0%}", f"{p['turned_reproduced']:.0%}",
                      *(("-", "-", "-") if d is None else
                        (f"{d['test_mse']:.4f}", f"{d['gain']:.2f}", f"{d['turned_reproduced']:.0%}"))])
     return table(["k", "plain AE: held-out MSE", "training MSE", "detail kept", f"gain (top {c['top']})",
-                  "turned images reproduced", "DAE: held-out MSE", "gain", "turned images reproduced"], rows)
+                  "held-out images reproduced", "turned images reproduced", "DAE: held-out MSE", "gain",
+                  "turned images reproduced"], rows)
 
 
 @figure("tuning-code-verdicts", *TUNING_RUNS)
