@@ -1413,6 +1413,25 @@ def tuning_sparsity_verdicts(*runs: dict) -> str:
                   "MSE without sparsity"], rows)
 
 
+@figure("tuning-sparsity-across", *TUNING_RUNS)
+def tuning_sparsity_across(*runs: dict) -> str:
+    verdicts = {m["verdicts"]["sparsity"]["verdict"] for m in runs}
+    windows = [m["verdicts"]["sparsity"]["good_betas_by_rho"] for m in runs]
+    rhos = list(windows[0])
+    never = [rho for rho in rhos if not any(w[rho] for w in windows)]
+    text = (f"The verdict is \"{verdicts.pop()}\" on all {len(runs)} data sets. " if len(verdicts) == 1 else
+            f"The verdicts differ between the {len(runs)} data sets. ")
+    if never:
+        text += f"At $\\rho$ = {' and '.join(never)} no $\\beta$ of the grid gives a good cell on any of them"
+        faults = [f for m in runs for name, f in m["verdicts"]["sparsity"]["faults"].items()
+                  if name.split(",")[0] in {f"rho={rho}" for rho in never}]
+        if all("costs" in f for f in faults if "misses" not in f):
+            text += (": every $\\beta$ there that reaches the target costs more than 1.5 times the error of "
+                     "the code without sparsity")
+        text += "."
+    return text
+
+
 @figure("tuning-code-table", "tuning")
 def tuning_code_table(m: dict) -> str:
     c = m["code_size"]
@@ -1444,6 +1463,28 @@ def tuning_code_verdicts(*runs: dict) -> str:
     k_lo, k_hi = runs[0]["code_size"]["ks"][0], runs[0]["code_size"]["ks"][-1]
     return table(["data", "verdict", f"plain AE, k = {k_lo}", f"plain AE, k = {k_hi}",
                   "lowest held-out MSE at k", f"DAE, k = {k_hi}"], rows)
+
+
+@figure("tuning-code-across", *TUNING_RUNS)
+def tuning_code_across(*runs: dict) -> str:
+    parts = []
+    for label, m in zip(TUNING_RUNS.values(), runs, strict=True):
+        v, c = m["verdicts"]["code_size"], m["code_size"]
+        large = c["plain"][str(c["ks"][-1])]
+        if not v["large_end_copies"]:
+            parts.append(f"on {label} the plain autoencoder with {c['ks'][-1]} numbers has a gain of only "
+                         f"{large['gain']:.2f} and reproduces {large['turned_reproduced']:.0%} of the turned "
+                         f"images' variance against {large['test_reproduced']:.0%} of the held-out images'")
+    blurry = sum(m["verdicts"]["code_size"]["small_end_blurry"] for m in runs)
+    falls = sum(m["verdicts"]["code_size"]["best_k"] == m["code_size"]["ks"][-1] for m in runs)
+    text = (f"The small end is blurry on {_of(blurry, len(runs))} data sets, and the held-out error is "
+            f"lowest at the largest code on {_of(falls, len(runs))}. ")
+    if parts:
+        text += "The large end does not copy by the rule: " + "; ".join(parts) + ". "
+    if blurry == falls == len(runs):
+        text += ("What holds on every data set is the smaller claim: too small a code is blurry, and the "
+                 "held-out error alone does not say when a code is too large.")
+    return text.rstrip()
 
 
 @figure("readme-tuning", "tuning")

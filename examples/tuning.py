@@ -417,19 +417,20 @@ def main(argv: list[str] | None = None) -> dict:
     code_size_figure(plain, dae, top, os.path.join(args.out, "code_size.png"))
     show, turned = X_test[:10], quarter_turned(X_test[:10])
     k_lo, k_hi = args.ks[0], args.ks[-1]
-    rows = {"held-out": show, **{f"AE {k}": models["AE", k].reconstruct(show) for k in args.ks[::2]}}
+    # row labels of six characters at most (image_grid's margin): "k=8" the plain AE, "DAE" the DAE at k_hi
+    rows = {"input": show, **{f"k={k}": models["AE", k].reconstruct(show) for k in args.ks[::2]}}
     if k_hi not in args.ks[::2]:
-        rows[f"AE {k_hi}"] = models["AE", k_hi].reconstruct(show)
+        rows[f"k={k_hi}"] = models["AE", k_hi].reconstruct(show)
     if ("DAE", k_hi) in models:
-        rows[f"DAE {k_hi}"] = models["DAE", k_hi].reconstruct(show)
+        rows["DAE"] = models["DAE", k_hi].reconstruct(show)
     rows["turned"] = turned
-    rows[f"AE {k_lo} "] = models["AE", k_lo].reconstruct(turned)  # labels must differ
-    rows[f"AE {k_hi} "] = models["AE", k_hi].reconstruct(turned)
+    rows[f"k={k_lo} "] = models["AE", k_lo].reconstruct(turned)  # labels must differ
+    rows[f"k={k_hi} "] = models["AE", k_hi].reconstruct(turned)
     if ("DAE", k_hi) in models:
-        rows[f"DAE {k_hi} "] = models["DAE", k_hi].reconstruct(turned)
+        rows["DAE "] = models["DAE", k_hi].reconstruct(turned)
     plotting.image_grid(rows, os.path.join(args.out, "code_size_reconstructions.png"),
-                        title="held-out images, then quarter-turned ones, through the plain AE and the DAE "
-                              "(AE k, DAE k: code size k)")
+                        title=f"held-out images, then quarter-turned ones: k=N the plain AE with an N-number "
+                              f"code, DAE the denoising AE with {k_hi}")
     cpu = time.process_time() - start
     print(f"\n{cpu:.0f} CPU seconds; figures and metrics.json in {args.out}")
 

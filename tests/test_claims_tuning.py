@@ -9,9 +9,12 @@ trained as many updates as on MNIST) and assert the verdicts that held there whe
 written:
 
 - the sparse autoencoder needs careful tuning of rho and beta: "holds" on both;
-- a balanced code size (too small is blurry, too large copies): "holds with a qualification" on
-  both (the held-out error keeps falling to k = 512; "too large" shows as copying, which the
-  denoising autoencoder of the same size does not do).
+- a balanced code size (too small is blurry, too large copies) does not hold on both: it holds
+  with a qualification on the letters, and does not hold on the photo crops, where the plain
+  autoencoder with 512 numbers is not near the identity (gain 0.50 against the rule's 0.9). So
+  only what held on both is asserted: the smallest code is blurry (at least twice the largest's
+  error, less than half its detail), and the held-out error is lowest at the largest code (the
+  error alone never says the code is too large).
 
 The code-size sweep runs at five of the example's nine sizes and the denoising autoencoder at the
 largest only: the verdict reads the smallest and the largest size and where the error is lowest,
@@ -45,8 +48,7 @@ def test_the_sparse_autoencoder_needs_careful_tuning_of_rho_and_beta(tuning_run)
     assert sum(count > 0 for count in v["failures"].values()) >= 2, v["failures"]
 
 
-def test_the_code_size_needs_a_balance_and_too_large_shows_as_copying(tuning_run):
+def test_the_smallest_code_is_blurry_and_the_error_falls_to_the_largest(tuning_run):
     v = tuning_run["verdicts"]["code_size"]
-    assert v["verdict"] == "holds with a qualification", v["because"]
-    assert v["small_end_blurry"] and v["large_end_copies"] and not v["error_rises_at_large_end"]
-    assert v["regulariser_stops_copying"], v["because"]
+    assert v["small_end_blurry"], v["because"]
+    assert v["best_k"] == 512 and not v["error_rises_at_large_end"], v["because"]
