@@ -1521,6 +1521,170 @@ def readme_notes_network(m: dict) -> str:
     return (f"held-out BCE {r['bce']:.3f} per pixel, PSNR {r['psnr_db']:.1f} dB against "
             f"{pca['psnr_db']:.1f} dB for PCA with {m['code']} components")
 
+# -- docs/03-sparsity.md ("Tuning rho and beta"), docs/12 ("How big should the code be"), the README:
+# examples/tuning.py on MNIST, Fashion-MNIST and the two non-digit sets
+TUNING_RUNS = {"tuning": "MNIST", "tuning_fashion": "Fashion-MNIST", "tuning_glyphs": "letters",
+               "tuning_photo_crops": "photo crops"}
+RUNS["tuning"] = ["examples/tuning.py", "--data-dir", "{data}"]
+RUNS["tuning_fashion"] = ["examples/tuning.py", "--data-dir", "{fashion}"]
+RUNS.update({f"tuning_{data}": ["examples/tuning.py", "--data-dir", "{" + data + "}"]
+             for data in NONDIGIT_SETS})
+
+
+def _sizes(m: dict) -> str:
+    return f"{m['n_train']:,} / {m['n_test']:,}"
+
+
+def _cell_name(rho: float, beta: float) -> str:
+    return f"rho={rho:g}, beta={beta:g}"
+
+
+@figure("tuning-sparsity-table", "tuning")
+def tuning_sparsity_table(m: dict) -> str:
+    s, v = m["sparsity"], m["verdicts"]["sparsity"]
+    d = s["dense"]
+    rows = [["any", "0", f"{d['test_mse']:.4f}", f"{d['mean_activation']:.3f}",
+             f"{d['fires_on_mean']:.1%} ({d['fires_on_min']:.1%} to {d['fires_on_max']:.1%})",
+             d["dead_units"], d["always_on_units"], "no sparsity: the reference"]]
+    for c in s["cells"]:
+        faults = v["faults"][_cell_name(c["rho"], c["beta"])]
+        rows.append([f"{c['rho']:g}", f"{c['beta']:g}", f"{c['test_mse']:.4f}",
+                     f"{c['mean_activation']:.3f} ({c['rho_miss']:.0%} off)",
+                     f"{c['fires_on_mean']:.1%} ({c['fires_on_min']:.1%} to {c['fires_on_max']:.1%})",
+                     c["dead_units"], c["always_on_units"], ", ".join(faults) if faults else "**good**"])
+    return table(["$\\rho$", "$\\beta$", "held-out MSE", "mean activation $\\hat\\rho$",
+                  "each unit fires on (mean, min to max)", "dead units", "always on", "by the rules"], rows)
+
+
+@figure("tuning-sparsity-reading", "tuning")
+def tuning_sparsity_reading(m: dict) -> str:
+    s = m["sparsity"]
+    dense = s["dense"]["test_mse"]
+    by = {(c["rho"], c["beta"]): c for c in s["cells"]}
+    rhos, betas = s["rhos"], s["betas"]
+    low, high = betas[0], betas[-1]
+    faults = m["verdicts"]["sparsity"]["faults"]
+    misses = [rho for rho in rhos if "misses" in faults[_cell_name(rho, low)]]
+    text = (f"Without the KL term the code is dense: mean activation {s['dense']['mean_activation']:.2f}, "
+            f"{s['dense']['always_on_units']} of {s['hidden']} units on for more than 90% of the inputs. "
+            f"With $\\beta = {low:g}$ the mean activation misses its target at {_of(len(misses), len(rhos))} "
+            f"values of $\\rho$ (at $\\rho = {rhos[0]:g}$ it is {by[rhos[0], low]['mean_activation']:.3f}). ")
+    costs = [f"{by[rho, high]['test_mse'] / dense:.1f} ($\\rho = {rho:g}$)" for rho in rhos]
+    text += (f"With $\\beta = {high:g}$ every cell is within "
+             f"{max(by[rho, high]['rho_miss'] for rho in rhos):.0%} of its $\\rho$, but the held-out MSE is "
+             f"{', '.join(costs)} times the dense model's")
+    dead = [(rho, by[rho, high]["dead_units"]) for rho in rhos if by[rho, high]["dead_units"]]
+    if dead:
+        text += (", and " + " and ".join(f"{n} of the {s['hidden']} units never fire at $\\rho = {rho:g}$"
+                                         for rho, n in dead))
+    window = m["verdicts"]["sparsity"]["good_betas_by_rho"]
+    good = [f"$\\rho = {rho}$: $\\beta$ = {', '.join(f'{b:g}' for b in betas)}"
+            for rho, betas in window.items() if betas]
+    empty = [rho for rho, betas in window.items() if not betas]
+    text += ". Good cells: " + ("; ".join(good) if good else "none")
+    return text + (f"; none at $\\rho$ = {' or '.join(empty)}." if empty and good else ".")
+
+
+@figure("tuning-sparsity-verdicts", *TUNING_RUNS)
+def tuning_sparsity_verdicts(*runs: dict) -> str:
+    rows = []
+    for label, m in zip(TUNING_RUNS.values(), runs, strict=True):
+        v = m["verdicts"]["sparsity"]
+        window = "; ".join(f"{rho}: {', '.join(f'{b:g}' for b in betas) or 'none'}"
+                           for rho, betas in v["good_betas_by_rho"].items())
+        f = v["failures"]
+        rows.append([f"{label} ({_sizes(m)})", f"**{v['verdict']}**", f"{len(v['good_cells'])} of "
+                     f"{len(m['sparsity']['cells'])}", window,
+                     f"{f['misses']} / {f['loses units']} / {f['costs']}",
+                     f"{m['sparsity']['dense']['test_mse']:.4f}"])
+    return table(["data (training / held-out images)", "verdict", "good cells",
+                  "good $\\beta$ for each $\\rho$", "cells that miss $\\rho$ / lose units / cost error",
+                  "MSE without sparsity"], rows)
+
+
+@figure("tuning-sparsity-across", *TUNING_RUNS)
+def tuning_sparsity_across(*runs: dict) -> str:
+    verdicts = {m["verdicts"]["sparsity"]["verdict"] for m in runs}
+    windows = [m["verdicts"]["sparsity"]["good_betas_by_rho"] for m in runs]
+    rhos = list(windows[0])
+    never = [rho for rho in rhos if not any(w[rho] for w in windows)]
+    text = (f"The verdict is \"{verdicts.pop()}\" on all {len(runs)} data sets. " if len(verdicts) == 1 else
+            f"The verdicts differ between the {len(runs)} data sets. ")
+    if never:
+        text += f"At $\\rho$ = {' and '.join(never)} no $\\beta$ of the grid gives a good cell on any of them"
+        faults = [f for m in runs for name, f in m["verdicts"]["sparsity"]["faults"].items()
+                  if name.split(",")[0] in {f"rho={rho}" for rho in never}]
+        if all("costs" in f for f in faults if "misses" not in f):
+            text += (": every $\\beta$ there that reaches the target costs more than 1.5 times the error of "
+                     "the code without sparsity")
+        text += "."
+    return text
+
+
+@figure("tuning-code-table", "tuning")
+def tuning_code_table(m: dict) -> str:
+    c = m["code_size"]
+    rows = []
+    for k in c["ks"]:
+        p, d = c["plain"][str(k)], c["dae"].get(str(k))
+        rows.append([k, f"{p['test_mse']:.4f}", f"{p['train_mse']:.4f}", f"{p['detail_ratio']:.2f}",
+                     f"{p['gain']:.2f}", f"{p['test_reproduced']:.0%}", f"{p['turned_reproduced']:.0%}",
+                     *(("-", "-", "-") if d is None else
+                       (f"{d['test_mse']:.4f}", f"{d['gain']:.2f}", f"{d['turned_reproduced']:.0%}"))])
+    return table(["k", "plain AE: held-out MSE", "training MSE", "detail kept", f"gain (top {c['top']})",
+                  "held-out images reproduced", "turned images reproduced", "DAE: held-out MSE", "gain",
+                  "turned images reproduced"], rows)
+
+
+@figure("tuning-code-verdicts", *TUNING_RUNS)
+def tuning_code_verdicts(*runs: dict) -> str:
+    rows = []
+    for label, m in zip(TUNING_RUNS.values(), runs, strict=True):
+        c, v = m["code_size"], m["verdicts"]["code_size"]
+        lo, hi = str(c["ks"][0]), str(c["ks"][-1])
+        small, large, dae = c["plain"][lo], c["plain"][hi], c["dae"].get(hi)
+        rows.append([f"{label} ({_sizes(m)})", f"**{v['verdict']}**",
+                     f"MSE {small['test_mse']:.4f}, detail {small['detail_ratio']:.2f}",
+                     f"MSE {large['test_mse']:.4f}, detail {large['detail_ratio']:.2f}, gain "
+                     f"{large['gain']:.2f}, turned {large['turned_reproduced']:.0%}", v["best_k"],
+                     "-" if dae is None else f"gain {dae['gain']:.2f}, turned "
+                                             f"{dae['turned_reproduced']:.0%}, MSE {dae['test_mse']:.4f}"])
+    k_lo, k_hi = runs[0]["code_size"]["ks"][0], runs[0]["code_size"]["ks"][-1]
+    return table(["data", "verdict", f"plain AE, k = {k_lo}", f"plain AE, k = {k_hi}",
+                  "lowest held-out MSE at k", f"DAE, k = {k_hi}"], rows)
+
+
+@figure("tuning-code-across", *TUNING_RUNS)
+def tuning_code_across(*runs: dict) -> str:
+    parts = []
+    for label, m in zip(TUNING_RUNS.values(), runs, strict=True):
+        v, c = m["verdicts"]["code_size"], m["code_size"]
+        large = c["plain"][str(c["ks"][-1])]
+        if not v["large_end_copies"]:
+            parts.append(f"on {label} the plain autoencoder with {c['ks'][-1]} numbers has a gain of only "
+                         f"{large['gain']:.2f} and reproduces {large['turned_reproduced']:.0%} of the turned "
+                         f"images' variance against {large['test_reproduced']:.0%} of the held-out images'")
+    blurry = sum(m["verdicts"]["code_size"]["small_end_blurry"] for m in runs)
+    falls = sum(m["verdicts"]["code_size"]["best_k"] == m["code_size"]["ks"][-1] for m in runs)
+    text = (f"The small end is blurry on {_of(blurry, len(runs))} data sets, and the held-out error is "
+            f"lowest at the largest code on {_of(falls, len(runs))}. ")
+    if parts:
+        text += "The large end does not copy by the rule: " + "; ".join(parts) + ". "
+    if blurry == falls == len(runs):
+        text += ("What holds on every data set is the smaller claim: too small a code is blurry, and the "
+                 "held-out error alone does not say when a code is too large.")
+    return text.rstrip()
+
+
+@figure("readme-tuning", "tuning")
+def readme_tuning(m: dict) -> str:
+    s, c = m["verdicts"]["sparsity"], m["verdicts"]["code_size"]
+    hi = str(m["code_size"]["ks"][-1])
+    large, dae = m["code_size"]["plain"][hi], m["code_size"]["dae"].get(hi)
+    text = (f"sparsity: {s['verdict']} ({len(s['good_cells'])} of {len(m['sparsity']['cells'])} "
+            f"(rho, beta) cells good); code size: {c['verdict']} (k = {hi}: gain {large['gain']:.2f}")
+    return text + (f", DAE {dae['gain']:.2f})" if dae else ")")
+
 
 # CATALOGUE-END
 
