@@ -1345,7 +1345,6 @@ def bench_ratio(run: dict) -> str:
 
 def bench_setup(runs: tuple[dict, ...]) -> str:
     """Said once under the tables: date, CPU, NumPy, and per run its kernel, threads, load and command."""
-    r0 = runs[0]
     rows = []
     for (script, _, _), per_workload in zip(BENCH_WORKLOADS, _per_workload(runs), strict=True):
         for (title, _), run in zip(BENCH_CONFIGS.values(), per_workload, strict=True):
@@ -1353,14 +1352,16 @@ def bench_setup(runs: tuple[dict, ...]) -> str:
             load = " / ".join("?" if v is None else f"{v:g}" for v in run["load_average"])
             rows.append([f"`{script}.py`, {title}", blas["architecture"], blas["threads"],
                          run["torch_threads"], load, f"`{run['command']}`"])
-    blas = r0["blas"] or {"library": "BLAS", "version": "unknown"}
-    return (f"Measured {r0['measured_at']} to {runs[-1]['measured_at']} on {r0['cpu']}, {r0['cores']} cores, "
-            f"NumPy {r0['numpy']} with {blas['library']} {blas['version']}, PyTorch {r0['torch']}, "
-            f"{r0['rounds']} interleaved rounds of {r0['steps']} steps (`conv_denoising.py`: "
-            f"{runs[-1]['rounds']} of {runs[-1]['steps']}), float32, batch 128; `<MNIST>` is the MNIST folder. "
-            f"A figure measured at a load average above {MAX_LOAD_PER_CORE:g} per core is not published.\n\n"
-            + table(["run", "OpenBLAS kernel", "BLAS threads", "PyTorch threads", "load average before / after",
-                     "command"], rows))
+    first, last = runs[0], runs[-1]
+    blas = first["blas"] or {"library": "BLAS", "version": "unknown"}
+    return (f"Measured {first['measured_at']} to {last['measured_at']} on {first['cpu']}, "
+            f"{first['cores']} cores, NumPy {first['numpy']} with {blas['library']} {blas['version']}, "
+            f"PyTorch {first['torch']}; {first['rounds']} interleaved rounds of {first['steps']} steps "
+            f"(`conv_denoising.py`: {last['rounds']} of {last['steps']}), float32, batch 128. `<MNIST>` is "
+            f"the MNIST folder. A figure measured at a load average above {MAX_LOAD_PER_CORE:g} per core is "
+            "not published.\n\n"
+            + table(["run", "OpenBLAS kernel", "BLAS threads", "PyTorch threads",
+                     "load average before / after", "command"], rows))
 
 
 def bench_ratio_table(runs: tuple[dict, ...], link: str) -> str:
