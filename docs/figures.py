@@ -22,7 +22,8 @@ backward arrows as its gradients. The plain run (no option) redraws them too; ``
 picture whose model has changed since it was drawn.
 
 ``--run`` runs the examples of :data:`RUNS` one at a time (each from seconds to a few minutes on two cores;
-``--only NAME ...`` picks some) and the kernel benchmark; a run on Fashion-MNIST is skipped, with a
+``--only NAME ...`` picks some) and the benchmarks (:data:`BENCHMARKS`, each in the environment
+:data:`BENCH_ENV` gives it: variables unset or set); a run on Fashion-MNIST is skipped, with a
 message, unless ``--fashion-dir`` is given. A metrics file that is missing is reported with the
 command that makes it, and the figures that need it are left as they are.
 """

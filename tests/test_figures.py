@@ -140,6 +140,20 @@ def test_the_readme_speed_table_follows_the_load_of_each_run(tmp_path):
     assert "Some CPU" in text and "Haswell" in text
 
 
+def test_each_speed_benchmark_runs_in_its_own_environment(monkeypatch, tmp_path):
+    """Default threads and one thread unset the machine's OpenBLAS kernel settings; the third keeps them."""
+    monkeypatch.setenv("OPENBLAS_CORETYPE", "Haswell")
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
+    envs: dict[str, dict] = {}
+    monkeypatch.setattr(figures.subprocess, "run", lambda cmd, env, **kw: envs.setdefault(cmd[-1], env))
+    names = ["bench_vae", "bench_vae_1thread", "bench_vae_workplace"]
+    figures.run_all(names, "MNIST", tmp_path)
+    default, one, machine = (envs[str(figures.METRICS / f"{name}.json")] for name in names)
+    assert "OPENBLAS_CORETYPE" not in default and "OPENBLAS_NUM_THREADS" not in default
+    assert "OPENBLAS_CORETYPE" not in one and one["OPENBLAS_NUM_THREADS"] == "1"
+    assert machine["OPENBLAS_CORETYPE"] == "Haswell" and "OPENBLAS_NUM_THREADS" not in machine
+
+
 # ---------------------------------------------------------------------------- the computation graphs
 def test_the_graph_has_one_box_per_layer_in_order_with_its_shape():
     """The graph is read from the model: a box per encoder and decoder layer, in order, each with its
