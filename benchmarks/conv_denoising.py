@@ -16,7 +16,7 @@ Run it (PyTorch is optional; without it only npae is timed)::
     python benchmarks/conv_denoising.py --data-dir /path/to/mnist            # a minute or two
     python benchmarks/conv_denoising.py --data-dir /path/to/mnist --quick    # under a minute
 
-A step here costs about twenty times one of ``dense_ae.py``, so the script's defaults are 9 rounds
+A step here costs about 35 times one of ``dense_ae.py`` (one thread), so the script's defaults are 9 rounds
 of 20 steps after 5 warm-up steps (the others' are 11 rounds of 50 after 10): 23,040 images per
 framework, under a minute of timed training each at one thread (43 s on a busy machine).
 ``--data-dir`` defaults to ``$NPAE_DATA_DIR``. Results are recorded in docs/benchmarks.md.
