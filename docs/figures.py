@@ -1355,7 +1355,8 @@ def bench_setup(runs: tuple[dict, ...]) -> str:
                          run["torch_threads"], load, f"`{run['command']}`"])
     first, last = runs[0], runs[-1]
     blas = first["blas"] or {"library": "BLAS", "version": "unknown"}
-    return (f"Measured {first['measured_at']} to {last['measured_at']} on {first['cpu']}, "
+    dates = sorted(run["measured_at"] for run in runs)  # "YYYY-MM-DD HH:MM UTC" sorts by time
+    return (f"Measured {dates[0]} to {dates[-1]} on {first['cpu']}, "
             f"{first['cores']} cores, NumPy {first['numpy']} with {blas['library']} {blas['version']}, "
             f"PyTorch {first['torch']}; {first['rounds']} interleaved rounds of {first['steps']} steps "
             f"(`conv_denoising.py`: {last['rounds']} of {last['steps']}), float32, batch 128. `<MNIST>` is "
