@@ -1356,12 +1356,13 @@ def bench_setup(runs: tuple[dict, ...]) -> str:
     first, last = runs[0], runs[-1]
     blas = first["blas"] or {"library": "BLAS", "version": "unknown"}
     dates = sorted(run["measured_at"] for run in runs)  # "YYYY-MM-DD HH:MM UTC" sorts by time
+    unset = ", ".join(f"`{var}`" for var in last["env"])
     return (f"Measured {dates[0]} to {dates[-1]} on {first['cpu']}, "
             f"{first['cores']} cores, NumPy {first['numpy']} with {blas['library']} {blas['version']}, "
             f"PyTorch {first['torch']}; {first['rounds']} interleaved rounds of {first['steps']} steps "
             f"(`conv_denoising.py`: {last['rounds']} of {last['steps']}), float32, batch 128. `<MNIST>` is "
-            f"the MNIST folder. A figure measured at a load average above {MAX_LOAD_PER_CORE:g} per core is "
-            "not published.\n\n"
+            f"the MNIST folder; a command runs with those of {unset} it does not set unset. A figure "
+            f"measured at a load average above {MAX_LOAD_PER_CORE:g} per core is not published.\n\n"
             + table(["run", "OpenBLAS kernel", "BLAS threads", "PyTorch threads",
                      "load average before / after", "command"], rows))
 
