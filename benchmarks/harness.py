@@ -16,6 +16,11 @@ The harness
 PyTorch is optional: when it cannot be imported the torch column is skipped with a message.
 Its thread count is set to the number of threads NumPy's BLAS uses, so the comparison is fair.
 
+A run first prints what it runs on (:func:`describe`: CPU, NumPy's BLAS kernel and threads, PyTorch's
+threads, the OpenBLAS and thread variables); with ``--json`` it also records that
+(:func:`environment`; threadpoolctl is optional, ``blas`` is None without it), the load average
+before and after, the date and the command line that repeats it (:func:`reproduce_command`).
+
 Most benchmark scripts only define their two step builders and hand them to
 :func:`main_for`, which parses the standard options, cuts the MNIST batches, runs (or
 profiles) the workload and prints the final losses and the ratio against the target::
