@@ -16,6 +16,11 @@ The harness
 PyTorch is optional: when it cannot be imported the torch column is skipped with a message.
 Its thread count is set to the number of threads NumPy's BLAS uses, so the comparison is fair.
 
+A run first prints what it runs on (:func:`describe`: CPU, NumPy's BLAS kernel and threads, PyTorch's
+threads, the OpenBLAS and thread variables); with ``--json`` it also records that
+(:func:`environment`; threadpoolctl is optional, ``blas`` is None without it), the load average
+before and after, the date and the command line that repeats it (:func:`reproduce_command`).
+
 Most benchmark scripts only define their two step builders and hand them to
 :func:`main_for`, which parses the standard options, cuts the MNIST batches, runs (or
 profiles) the workload and prints the final losses and the ratio against the target::
@@ -46,6 +51,7 @@ import argparse
 import cProfile
 import json
 import os
+import platform
 import pstats
 import statistics
 import sys
@@ -65,6 +71,9 @@ TorchStepFn = Callable[[Any, list, int], tuple[Step, dict]]
 
 #: Environment variables that fix the number of BLAS threads NumPy uses, in priority order.
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
+#: The variables a run records (None when unset) and prefixes to its command: OpenBLAS's kernel
+#: choice and cache size (some machines set them for old OpenBLAS builds), then the thread counts.
+RECORDED_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
 
 
 @dataclass
@@ -132,15 +141,97 @@ def load_average() -> float | None:
         return None
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Add the harness's options to a benchmark script's parser."""
+def cpu_model() -> str:
+    """The processor's name: /proc/cpuinfo's "model name", else ``platform.processor()``, else "unknown"."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def blas_info() -> dict[str, Any] | None:
+    """NumPy's BLAS as threadpoolctl sees it: library, version, kernel ("architecture") and threads.
+
+    None when threadpoolctl is not installed (it is optional) or finds no BLAS.
+    """
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return None
+    blas = [lib for lib in threadpool_info() if lib.get("user_api") == "blas"]
+    blas.sort(key=lambda lib: "numpy" not in lib.get("filepath", ""))  # NumPy's own first
+    if not blas:
+        return None
+    lib = blas[0]
+    return {"library": lib.get("internal_api"), "version": lib.get("version"),
+            "architecture": lib.get("architecture"), "threads": lib.get("num_threads")}
+
+
+def environment() -> dict[str, Any]:
+    """What a benchmark ran on: CPU, cores, NumPy and its BLAS, PyTorch's threads, the recorded variables.
+
+    PyTorch is looked up only if the run imported it (``torch_threads`` None otherwise).
+    """
+    torch = sys.modules.get("torch")
+    return {"cpu": cpu_model(), "cores": os.cpu_count(), "numpy": np.__version__, "blas": blas_info(),
+            "torch": getattr(torch, "__version__", None),
+            "torch_threads": torch.get_num_threads() if torch is not None else None,
+            "env": {var: os.environ.get(var) for var in RECORDED_VARS}}
+
+
+def reproduce_command(script: str, argv: list[str], env: dict[str, str | None]) -> str:
+    """The command line that repeats a run: ``VAR=value python benchmarks/<script> <args>``.
+
+    ``argv`` are the run's arguments: ``--json PATH`` is dropped and the MNIST folder written
+    ``<MNIST>`` (``--data-dir <MNIST>`` is added when it came from ``$NPAE_DATA_DIR``); the
+    variables of ``env`` that were set come first.
+    """
+    args, i, data = [], 0, False
+    while i < len(argv):
+        a = argv[i]
+        name = a.split("=", 1)[0]
+        takes_value = "=" not in a
+        if name == "--json":
+            i += 1 + takes_value
+            continue
+        if name == "--data-dir":
+            args += ["--data-dir", "<MNIST>"]
+            data, i = True, i + 1 + takes_value
+            continue
+        args.append(a)
+        i += 1
+    if not data:
+        args = ["--data-dir", "<MNIST>", *args]
+    prefix = [f"{var}={value}" for var, value in env.items() if value is not None]
+    return " ".join([*prefix, "python", f"benchmarks/{script}", *args])
+
+
+def describe(where: dict[str, Any]) -> str:
+    """The lines a run prints first: CPU, BLAS kernel and threads, PyTorch's threads, the variables."""
+    blas = where["blas"]
+    blas_line = ("BLAS: unknown (threadpoolctl not installed)" if blas is None else
+                 f"BLAS: {blas['library']} {blas['version']}, kernel {blas['architecture']}, "
+                 f"{blas['threads']} thread(s)")
+    env = ", ".join(f"{var}={value}" for var, value in where["env"].items())
+    return (f"CPU: {where['cpu']}, {where['cores']} cores; NumPy {where['numpy']}\n{blas_line}\n"
+            f"PyTorch threads: {where['torch_threads']}\nenvironment: {env}")
+
+
+def add_arguments(parser: argparse.ArgumentParser, rounds: int = 11, steps: int = 50,
+                  warmup: int = 10) -> argparse.ArgumentParser:
+    """Add the harness's options to a benchmark script's parser (with the script's own defaults)."""
     g = parser.add_argument_group("benchmark harness")
     g.add_argument("--quick", action="store_true",
                    help="a fast smoke run (3 rounds of 5 steps, 2 warm-up steps)")
-    g.add_argument("--rounds", type=int, default=11, help="interleaved rounds (default 11)")
-    g.add_argument("--steps", type=int, default=50,
-                   help="training steps per round and framework (default 50)")
-    g.add_argument("--warmup", type=int, default=10, help="untimed steps before the rounds (default 10)")
+    g.add_argument("--rounds", type=int, default=rounds, help=f"interleaved rounds (default {rounds})")
+    g.add_argument("--steps", type=int, default=steps,
+                   help=f"training steps per round and framework (default {steps})")
+    g.add_argument("--warmup", type=int, default=warmup,
+                   help=f"untimed steps before the rounds (default {warmup})")
     g.add_argument("--pause", type=float, default=0.2,
                    help="untimed seconds after each timed block, so the worker threads of one framework "
                         "stop spinning before the other runs (default 0.2)")
@@ -188,7 +279,7 @@ def _time(step: Step, steps: int, pause: float) -> float:
 
 
 def run(workloads: list[Workload], args: argparse.Namespace | None = None,
-        verbose: bool = True) -> list[Result]:
+        verbose: bool = True, command: str | None = None) -> list[Result]:
     """Warm up, then time every workload in interleaved rounds; return one Result per workload.
 
     Every timed block is followed by an untimed pause (``--pause``, default 0.2 s). Without
@@ -196,10 +287,18 @@ def run(workloads: list[Workload], args: argparse.Namespace | None = None,
     spinning for a while (OpenBLAS for about 0.1 s) and steals the cores from whichever
     framework runs next. Measured here: PyTorch timed right after npae ran at 28,000
     samples/s, after a 0.15 s pause at 61,000, the same as alone.
+
+    With ``--json`` the file also records :func:`environment` and ``command`` (the command line
+    that repeats the run, :func:`reproduce_command`).
     """
     rounds, steps, warmup = _settings(args)
     pause = 0.2 if args is None else getattr(args, "pause", 0.2)
     results = [Result(w.name) for w in workloads]
+    where = environment()
+    if verbose:
+        print(describe(where), file=sys.stderr)
+        if command:
+            print(f"to repeat this run: {command}", file=sys.stderr)
     load_before = load_average()
     for w in workloads:
         for step in (w.npae, w.torch):
@@ -219,8 +318,8 @@ def run(workloads: list[Workload], args: argparse.Namespace | None = None,
             print(f"round {r + 1}/{rounds}  {line}  samples/s", file=sys.stderr)
     if args is not None and getattr(args, "json", None):
         with open(args.json, "w") as f:
-            json.dump({"measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-                       "cores": os.cpu_count(), "numpy": np.__version__,
+            json.dump({"measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), **where,
+                       "command": command,
                        "rounds": rounds, "steps": steps, "warmup": warmup, "pause": pause,
                        "numpy_threads": numpy_threads(),
                        "load_average": [load_before, load_average()],
@@ -303,7 +402,7 @@ def main_for(doc: str, workload: str, network: str, npae_step_fn: NpaeStepFn, to
              batch_shape: tuple[int, ...] | None = None,
              profile: Callable[[Step, dict, list], None] = cprofile_steps,
              profile_help: str = "profile 200 npae steps with cProfile instead of benchmarking",
-             argv: list[str] | None = None) -> None:
+             defaults: tuple[int, int, int] = (11, 50, 10), argv: list[str] | None = None) -> None:
     """The ``main()`` of a benchmark script: one workload, npae against PyTorch, on MNIST batches.
 
     Parses ``--data-dir`` (default ``$NPAE_DATA_DIR``), ``--batch-size``, ``--n-batches``,
@@ -313,7 +412,7 @@ def main_for(doc: str, workload: str, network: str, npae_step_fn: NpaeStepFn, to
     per image, e.g. ``(1, 28, 28)``), prints the data and ``network`` lines, then either
     ``profile(step, state, batches)`` or builds both steps, runs them (:func:`run`), prints
     the report, ``<loss_name>: npae <loss>, torch <loss>`` and the ratio npae / PyTorch
-    against ``target``.
+    against ``target``. ``defaults`` are the script's ``(rounds, steps, warmup)``.
     """
     from npae.scripts import load_mnist_or_exit
 
@@ -325,7 +424,8 @@ def main_for(doc: str, workload: str, network: str, npae_step_fn: NpaeStepFn, to
     parser.add_argument("--n-batches", type=int, default=16, help="distinct batches cycled (default 16)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--profile", action="store_true", help=profile_help)
-    add_arguments(parser)
+    add_arguments(parser, *defaults)
+    argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
     X, _, _, _, _ = load_mnist_or_exit(parser, args)  # prints "data: <which images>"
     n = args.batch_size * args.n_batches
@@ -347,7 +447,9 @@ def main_for(doc: str, workload: str, network: str, npae_step_fn: NpaeStepFn, to
     torch_step = torch_state = None
     if torch is not None:
         torch_step, torch_state = torch_step_fn(torch, batches, args.seed)
-    results = run([Workload(workload, npae_step, torch_step, args.batch_size)], args)
+    script = os.path.basename(sys.modules[npae_step_fn.__module__].__file__)  # the benchmark script's file
+    command = reproduce_command(script, argv, {var: os.environ.get(var) for var in RECORDED_VARS})
+    results = run([Workload(workload, npae_step, torch_step, args.batch_size)], args, command=command)
     print_report(results)
     final = f"{loss_name}: npae {npae_state['loss']:{loss_format}}"
     if torch_state is not None:

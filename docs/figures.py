@@ -22,7 +22,8 @@ backward arrows as its gradients. The plain run (no option) redraws them too; ``
 picture whose model has changed since it was drawn.
 
 ``--run`` runs the examples of :data:`RUNS` one at a time (each from seconds to a few minutes on two cores;
-``--only NAME ...`` picks some) and the kernel benchmark; a run on Fashion-MNIST is skipped, with a
+``--only NAME ...`` picks some) and the benchmarks (:data:`BENCHMARKS`, each in the environment
+:data:`BENCH_ENV` gives it: variables unset or set); a run on Fashion-MNIST is skipped, with a
 message, unless ``--fashion-dir`` is given. A metrics file that is missing is reported with the
 command that makes it, and the figures that need it are left as they are.
 """
@@ -32,6 +33,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -126,10 +128,9 @@ RUNS.update({f"overfitting_{data}": ["examples/overfitting.py", "--data-dir", "{
 #: Benchmarks write their JSON themselves (``{json}``: the file in docs/metrics/).
 BENCHMARKS: dict[str, list[str]] = {
     "bench_kernels": ["benchmarks/kernels.py", "--json", "{json}"],
-    "bench_dense_ae": ["benchmarks/dense_ae.py", "--data-dir", "{data}", "--json", "{json}"],
-    "bench_vae": ["benchmarks/vae.py", "--data-dir", "{data}", "--json", "{json}"],
-    "bench_conv_ae": ["benchmarks/conv_ae.py", "--data-dir", "{data}", "--json", "{json}"],
-}
+}  # and the speed benchmarks, registered with their figures (BENCH_WORKLOADS)
+#: A benchmark's changes to the environment it runs in: variable -> value, or None to unset it.
+BENCH_ENV: dict[str, dict[str, str | None]] = {}
 
 Render = Callable[..., str]
 #: name -> (metrics files, function of their contents giving the text between the markers)
@@ -221,7 +222,6 @@ TEMPLATES: dict[str, tuple[str, str]] = {
                          "{before[ssim]:.2f} → {after[ssim]:.2f}"),
     # docs/01-dense-and-activations.md, the README: the benchmarks
     "sigmoid-ulps": ("bench_kernels", "up to {sigmoid[max_ulps_vs_float32_expit]:.0f} ulp ({sigmoid[grid]})"),
-    "readme-speed-intro": ("bench_dense_ae", "{results[0][ratio_of_medians]:.2f}x"),
 }
 for _name, (_run, _template) in TEMPLATES.items():
     figure(_name, _run)(lambda m, template=_template: template.format(**m))
@@ -1406,41 +1406,101 @@ def readme_conv_ae(m: dict) -> str:
             f"{n['dense'] / n['conv']:.1f}x fewer parameters")
 
 
-# -- docs/benchmarks.md and the README: benchmarks/dense_ae.py, vae.py, conv_ae.py (harness JSON)
-BENCH_ROWS = (("dense AE 784-256-32-256-784, ReLU, sigmoid, MSE, Adam", "dense_ae.py", 0.8),
-              ("VAE 784-400-20, ReLU, Bernoulli, Adam", "vae.py", 0.8),
-              ("conv AE 1-16-32 stride-2 convs + 2 transposed convs", "conv_ae.py", 0.3))
+# -- docs/benchmarks.md and the README: the speed benchmarks (benchmarks/harness.py's JSON)
+#: Each benchmark script, its label and its target ratio; it runs in each of BENCH_CONFIGS, one file each.
+BENCH_WORKLOADS = (("dense_ae", "dense AE 784-256-32-256-784, ReLU, sigmoid, MSE, Adam", 0.8),
+                   ("vae", "VAE 784-400-20, ReLU, Bernoulli, Adam", 0.8),
+                   ("conv_ae", "conv AE 1-16-32 stride-2 convs + 2 transposed convs", 0.3),
+                   ("conv_denoising", "conv DAE 1-32-32 stride-1 convs, pooling, upsampling, BCE", 0.3))
+_KERNEL_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")  # set on some machines for old OpenBLAS builds
+_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
+#: file suffix -> (column title, environment changes): default threads and NumPy's own OpenBLAS kernel;
+#: one thread; default threads with the kernel settings of the machine that runs it.
+BENCH_CONFIGS = {
+    "": ("default threads", dict.fromkeys(_KERNEL_VARS + _THREAD_VARS)),
+    "_1thread": ("1 thread", {**dict.fromkeys(_KERNEL_VARS + _THREAD_VARS), "OPENBLAS_NUM_THREADS": "1"}),
+    "_workplace": ("machine's OpenBLAS settings", dict.fromkeys(_THREAD_VARS)),
+}
+for _script, _, _ in BENCH_WORKLOADS:
+    for _suffix, (_, _changes) in BENCH_CONFIGS.items():
+        BENCHMARKS[f"bench_{_script}{_suffix}"] = [f"benchmarks/{_script}.py", "--data-dir", "{data}",
+                                                    "--json", "{json}"]
+        BENCH_ENV[f"bench_{_script}{_suffix}"] = _changes
+#: Every speed benchmark's file, workload by workload, in BENCH_CONFIGS' order.
+BENCH_RUNS = tuple(f"bench_{script}{suffix}" for script, _, _ in BENCH_WORKLOADS for suffix in BENCH_CONFIGS)
+#: A run whose load average (before or after) per core is above this is not published.
+MAX_LOAD_PER_CORE = 0.5
 
 
-def bench_measured(runs: tuple[dict, ...]) -> str:
-    """When and where the harness runs were made (the first and the last)."""
-    loads = [v for r in runs for v in r["load_average"] if v is not None]
-    return (f"measured {runs[0]['measured_at']} to {runs[-1]['measured_at']} on the shared "
-            f"{runs[0]['cores']}-core machine, NumPy {runs[0]['numpy']}, {runs[0]['numpy_threads']} BLAS "
-            f"thread(s) each, load average {min(loads):g} to {max(loads):g}, {runs[0]['rounds']} interleaved "
-            f"rounds of {runs[0]['steps']} steps")
+def _per_workload(runs: tuple[dict, ...]) -> list[tuple[dict, ...]]:
+    """BENCH_RUNS' contents cut into one tuple per workload (its configurations in order)."""
+    n = len(BENCH_CONFIGS)
+    return [runs[i:i + n] for i in range(0, len(runs), n)]
 
 
-@figure("bench-summary", "bench_dense_ae", "bench_vae", "bench_conv_ae")
+def bench_unpublished(run: dict) -> str | None:
+    """Why a run's figures may not be shown (its machine was busy), or None when they may."""
+    loads = run["load_average"]
+    worst = max((v for v in loads if v is not None), default=None)
+    if worst is not None and None not in loads and worst <= MAX_LOAD_PER_CORE * run["cores"]:
+        return None
+    load = "an unknown load" if worst is None or None in loads else f"load {worst:g}"
+    return (f"not published: measured at {load} on {run['cores']} cores; rerun `{run['command']}` "
+            f"on an idle machine")
+
+
+def bench_ratio(run: dict) -> str:
+    """npae / PyTorch of a run (ratio of the medians), or why it is not published."""
+    ratio = run["results"][0]["ratio_of_medians"]
+    return bench_unpublished(run) or ("-" if ratio is None else f"{ratio:.2f}x")
+
+
+def bench_setup(runs: tuple[dict, ...]) -> str:
+    """Said once under the tables: date, CPU, NumPy, and per run its kernel, threads, load and command."""
+    rows = []
+    for (script, _, _), per_workload in zip(BENCH_WORKLOADS, _per_workload(runs), strict=True):
+        for (title, _), run in zip(BENCH_CONFIGS.values(), per_workload, strict=True):
+            blas = run["blas"] or {"architecture": "unknown", "threads": run["numpy_threads"]}
+            load = " / ".join("?" if v is None else f"{v:g}" for v in run["load_average"])
+            rows.append([f"`{script}.py`, {title}", blas["architecture"], blas["threads"],
+                         run["torch_threads"], load, f"`{run['command']}`"])
+    first, last = runs[0], runs[-1]
+    blas = first["blas"] or {"library": "BLAS", "version": "unknown"}
+    dates = sorted(run["measured_at"] for run in runs)  # "YYYY-MM-DD HH:MM UTC" sorts by time
+    unset = ", ".join(f"`{var}`" for var in last["env"])
+    return (f"Measured {dates[0]} to {dates[-1]} on {first['cpu']}, "
+            f"{first['cores']} cores, NumPy {first['numpy']} with {blas['library']} {blas['version']}, "
+            f"PyTorch {first['torch']}; {first['rounds']} interleaved rounds of {first['steps']} steps "
+            f"(`conv_denoising.py`: {last['rounds']} of {last['steps']}), float32, batch 128. `<MNIST>` is "
+            f"the MNIST folder; a command runs with those of {unset} it does not set unset. A figure "
+            f"measured at a load average above {MAX_LOAD_PER_CORE:g} per core is not published.\n\n"
+            + table(["run", "OpenBLAS kernel", "BLAS threads", "PyTorch threads",
+                     "load average before / after", "command"], rows))
+
+
+def bench_ratio_table(runs: tuple[dict, ...], link: str) -> str:
+    """One row per workload, one column of npae / PyTorch per configuration."""
+    rows = []
+    for (script, label, _), per_workload in zip(BENCH_WORKLOADS, _per_workload(runs), strict=True):
+        rows.append([f"{label} ({link.format(script=script)})", *map(bench_ratio, per_workload)])
+    return table(["workload", *(f"npae / PyTorch, {title}" for title, _ in BENCH_CONFIGS.values())], rows)
+
+
+@figure("bench-summary", *BENCH_RUNS)
 def bench_summary(*runs: dict) -> str:
-    rows = []
-    for (label, script, target), run in zip(BENCH_ROWS, runs, strict=True):
-        r = run["results"][0]
-        torch = "-" if r["torch_median"] is None else f"{r['torch_median']:,.0f}"
-        ratio = "-" if r["ratio_of_medians"] is None else f"**{r['ratio_of_medians']:.2f}x**"
-        rows.append([f"{label} ([`{script}`](../benchmarks/{script}))", f"{r['npae_median']:,.0f}", torch,
-                     ratio, f"{target}x"])
-    return (table(["workload", "npae samples/s", "PyTorch samples/s", "npae / PyTorch", "target"], rows)
-            + f"\n\n({bench_measured(runs)}; float32, batch 128.)")
+    return (bench_ratio_table(runs, "[`{script}.py`](../benchmarks/{script}.py)") + "\n\nTargets: "
+            + ", ".join(f"`{script}.py` {target}x" for script, _, target in BENCH_WORKLOADS)
+            + ".\n\n" + bench_setup(runs))
 
 
-@figure("readme-speed", "bench_dense_ae", "bench_vae", "bench_conv_ae")
+@figure("readme-speed", *BENCH_RUNS)
 def readme_speed(*runs: dict) -> str:
-    rows = []
-    for (label, script, _), run in zip(BENCH_ROWS, runs, strict=True):
-        ratio = run["results"][0]["ratio_of_medians"]
-        rows.append([f"{label} (`benchmarks/{script}`)", "-" if ratio is None else f"{ratio:.2f}x"])
-    return table(["workload", "npae / PyTorch"], rows) + f"\n\n({bench_measured(runs)}.)"
+    return bench_ratio_table(runs, "`benchmarks/{script}.py`") + "\n\n" + bench_setup(runs)
+
+
+@figure("readme-speed-intro", "bench_dense_ae")
+def readme_speed_intro(run: dict) -> str:
+    return bench_unpublished(run) or f"{run['results'][0]['ratio_of_medians']:.2f}x"
 
 
 # -- docs/18-what-the-notes-claim.md and the README: examples/notes_network.py on MNIST and Fashion-MNIST
@@ -1994,9 +2054,7 @@ def load_metrics(run: str, folder: Path = METRICS) -> dict:
     path = folder / f"{run}.json"
     if not path.is_file():
         if run in BENCHMARKS:
-            json_path = _shown(METRICS / f"{run}.json")
-            how = " ".join(["python"] + [c.replace("{json}", json_path).replace("{data}", "D")
-                                         for c in BENCHMARKS[run]])
+            how = f"python docs/figures.py --run --only {run} --data-dir D"
         else:
             shown = [c.replace("{data}", "D").replace("{fashion}", "F") for c in RUNS[run]]
             how = (" ".join(["python", *shown])
@@ -2075,6 +2133,7 @@ def run_all(names: list[str], data_dir: str, out: Path, fashion_dir: str = "") -
         if "{fashion}" in RUNS.get(name, ()) and not fashion_dir:
             print(f"skipped {name}: it needs --fashion-dir (a Fashion-MNIST folder)", flush=True)
             continue
+        changes = BENCH_ENV.get(name, {})
         if name in BENCHMARKS:
             cmd = [c.replace("{json}", str(METRICS / f"{name}.json")).replace("{data}", data_dir)
                    for c in BENCHMARKS[name]]
@@ -2082,8 +2141,11 @@ def run_all(names: list[str], data_dir: str, out: Path, fashion_dir: str = "") -
             cmd = [c.format(data=data_dir, fashion=fashion_dir, **folders) if c.startswith("{") else c
                    for c in RUNS[name]]
             cmd += ["--out", str(out / name)]
-        print("$ python " + " ".join(cmd), flush=True)
-        subprocess.run([sys.executable, *cmd], cwd=ROOT, check=True)
+        env = {k: v for k, v in {**os.environ, **changes}.items() if v is not None}
+        shown = ([f"-u {k}" for k, v in changes.items() if v is None]  # env's options before its assignments
+                 + [f"{k}={v}" for k, v in changes.items() if v is not None])
+        print("$ " + " ".join(["env", *shown] if shown else []) + " python " + " ".join(cmd), flush=True)
+        subprocess.run([sys.executable, *cmd], cwd=ROOT, check=True, env=env)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -103,6 +103,57 @@ def test_the_applications_page_counts_the_held_out_digits():
     assert f"({others.min()} to {others.max()} images against the {counts[5]} held-out fives)" in page
 
 
+def _bench_run(load_before: float, load_after: float, ratio: float = 1.234) -> dict:
+    """A speed benchmark's JSON as benchmarks/harness.py writes it, with the fields the figures read."""
+    return {"measured_at": "2026-12-07 12:00 UTC", "cpu": "Some CPU", "cores": 2, "numpy": "2.4.6",
+            "blas": {"library": "openblas", "version": "0.3.31", "architecture": "Haswell", "threads": 2},
+            "torch": "2.13.0", "torch_threads": 2, "numpy_threads": 2, "rounds": 11, "steps": 50,
+            "env": dict.fromkeys(("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS",
+                                  "OMP_NUM_THREADS")),
+            "command": "python benchmarks/dense_ae.py --data-dir <MNIST>",
+            "load_average": [load_before, load_after], "results": [{"ratio_of_medians": ratio}]}
+
+
+@pytest.mark.parametrize("loads", [(1.2, 0.3), (0.3, 1.01), (None, 0.1)])
+def test_a_speed_figure_measured_on_a_busy_machine_is_not_published(loads):
+    """Above 0.5 per core before or after (or at an unknown load) the ratio gives way to the command."""
+    text = figures.bench_ratio(_bench_run(*loads))
+    assert text.startswith("not published: measured at ") and "on 2 cores" in text
+    assert "1.23" not in text
+    assert text.endswith("rerun `python benchmarks/dense_ae.py --data-dir <MNIST>` on an idle machine")
+    busy = figures.bench_ratio(_bench_run(1.2, 0.3))
+    assert busy.startswith("not published: measured at load 1.2 on 2 cores")
+
+
+def test_a_speed_figure_measured_on_an_idle_machine_is_published():
+    assert figures.bench_ratio(_bench_run(0.2, 1.0)) == "1.23x"  # 1.0 on 2 cores: 0.5 per core
+
+
+def test_the_readme_speed_table_follows_the_load_of_each_run(tmp_path):
+    """The whole figure: one idle run shows its ratio, the busy ones say how to measure again."""
+    for i, run in enumerate(figures.BENCH_RUNS):
+        metrics = _bench_run(0.1, 0.2, ratio=0.5 + i) if i == 1 else _bench_run(3.0, 3.5)
+        (tmp_path / f"{run}.json").write_text(json.dumps(metrics))
+    text = figures.render("readme-speed", tmp_path)
+    assert "| 1.50x |" in text and text.count("not published: measured at load 3.5 on 2 cores") == 11
+    assert "0.1 / 0.2" in text and text.count("3 / 3.5") == 11  # the load of each run, once
+    assert "Some CPU" in text and "Haswell" in text
+
+
+def test_each_speed_benchmark_runs_in_its_own_environment(monkeypatch, tmp_path):
+    """Default threads and one thread unset the machine's OpenBLAS kernel settings; the third keeps them."""
+    monkeypatch.setenv("OPENBLAS_CORETYPE", "Haswell")
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
+    envs: dict[str, dict] = {}
+    monkeypatch.setattr(figures.subprocess, "run", lambda cmd, env, **kw: envs.setdefault(cmd[-1], env))
+    names = ["bench_vae", "bench_vae_1thread", "bench_vae_workplace"]
+    figures.run_all(names, "MNIST", tmp_path)
+    default, one, machine = (envs[str(figures.METRICS / f"{name}.json")] for name in names)
+    assert "OPENBLAS_CORETYPE" not in default and "OPENBLAS_NUM_THREADS" not in default
+    assert "OPENBLAS_CORETYPE" not in one and one["OPENBLAS_NUM_THREADS"] == "1"
+    assert machine["OPENBLAS_CORETYPE"] == "Haswell" and "OPENBLAS_NUM_THREADS" not in machine
+
+
 # ---------------------------------------------------------------------------- the computation graphs
 def test_the_graph_has_one_box_per_layer_in_order_with_its_shape():
     """The graph is read from the model: a box per encoder and decoder layer, in order, each with its
