@@ -1415,11 +1415,13 @@ BENCH_WORKLOADS = (("dense_ae", "dense AE 784-256-32-256-784, ReLU, sigmoid, MSE
 _KERNEL_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")  # set on some machines for old OpenBLAS builds
 _THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
 #: file suffix -> (column title, environment changes): default threads and NumPy's own OpenBLAS kernel;
-#: one thread; default threads with the kernel settings of the machine that runs it.
+#: one thread; default threads with the older Haswell kernel forced (``OPENBLAS_CORETYPE=Haswell``, the
+#: setting some machines carry as a workaround for old OpenBLAS builds; it slows NumPy's GEMMs).
 BENCH_CONFIGS = {
     "": ("default threads", dict.fromkeys(_KERNEL_VARS + _THREAD_VARS)),
     "_1thread": ("1 thread", {**dict.fromkeys(_KERNEL_VARS + _THREAD_VARS), "OPENBLAS_NUM_THREADS": "1"}),
-    "_workplace": ("machine's OpenBLAS settings", dict.fromkeys(_THREAD_VARS)),
+    "_workplace": ("default threads, OPENBLAS_CORETYPE=Haswell",
+                   {**dict.fromkeys(_KERNEL_VARS + _THREAD_VARS), "OPENBLAS_CORETYPE": "Haswell"}),
 }
 for _script, _, _ in BENCH_WORKLOADS:
     for _suffix, (_, _changes) in BENCH_CONFIGS.items():
