@@ -125,6 +125,8 @@ RUNS.update({
                                               "--digit", "1"],
     "anomaly_detection_photo_crops_photograph": ["examples/anomaly_detection.py", "--data-dir",
                                                  "{photo_crops}", "--digit", "0"],
+    **{f"pca_vs_autoencoder_{data}": ["examples/pca_vs_autoencoder.py", "--data-dir", "{" + data + "}"]
+       for data in NONDIGIT_SETS},
     **{f"feature_learning_{data}": ["examples/feature_learning.py", "--data-dir", "{" + data + "}",
                                     "--labels", "100", "--finetune-steps", "1"] for data in NONDIGIT_SETS},
     # the default run with the photo named: its metrics hold the filter statistics (sparse_kl.json is older)
@@ -514,8 +516,8 @@ def _spread(r: dict) -> float:
 def _filter_shape(m: dict) -> str:
     return (f"median coherence {m['filter_coherence_median']:.2f} (the initial random filters: "
             f"{m['initial_filter_coherence_median']:.2f}; 1 = parallel edges) and median spread "
-            f"{m['filter_spread_median']:.2f} (initial {m['initial_filter_spread_median']:.2f}; 1 = energy spread "
-            f"evenly over the patch)")
+            f"{m['filter_spread_median']:.2f} (initial {m['initial_filter_spread_median']:.2f}; "
+            f"1 = energy spread evenly over the patch)")
 
 
 @figure("sparse-filter-shape", "sparse_kl_grace_hopper")
@@ -774,6 +776,14 @@ def pca_by_k(m: dict) -> str:
     rows = _by_k(m)
     return (f"k = {', '.join(str(k) for k, _, _ in rows)}: {' / '.join(f'{v:.4f}' for _, v, _ in rows)} "
             f"against PCA's {' / '.join(f'{p:.4f}' for _, _, p in rows)}.")
+
+
+@figure("pca-nondigit", *(f"pca_vs_autoencoder_{data}" for data in NONDIGIT_SETS))
+def pca_nondigit(glyphs: dict, photos: dict) -> str:
+    def ratios(m: dict) -> str:
+        return " / ".join(f"{100 * v / p:.0f}%" for _, v, p in _by_k(m))
+    return (f"the deep AE's error as a share of PCA's at k = {', '.join(str(k) for k, _, _ in _by_k(glyphs))}: "
+            f"{ratios(glyphs)} on letters, {ratios(photos)} on photo crops")
 
 
 @figure("pca-gain", "pca_vs_autoencoder")
@@ -1171,16 +1181,18 @@ def fl_fashion_reading(digits: dict, clothes: dict) -> str:
 @figure("fl-nondigit", *(f"feature_learning_{data}" for data in NONDIGIT_SETS))
 def fl_nondigit(glyphs: dict, photos: dict) -> str:
     parts = []
-    for m, data in ((glyphs, "letters (ten classes)"), (photos, "photo crops (two classes: which photograph)")):
+    for m, data in ((glyphs, "letters (ten classes)"),
+                    (photos, "photo crops (two classes: which photograph)")):
         n = _counts(m)[0]
         ranges = []
         for kind, how in (("knn", f"{m['k']}-NN"), ("probe", "a linear probe")):
             raw = _pct(m, n, f"raw pixels {kind}_acc")
             margins = [_pct(m, n, f"{name} {kind}_acc") - raw for name in LEARNT]
-            ranges.append(f"with {how} {min(margins):+.1f} to {max(margins):+.1f} points (raw pixels {raw:.1f})")
+            ranges.append(f"with {how} {min(margins):+.1f} to {max(margins):+.1f} points "
+                          f"(raw pixels {raw:.1f})")
         parts.append(f"on {data}, {' and '.join(ranges)}")
-    return (f"With {_counts(glyphs)[0]} labels, the {_word(len(LEARNT))} autoencoder codes against raw pixels: "
-            f"{'; '.join(parts)}")
+    return (f"With {_counts(glyphs)[0]} labels, the {_word(len(LEARNT))} autoencoder codes against raw "
+            f"pixels: {'; '.join(parts)}")
 
 
 #: The runs of docs/16's first table, and how it names their data.

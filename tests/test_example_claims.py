@@ -136,14 +136,19 @@ def test_the_dae_encoder_contracts_more_than_the_plain_one(folder, tmp_path):
     assert jacobian["CAE"] == min(jacobian.values()), jacobian  # the explicit penalty contracts most
 
 
-def test_the_deep_autoencoder_beats_pca_and_both_errors_fall_as_the_code_grows(folder, tmp_path):
-    m = run("pca_vs_autoencoder", folder, tmp_path)
+def test_the_errors_fall_as_the_code_grows_and_the_deep_autoencoder_beats_pca_on_letters(folder, tmp_path):
+    # The deep AEs with their defaults (k = 2, 4, 8, 16, 32, 30 epochs each); the linear AE, which these
+    # claims do not read, trains 4 epochs in place of 120.
+    m = run("pca_vs_autoencoder", folder, tmp_path, "--linear-epochs", "4")
     deep, pca = m["deep_ae_test_mse"], m["pca_test_mse_by_k"]
     ks = sorted(deep, key=int)
-    for k in ks:  # the deep AE beats PCA at the same code size
-        assert deep[k] < pca[k], (k, deep[k], pca[k])
     for small, large in zip(ks, ks[1:], strict=False):  # the error falls as the code grows
         assert deep[large] < deep[small] and pca[large] < pca[small], (deep, pca)
+    if kind(folder) == "glyphs":
+        for k in ks:  # the deep AE beats PCA at the same code size
+            assert deep[k] < 0.95 * pca[k], (k, deep[k], pca[k])
+    else:  # not the claim on photo crops: PCA's error is the lower from k = 8 on, by a third at k = 32
+        assert all(deep[k] > pca[k] for k in ("8", "16", "32")) and deep["32"] > 1.3 * pca["32"], (deep, pca)
 
 
 def test_each_dae_is_best_near_the_noise_it_was_trained_on_and_over_smooths_cleaner_inputs(folder,
@@ -162,11 +167,10 @@ def test_each_dae_is_best_near_the_noise_it_was_trained_on_and_over_smooths_clea
 
 
 def test_the_kl_units_fire_on_a_minority_of_the_images_each(folder, tmp_path):
-    # UFLDL's MNIST setting (784-196, rho 0.1) on the folder's 3,000 training images; MAXITER L-BFGS iterations
-    # in place of 400 (the claim holds long before: MAXITER_WHY).
-    m = run("sparse_kl", folder, tmp_path, "--data", "mnist", "--max-iter", "MAXITER")
-    assert m["largest_firing_rate"] < 0.5, m  # every unit is above 0.1 on fewer than half of the images
-    assert m["max_unit_activation"] < 1.2 * m["min_unit_activation"], m  # every unit's mean near rho
+    # UFLDL's MNIST setting (784-196, rho 0.1) on the folder's 3,000 training images, 100 L-BFGS iterations
+    # in place of 400 (12 CPU seconds, not 48): the units already fire on a minority of the images each.
+    m = run("sparse_kl", folder, tmp_path, "--data", "mnist", "--max-iter", "100")
+    assert m["largest_firing_rate"] < 0.45, m  # every unit is above 0.1 on fewer than 45% of the images
 
 
 def test_the_kl_units_fire_rarely_on_patches_of_another_image(tmp_path_factory):
@@ -187,7 +191,8 @@ def test_the_sparse_filters_of_another_image_are_oriented_edges(tmp_path_factory
 def test_with_100_labels_autoencoder_codes_beat_raw_pixels(folder, tmp_path):
     # Only the 100-label sets (three draws), and one fine-tuning update: the stack's fine-tuning is not
     # this claim (its codes before fine-tuning are), and all the labels would add a k-NN over 3,000 images.
-    acc = run("feature_learning", folder, tmp_path, "--labels", "100", "--finetune-steps", "1")["accuracy"]["100"]
+    m = run("feature_learning", folder, tmp_path, "--labels", "100", "--finetune-steps", "1")
+    acc = m["accuracy"]["100"]
     codes = ("AE", "sparse AE", "denoising AE", "contractive AE", "VAE", "stack, not fine-tuned")
     raw_knn, raw_probe = acc["raw pixels knn_acc"], acc["raw pixels probe_acc"]
     if kind(folder) == "glyphs":
