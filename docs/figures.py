@@ -782,8 +782,9 @@ def pca_by_k(m: dict) -> str:
 def pca_nondigit(glyphs: dict, photos: dict) -> str:
     def ratios(m: dict) -> str:
         return " / ".join(f"{100 * v / p:.0f}%" for _, v, p in _by_k(m))
-    return (f"the deep AE's error as a share of PCA's at k = {', '.join(str(k) for k, _, _ in _by_k(glyphs))}: "
-            f"{ratios(glyphs)} on letters, {ratios(photos)} on photo crops")
+    ks = ", ".join(str(k) for k, _, _ in _by_k(glyphs))
+    return (f"the deep AE's error as a share of PCA's at k = {ks}: {ratios(glyphs)} on letters, "
+            f"{ratios(photos)} on photo crops")
 
 
 @figure("pca-gain", "pca_vs_autoencoder")
