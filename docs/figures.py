@@ -125,6 +125,21 @@ RUNS["overfitting"] = ["examples/overfitting.py", "--data-dir", "{data}"]
 RUNS["overfitting_fashion"] = ["examples/overfitting.py", "--data-dir", "{fashion}"]
 RUNS.update({f"overfitting_{data}": ["examples/overfitting.py", "--data-dir", "{" + data + "}"]
              for data in NONDIGIT_SETS})
+# the lessons' claims on data the examples were not tuned on, as tests/test_example_claims.py runs them
+RUNS.update({
+    "anomaly_detection_glyphs": ["examples/anomaly_detection.py", "--data-dir", "{glyphs}"],
+    "anomaly_detection_photo_crops_drawing": ["examples/anomaly_detection.py", "--data-dir", "{photo_crops}",
+                                              "--digit", "1"],
+    "anomaly_detection_photo_crops_photograph": ["examples/anomaly_detection.py", "--data-dir",
+                                                 "{photo_crops}", "--digit", "0"],
+    **{f"pca_vs_autoencoder_{data}": ["examples/pca_vs_autoencoder.py", "--data-dir", "{" + data + "}"]
+       for data in NONDIGIT_SETS},
+    **{f"feature_learning_{data}": ["examples/feature_learning.py", "--data-dir", "{" + data + "}",
+                                    "--labels", "100", "--finetune-steps", "1"] for data in NONDIGIT_SETS},
+    # the default run with the photo named: its metrics hold the filter statistics (sparse_kl.json is older)
+    "sparse_kl_grace_hopper": ["examples/sparse_kl.py", "--photo", "grace_hopper"],
+    "sparse_kl_present": ["examples/sparse_kl.py", "--photo", "present"],
+})
 #: Benchmarks write their JSON themselves (``{json}``: the file in docs/metrics/).
 BENCHMARKS: dict[str, list[str]] = {
     "bench_kernels": ["benchmarks/kernels.py", "--json", "{json}"],
@@ -503,6 +518,24 @@ def _spread(r: dict) -> float:
     return r["max_unit_activation"] / r["min_unit_activation"]
 
 
+def _filter_shape(m: dict) -> str:
+    return (f"median coherence {m['filter_coherence_median']:.2f} (the initial random filters: "
+            f"{m['initial_filter_coherence_median']:.2f}; 1 = parallel edges) and median spread "
+            f"{m['filter_spread_median']:.2f} (initial {m['initial_filter_spread_median']:.2f}; "
+            f"1 = energy spread evenly over the patch)")
+
+
+@figure("sparse-filter-shape", "sparse_kl_grace_hopper")
+def sparse_filter_shape(m: dict) -> str:
+    return _filter_shape(m)
+
+
+@figure("sparse-filters-present", "sparse_kl_present")
+def sparse_filters_present(m: dict) -> str:
+    return (f"{_filter_shape(m)}; each unit fires (h > 0.1) on at most {m['largest_firing_rate']:.1%} of the "
+            f"patches")
+
+
 @figure("sparse-l1-table", "sparse_kl_both", "sparse_kl_both_mnist")
 def sparse_l1_table(patches: dict, mnist: dict) -> str:
     rows = []
@@ -750,6 +783,15 @@ def pca_by_k(m: dict) -> str:
             f"against PCA's {' / '.join(f'{p:.4f}' for _, _, p in rows)}.")
 
 
+@figure("pca-nondigit", *(f"pca_vs_autoencoder_{data}" for data in NONDIGIT_SETS))
+def pca_nondigit(glyphs: dict, photos: dict) -> str:
+    def ratios(m: dict) -> str:
+        return " / ".join(f"{100 * v / p:.0f}%" for _, v, p in _by_k(m))
+    ks = ", ".join(str(k) for k, _, _ in _by_k(glyphs))
+    return (f"the deep AE's error as a share of PCA's at k = {ks}: {ratios(glyphs)} on letters, "
+            f"{ratios(photos)} on photo crops")
+
+
 @figure("pca-gain", "pca_vs_autoencoder")
 def pca_gain(m: dict) -> str:
     rows = _by_k(m)
@@ -787,6 +829,17 @@ def readme_anomaly(m: dict) -> str:
     auc = m["auc_all"]
     return (f"ROC AUC {' / '.join(f'{auc[n]:.3f}' for n in MODELS)} for AE / DAE / PCA trained on digit "
             f"{m['normal_digit']}")
+
+
+@figure("anomaly-nondigit", "anomaly_detection_glyphs", "anomaly_detection_photo_crops_drawing",
+        "anomaly_detection_photo_crops_photograph")
+def anomaly_nondigit(glyphs: dict, drawing: dict, photograph: dict) -> str:
+    def aucs(m: dict) -> str:
+        return ", ".join(f"{name} {m['auc_all'][name]:.3f}" for name in MODELS)
+    return (f"On letters (class {glyphs['normal_digit']} normal, the nine others anomalies) the AUCs are "
+            f"{aucs(glyphs)}. On the photo crops, whose two classes are the photograph and the drawing, it "
+            f"depends on which is normal: with the drawing's crops normal, {aucs(drawing)}; with the "
+            f"photograph's crops normal, {aucs(photograph)}")
 
 
 @figure("anomaly-verdict", "anomaly_detection")
@@ -1129,6 +1182,23 @@ def fl_fashion_reading(digits: dict, clothes: dict) -> str:
                        f"gains more over raw pixels with k-NN than with a linear probe (on average {means}).")
     return text + (f"With {few} labels the learnt codes' mean gain over raw pixels, k-NN against probe: "
                    f"{means}.")
+
+
+@figure("fl-nondigit", *(f"feature_learning_{data}" for data in NONDIGIT_SETS))
+def fl_nondigit(glyphs: dict, photos: dict) -> str:
+    parts = []
+    for m, data in ((glyphs, "letters (ten classes)"),
+                    (photos, "photo crops (two classes: which photograph)")):
+        n = _counts(m)[0]
+        ranges = []
+        for kind, how in (("knn", f"{m['k']}-NN"), ("probe", "a linear probe")):
+            raw = _pct(m, n, f"raw pixels {kind}_acc")
+            margins = [_pct(m, n, f"{name} {kind}_acc") - raw for name in LEARNT]
+            ranges.append(f"with {how} {min(margins):+.1f} to {max(margins):+.1f} points "
+                          f"(raw pixels {raw:.1f})")
+        parts.append(f"on {data}, {' and '.join(ranges)}")
+    return (f"With {_counts(glyphs)[0]} labels, the {_word(len(LEARNT))} autoencoder codes against raw "
+            f"pixels: {'; '.join(parts)}")
 
 
 #: The runs of docs/16's first table, and how it names their data.

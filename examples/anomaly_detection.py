@@ -88,8 +88,9 @@ def main(argv: list[str] | None = None) -> None:
     scores = fit_and_score(normal, X_test, args.code, args.epochs, args.seed)
     is_anomaly = y_test != args.digit
 
-    # 3. ROC AUC: all anomalies together, then each other digit against the normal test images.
-    others = [c for c in range(10) if c != args.digit]
+    # 3. ROC AUC: all anomalies together, then each other digit the test images hold against the
+    # normal ones (a folder may hold fewer than ten classes).
+    others = [c for c in range(10) if c != args.digit and (y_test == c).any()]
     auc_all = {name: roc_auc(s, is_anomaly) for name, s in scores.items()}
     auc_class = {name: {} for name in scores}
     for c in others:
@@ -126,8 +127,9 @@ def main(argv: list[str] | None = None) -> None:
     fig, ax = plt.subplots(figsize=(7, 3.5))
     width = 0.27
     for i, name in enumerate(scores):
-        ax.bar(np.arange(9) + (i - 1) * width, [auc_class[name][c] for c in others], width, label=name)
-    ax.set_xticks(np.arange(9), [str(c) for c in others])
+        ax.bar(np.arange(len(others)) + (i - 1) * width, [auc_class[name][c] for c in others], width,
+               label=name)
+    ax.set_xticks(np.arange(len(others)), [str(c) for c in others])
     ax.set_xlabel("anomalous digit")
     ax.set_ylabel("ROC AUC")
     lowest = min(min(d.values()) for d in auc_class.values())

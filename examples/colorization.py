@@ -6,7 +6,8 @@ Colourisation is denoising with a particular corruption: the "noise" removes the
 of each batch, which the encoder sees, while the decoder's output is compared with the colour
 original (the gradient is the plain autoencoder's: the corruption is a constant of the backward pass).
 
-The data is the colour photograph matplotlib ships (Grace Hopper; works offline). The photo
+The data is the colour photograph matplotlib ships (Grace Hopper; works offline; ``--photo present``
+takes its other colour sample image, a drawing of a gift box, 128x128). The photo
 is divided into a checkerboard of 64x64 squares: 8x8 training patches are cut at random from
 the "white" squares only, and the "black" squares, never seen in training, are the test set.
 The whole photo is colourised tile by tile (four shifted tilings averaged, to hide tile seams)
@@ -34,7 +35,7 @@ import time
 import numpy as np
 
 from npae import Autoencoder, DenoisingAutoencoder, plotting
-from npae.datasets import sample_photo
+from npae.datasets import available_photos, sample_photo
 from npae.metrics import psnr
 from npae.optim import Adam
 from npae.plotting import save_figure, write_metrics
@@ -43,6 +44,8 @@ from npae.scripts import argument_type, new_folder, nonnegative_int, positive_in
 plt = plotting.pyplot()  # matplotlib's pyplot, headless when there is no display
 
 LUMA = np.array([0.299, 0.587, 0.114])  # ITU-R BT.601 weights of R, G, B
+#: Half the shorter side of each photo, in pixels: the largest --square (known before the photo is read).
+HALF_SIDE = {"grace_hopper": 256, "present": 64}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -52,6 +55,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="unused (the photo ships with matplotlib)")
     p.add_argument("--out", type=new_folder, default="npae-out/colorization",
                    help="where the figure and metrics go")
+    p.add_argument("--photo", choices=available_photos(), default="grace_hopper",
+                   help="which of matplotlib's sample images to colourise")
     p.add_argument("--patch", type=positive_int, default=8, help="side of a patch in pixels")
     p.add_argument("--square", type=argument_type(int, lambda v: 1 <= v <= 256, "an integer from 1 to 256"),
                    default=64, help="side of the train/test checkerboard squares (at most half the photo)")
@@ -62,6 +67,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.patch > args.square:
         p.error(f"--patch {args.patch} is larger than --square {args.square}: a training patch must fit "
                 f"inside one training square")
+    if args.square > HALF_SIDE[args.photo]:
+        p.error(f"--square {args.square} is more than half the {args.photo} photo's shorter side "
+                f"({2 * HALF_SIDE[args.photo]} pixels): the checkerboard needs a training and a held-out "
+                f"square across it")
     return args
 
 
@@ -125,9 +134,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     rng = np.random.default_rng(args.seed)
     p = args.patch
-    photo = sample_photo("grace_hopper")  # (600, 512, 3) in [0, 1]
+    photo = sample_photo(args.photo)  # (H, W, 3) in [0, 1]; Grace Hopper: (600, 512, 3)
     held_out = checkerboard(photo.shape[:2], args.square)  # (H, W) True = test pixels
-    print(f"data: matplotlib's Grace Hopper photo {photo.shape[:2]}; {args.n_patches} random {p}x{p} patches "
+    print(f"data: matplotlib's {args.photo} photo {photo.shape[:2]}; {args.n_patches} random {p}x{p} patches "
           f"from the training squares of a {args.square}-pixel checkerboard train, the other squares "
           f"({held_out.mean():.0%} of the pixels) evaluate")
 
@@ -162,7 +171,7 @@ def main(argv: list[str] | None = None) -> None:
                  "(half the photo, never seen in training)")
     save_figure(fig, os.path.join(args.out, "colorization.png"))
 
-    write_metrics(args.out, {"data": "matplotlib sample photo grace_hopper", "patch": p,
+    write_metrics(args.out, {"data": f"matplotlib sample photo {args.photo}", "patch": p,
                              "n_patches": args.n_patches, "epochs": args.epochs,
                              "psnr_grey_baseline_db": psnr_grey, "psnr_colourised_db": psnr_pred,
                              "psnr_colourised_training_squares_db": psnr_train})

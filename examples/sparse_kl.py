@@ -47,7 +47,7 @@ import time
 import numpy as np
 
 import npae
-from npae.datasets import natural_patches
+from npae.datasets import SAMPLE_PHOTOS, available_photos, natural_patches
 from npae.gradcheck import numerical_gradient, rel_error
 from npae.metrics import dead_units
 from npae.optim import Adam, lbfgs
@@ -78,6 +78,74 @@ SETTINGS = {
 FIRES = 0.1
 
 
+def filter_spread(W: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    r"""How localised each filter is: the spread of its energy in the image, 1 for energy spread evenly.
+
+    Filter j's squared weights, normalised, are a distribution over the pixels,
+    ``p_j(y, x) = W_j(y, x)^2 / sum W_j^2``; its spread is the root mean squared distance of the
+    pixels from their centre ``c_j``, weighted by ``p_j``, divided by the same for even energy
+    (the uniform distribution over an ``h x w`` image: ``sqrt((h^2 - 1)/12 + (w^2 - 1)/12)``):
+
+    .. math::
+        s_j = \sqrt{\frac{\sum_{y,x} p_j(y, x)\,\lVert (y, x) - c_j \rVert^2}{(h^2 - 1)/12 + (w^2 - 1)/12}},
+        \qquad c_j = \sum_{y,x} p_j(y, x)\,(y, x).
+
+    0 for a single pixel, 1 for a filter whose weights are all the same size (random weights: near 1),
+    small for a localised edge, above 1 (at most sqrt(3)) for energy in opposite corners.
+    ``docs/03-sparsity.md``.
+
+    Parameters
+    ----------
+    W : ndarray, shape (n_filters, h * w)
+        One filter per row (the rows of the first weight matrix), pixels in row-major order.
+    shape : (h, w)
+
+    Returns
+    -------
+    ndarray, shape (n_filters,)
+    """
+    h, w = shape
+    p = (W * W).reshape(len(W), h, w)  # (n, h, w)
+    p = p / p.sum(axis=(1, 2), keepdims=True)  # (n, h, w): each filter's energy, sums to 1
+    y = np.arange(h)[None, :, None]  # (1, h, 1)
+    x = np.arange(w)[None, None, :]  # (1, 1, w)
+    cy = (p * y).sum(axis=(1, 2), keepdims=True)  # (n, 1, 1)
+    cx = (p * x).sum(axis=(1, 2), keepdims=True)  # (n, 1, 1)
+    var = (p * ((y - cy) ** 2 + (x - cx) ** 2)).sum(axis=(1, 2))  # (n,)
+    return np.sqrt(var / ((h * h - 1) / 12 + (w * w - 1) / 12))
+
+
+def filter_coherence(W: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    r"""How oriented each filter is: the coherence of its structure tensor, 1 for parallel edges.
+
+    With ``g = (g_y, g_x)`` the filter's gradient at each pixel (``np.gradient``: central
+    differences), the structure tensor sums ``g g^T`` over the pixels; its eigenvalues
+    ``l1 >= l2`` say how much the filter changes along its main direction and across it:
+
+    .. math::
+        T_j = \sum_{y,x} \begin{pmatrix} g_y^2 & g_y g_x \\ g_y g_x & g_x^2 \end{pmatrix}, \qquad
+        \mathrm{coh}_j = \frac{l_1 - l_2}{l_1 + l_2}
+        = \frac{\sqrt{(T_{yy} - T_{xx})^2 + 4 T_{yx}^2}}{T_{yy} + T_{xx}}.
+
+    1 when every gradient points one way (straight parallel edges, an oriented filter), 0 when no
+    direction is preferred (a round blob; random weights: near 0). ``docs/03-sparsity.md``.
+
+    Parameters
+    ----------
+    W : ndarray, shape (n_filters, h * w)
+        One filter per row, pixels in row-major order.
+    shape : (h, w)
+
+    Returns
+    -------
+    ndarray, shape (n_filters,)
+    """
+    F = W.reshape(len(W), *shape)  # (n, h, w)
+    gy, gx = np.gradient(F, axis=(1, 2))  # each (n, h, w)
+    tyy, txx, tyx = (gy * gy).sum(axis=(1, 2)), (gx * gx).sum(axis=(1, 2)), (gy * gx).sum(axis=(1, 2))  # (n,)
+    return np.sqrt((tyy - txx) ** 2 + 4 * tyx ** 2) / (tyy + txx)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -102,6 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="number of training examples (default: 10,000 patches / the first 8,000 MNIST "
                         "training images; 'all': every MNIST training image)")
     p.add_argument("--no-whiten", action="store_true", help="cut patches from the raw (unwhitened) photo")
+    p.add_argument("--photo", choices=available_photos(), default=None,
+                   help="which of matplotlib's sample images to cut the patches from (default grace_hopper)")
     p.add_argument("--check-coords", type=positive_int, default=None,
                    help="gradient check: random entries per parameter array (default: all for patches, "
                         "100 for MNIST)")
@@ -164,7 +234,8 @@ def train(penalty: str, X: np.ndarray, cfg: dict, args: argparse.Namespace, rng:
     print(f"gradient check (float64 copy, {n_check} examples, {what}): relative difference {err:.2e} "
           f"({'OK' if err < 1e-9 else 'ABOVE 1e-9'}, {time.perf_counter() - start:.1f}s)")
 
-    # 4. Training.
+    # 4. Training (the initial filters kept: the filter statistics of step 5 compare with them).
+    W1_init = model.params["encoder.0.W"].copy()  # (n_hidden, n_features)
     start = time.perf_counter()
     if args.optimizer == "lbfgs":
         history = lbfgs(model, X, max_iter=args.max_iter, verbose=True)
@@ -197,6 +268,14 @@ def train(penalty: str, X: np.ndarray, cfg: dict, args: argparse.Namespace, rng:
     x_mean = X.mean(axis=0)  # (n_features,)
     cos = -(W1 @ x_mean) / (np.linalg.norm(W1, axis=1) * np.linalg.norm(x_mean))  # (n_hidden,)
     silent_cos = float(np.median(cos[fires == 0])) if silent else None
+    # the filters' shape: localised (small spread) and oriented (high coherence), against the initial ones
+    shape = cfg["shape"]
+    spread = {"": filter_spread(W1, shape), "initial_": filter_spread(W1_init, shape)}  # (n_hidden,) each
+    coherence = {"": filter_coherence(W1, shape), "initial_": filter_coherence(W1_init, shape)}
+    print(f"filters (median over units): spread {np.median(spread['']):.3f} (initial "
+          f"{np.median(spread['initial_']):.3f}; 1 = energy spread evenly), coherence "
+          f"{np.median(coherence['']):.3f} (initial {np.median(coherence['initial_']):.3f}; "
+          f"1 = parallel edges)")
     if args.penalty == "both":
         print(f"{silent} of {len(fires)} units never above {FIRES} on any input; each of the others is "
               f"above it on {firing_rate:.1%} of the inputs (mean)")
@@ -208,7 +287,10 @@ def train(penalty: str, X: np.ndarray, cfg: dict, args: argparse.Namespace, rng:
                "initial_loss": initial, "loss": loss, **terms, "mean_activation": float(rho_hat.mean()),
                "min_unit_activation": float(rho_hat.min()), "max_unit_activation": float(rho_hat.max()),
                "silent_units": silent, "fraction_above_0.1": float(fires.mean()),
+               "largest_firing_rate": float(fires.max()),
                "firing_rate_of_the_others": firing_rate, "silent_filters_cosine_to_minus_mean": silent_cos,
+               **{f"{when}filter_spread_median": float(np.median(v)) for when, v in spread.items()},
+               **{f"{when}filter_coherence_median": float(np.median(v)) for when, v in coherence.items()},
                "train_seconds": seconds}
     return model, results, history, xlabel
 
@@ -251,6 +333,9 @@ def main(argv=None) -> dict:
     if args.l1_beta is not None and args.penalty == "kl":
         parser.error("argument --l1-beta: the L1 penalty is used with --penalty l1 or both, not kl")
     args.l1_beta = args.l1_beta or cfg["l1_beta"]
+    if args.photo is not None and args.data == "mnist":
+        parser.error("argument --photo: the photo is for --data patches; --data mnist reads --data-dir")
+    photo = args.photo or "grace_hopper"
     rng = np.random.default_rng(args.seed)
     # float32 trains well with L-BFGS too: the same final J as float64 to 3 digits, and each
     # evaluation is 2 to 5 times cheaper (docs/benchmarks.md).
@@ -258,8 +343,10 @@ def main(argv=None) -> dict:
 
     # 1. The data.
     if args.data == "patches":
-        X = natural_patches(args.n_train, size=8, rng=rng, dtype=dtype, whiten=not args.no_whiten)
-        source = (f"{len(X)} random 8x8 patches of matplotlib's grace_hopper.jpg (grey, halved to 300x256, "
+        X = natural_patches(args.n_train, size=8, rng=rng, dtype=dtype, whiten=not args.no_whiten,
+                            photo=photo)
+        halved = "halved to 300x256" if photo == "grace_hopper" else "halved"
+        source = (f"{len(X)} random 8x8 patches of matplotlib's {SAMPLE_PHOTOS[photo][0]} (grey, {halved}, "
                   f"{'not whitened' if args.no_whiten else 'whitened'}; UFLDL normalisation to [0.1, 0.9])")
         print(f"data: {source}")
     else:

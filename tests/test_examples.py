@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from example_scripts import load_example
 
+from npae.datasets import available_photos, sample_photo
 from npae.datasets import mnist as mnist_module
 
 from idx_files import write_mnist
@@ -51,6 +52,8 @@ BAD_ARGUMENTS = [
     ("watermark_removal", ("--opacity", "1.5"),
      "argument --opacity: expected a number > 0 and <= 1, got '1.5'"),
     ("colorization", ("--n-patches", "-1"), "argument --n-patches: expected an integer >= 1, got '-1'"),
+    ("colorization", ("--photo", "lena"), "argument --photo: invalid choice: 'lena'"),
+    ("sparse_kl", ("--photo", "lena"), "argument --photo: invalid choice: 'lena'"),
     # combinations and sizes that once failed only after the data was read, with a traceback
     ("vae", ("--learn-sigma",), "--learn-sigma needs --likelihood gaussian"),
     ("anomaly_detection", ("--code", "1000"),
@@ -61,6 +64,8 @@ BAD_ARGUMENTS = [
     ("colorization", ("--square", "1"), "--patch 8 is larger than --square 1"),
     ("colorization", ("--patch", "64", "--square", "8"), "--patch 64 is larger than --square 8"),
     ("colorization", ("--square", "300"), "argument --square: expected an integer from 1 to 256, got '300'"),
+    ("colorization", ("--photo", "present", "--square", "65"),
+     "--square 65 is more than half the present photo's shorter side (128 pixels)"),
     ("watermark_removal", ("--opacity", "0"), "argument --opacity: expected a number > 0 and <= 1, got '0'"),
     ("conv_ae", ("--code-size", "3000000"),
      "argument --code-size: expected an integer from 1 to 784, got '3000000'"),
@@ -203,6 +208,8 @@ def test_folders_the_examples_cannot_use_are_usage_errors_not_tracebacks(capsys,
 @pytest.mark.parametrize("name, argv, message", [
     ("sparse_kl", ("--l1-beta", "0.05"),
      "argument --l1-beta: the L1 penalty is used with --penalty l1 or both"),
+    ("sparse_kl", ("--data", "mnist", "--photo", "present"),
+     "argument --photo: the photo is for --data patches; --data mnist reads --data-dir"),
     ("feature_learning", ("--k", "100000"),
      "argument --k: 100000 neighbours, more than the 100 labelled images"),
 ])
@@ -211,6 +218,13 @@ def test_options_that_would_be_ignored_or_misreported_are_refused(capsys, tmp_pa
     with pytest.raises(SystemExit) as info:
         example(name).main(["--data-dir", str(mnist_dir), "--out", str(tmp_path), *argv])
     assert info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_colorization_knows_half_the_shorter_side_of_every_photo():
+    half_side = example("colorization").HALF_SIDE
+    assert set(half_side) >= set(available_photos())
+    for name in available_photos():
+        assert half_side[name] == min(sample_photo(name).shape[:2]) // 2, name
 
 
 def test_sparse_kl_says_every_parameter_when_check_coords_exceeds_every_array(capsys, tmp_path):

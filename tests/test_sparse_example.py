@@ -63,3 +63,41 @@ def test_the_l1_penalty_alone_and_its_weight(tmp_path):
                              "--l1-beta", "0.05", "--out", str(out)])
     assert m["penalty"] == "l1" and m["beta"] == 0.05 and "kl" not in m
     assert (out / "filters_l1.png").is_file() and not (out / "filters.png").exists()
+
+
+def test_the_filter_spread_is_0_for_one_pixel_1_for_even_energy_and_small_for_a_blob():
+    sparse_kl = load_example("sparse_kl")
+    rng = np.random.default_rng(0)
+    one_pixel = np.zeros((1, 60))
+    one_pixel[0, 17] = -2.0
+    even = rng.choice([-1.0, 1.0], size=(3, 60))  # every weight the same size, any sign
+    y, x = np.mgrid[0:6, 0:10]  # a 6 x 10 filter: the shape is (h, w), not square
+    blob = np.exp(-((y - 2.5) ** 2 + (x - 4.5) ** 2) / 2).reshape(1, 60)
+    np.testing.assert_allclose(sparse_kl.filter_spread(one_pixel, (6, 10)), [0.0], atol=1e-12)
+    np.testing.assert_allclose(sparse_kl.filter_spread(even, (6, 10)), [1.0, 1.0, 1.0], rtol=1e-12)
+    assert 0.2 < sparse_kl.filter_spread(blob, (6, 10))[0] < 0.5
+    random = sparse_kl.filter_spread(rng.standard_normal((1000, 60)), (6, 10))  # (1000,)
+    assert 0.95 < np.median(random) < 1.0
+
+
+def test_the_filter_coherence_is_1_for_a_ramp_in_any_direction_and_0_for_a_round_blob():
+    sparse_kl = load_example("sparse_kl")
+    y, x = np.mgrid[0:8, 0:8].astype(float)
+    ramps = np.stack([y, x, y + x, 3 * y - x]).reshape(4, 64)  # (4, 64): one direction each
+    blob = np.exp(-((y - 3.5) ** 2 + (x - 3.5) ** 2) / 4).reshape(1, 64)
+    np.testing.assert_allclose(sparse_kl.filter_coherence(ramps, (8, 8)), np.ones(4), rtol=1e-12)
+    np.testing.assert_allclose(sparse_kl.filter_coherence(blob, (8, 8)), [0.0], atol=1e-12)
+    random = sparse_kl.filter_coherence(np.random.default_rng(0).standard_normal((1000, 64)), (8, 8))
+    assert np.median(random) < 0.25
+
+
+def test_the_filter_statistics_and_the_photo_reach_the_metrics(tmp_path):
+    out = tmp_path / "out"
+    m = load_example("sparse_kl").main(["--n", "300", "--max-iter", "5", "--check-coords", "30", "--photo",
+                                        "present", "--out", str(out)])
+    assert "Minduka_Present_Blue_Pack.png" in m["data"]
+    for name in ("filter_coherence_median", "initial_filter_coherence_median", "largest_firing_rate"):
+        assert 0.0 <= m[name] <= 1.0, (name, m[name])
+    for name in ("filter_spread_median", "initial_filter_spread_median"):  # above 1 for energy at the edges
+        assert 0.0 < m[name] < 2.0, (name, m[name])
+    assert m["largest_firing_rate"] >= m["firing_rate_of_the_others"]
