@@ -1,6 +1,6 @@
 """Benchmark: training throughput of the strided convolutional autoencoder, npae vs PyTorch.
 
-The network is ``npae.ConvAutoencoder()``'s strided one:
+The network is ``npae.ConvAutoencoder((1, 28, 28), "strided", (16, 32), 3)``:
 Conv(1->16, 3, s2, p1) - ReLU - Conv(16->32, 3, s2, p1) - ReLU - ConvT(32->16, 3, s2, p1, op1) -
 ReLU - ConvT(16->1, 3, s2, p1, op1) - Sigmoid, MSE loss, Adam (lr 1e-3), mini-batches of 128
 MNIST images (N, 1, 28, 28), float32. One *step* is a whole training step (forward, loss,
