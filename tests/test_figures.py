@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location("docs_figures", ROOT / "docs" / "figures.py")
 figures = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(figures)
+graphs = figures.graphs  # docs/graphs.py, as figures.py imported it
 
 
 def test_every_marked_figure_agrees_with_its_committed_metrics():
@@ -162,14 +163,14 @@ def test_the_graph_has_one_box_per_layer_in_order_with_its_shape():
     import npae
 
     model = npae.Autoencoder((6, 4, 3), activation="tanh", random_state=0)
-    g = figures.model_graph(model)
+    g = graphs.model_graph(model)
     layer_boxes = [b for b in g.boxes if b.kind == "layer"]
     assert len(layer_boxes) == len(model.encoder.layers) + len(model.decoder.layers) == 8
     assert [b.op.split("  ")[1] for b in layer_boxes] == [
         "Dense(6, 4)", "Tanh()", "Dense(4, 3)", "Tanh()", "Dense(3, 4)", "Tanh()", "Dense(4, 6)", "Sigmoid()"]
     assert [b.shape for b in layer_boxes] == ["(N, 4)", "(N, 4)", "(N, 3)", "(N, 3)", "(N, 4)", "(N, 4)",
                                               "(N, 6)", "(N, 6)"]
-    deeper = figures.model_graph(npae.Autoencoder((6, 5, 4, 3), activation="tanh", random_state=0))
+    deeper = graphs.model_graph(npae.Autoencoder((6, 5, 4, 3), activation="tanh", random_state=0))
     assert sum(b.kind == "layer" for b in deeper.boxes) == 12
     # the step's gradient names: dout into the decoder, dh out of it, no gradient into X
     bwd = {(e.src, e.dst): e.bwd for e in g.edges}
@@ -181,7 +182,7 @@ def test_the_vae_graph_has_its_sampling_node_and_gradient_names():
     import npae
 
     model = npae.VAE((12, 6), latent_dim=2, random_state=0)
-    g = figures.model_graph(model)
+    g = graphs.model_graph(model)
     ops = {b.key: b for b in g.boxes}
     assert "z = mu + exp(0.5 log_var) * eps" in ops["z"].op and ops["z"].shape == "(N, 2)"
     assert "eps ~ N(0, I)" in ops["eps"].op
@@ -191,12 +192,12 @@ def test_the_vae_graph_has_its_sampling_node_and_gradient_names():
     assert "dout_enc" in bwd[("encoder.3", "split")]
 
 
-@pytest.mark.parametrize("name", sorted(figures.GRAPHS))
+@pytest.mark.parametrize("name", sorted(graphs.GRAPHS))
 def test_every_graph_picture_shows_its_model_and_its_page_shows_it(name):
     """docs/images/graph_<name>.png holds the description of the model as it is now (else
     ``python docs/figures.py --graphs``), and the model's page shows it."""
-    page, _ = figures.GRAPHS[name]
-    assert figures.stale_graphs([name]) == []
+    page, _ = graphs.GRAPHS[name]
+    assert graphs.stale_graphs([name]) == []
     assert f"](images/graph_{name}.png)" in (figures.DOCS / page).read_text(encoding="utf-8")
 
 
@@ -204,12 +205,12 @@ def test_a_changed_model_makes_its_picture_stale(tmp_path, monkeypatch):
     """The check can fail: a picture drawn from one model does not pass for another."""
     import npae
 
-    monkeypatch.setattr(figures, "IMAGES", tmp_path)
-    monkeypatch.setattr(figures, "GRAPHS", {"small": ("01-dense-and-activations.md",
+    monkeypatch.setattr(graphs, "IMAGES", tmp_path)
+    monkeypatch.setattr(graphs, "GRAPHS", {"small": ("01-dense-and-activations.md",
                                                       lambda: npae.Autoencoder((6, 3), random_state=0))})
-    assert figures.stale_graphs() and "missing" in figures.stale_graphs()[0]
-    figures.draw_graphs()
-    assert figures.stale_graphs() == []
-    monkeypatch.setattr(figures, "GRAPHS", {"small": ("01-dense-and-activations.md",
+    assert graphs.stale_graphs() and "missing" in graphs.stale_graphs()[0]
+    graphs.draw_graphs()
+    assert graphs.stale_graphs() == []
+    monkeypatch.setattr(graphs, "GRAPHS", {"small": ("01-dense-and-activations.md",
                                                       lambda: npae.Autoencoder((6, 4), random_state=0))})
-    assert "no longer shows its model" in figures.stale_graphs()[0]
+    assert "no longer shows its model" in graphs.stale_graphs()[0]
