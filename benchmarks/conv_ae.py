@@ -32,7 +32,7 @@ import numpy as np
 import npae
 from npae.layers import Activation, Conv2D, Conv2DTranspose, conv
 
-from harness import main_for, npae_adam_step, torch_mse_adam_step
+from harness import main_for, npae_adam_step, torch_adam_step
 
 NETWORK = "Conv(1-16,s2)-ReLU-Conv(16-32,s2)-ReLU-ConvT(32-16,s2)-ReLU-ConvT(16-1,s2)-Sigmoid"
 
@@ -53,7 +53,7 @@ def torch_step_fn(torch, batches: list[np.ndarray], seed: int):
         nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.ReLU(),
         nn.ConvTranspose2d(32, 16, 3, stride=2, padding=1, output_padding=1), nn.ReLU(),
         nn.ConvTranspose2d(16, 1, 3, stride=2, padding=1, output_padding=1), nn.Sigmoid())
-    return torch_mse_adam_step(torch, net, batches)
+    return torch_adam_step(torch, net, batches)
 
 
 # ---------------------------------------------------------------- where the time goes

@@ -24,13 +24,11 @@ framework, under a minute of timed training each at one thread (43 s on a busy m
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 import npae
 
-from harness import main_for, npae_adam_step
+from harness import main_for, npae_adam_step, torch_adam_step
 
 NETWORK = ("Conv(1-32)-ReLU-MaxPool-Conv(32-32)-ReLU-MaxPool-Conv(32-32)-ReLU-Up-Conv(32-32)-ReLU-Up-"
            "Conv(32-1)-Sigmoid")
@@ -53,22 +51,8 @@ def torch_step_fn(torch, batches: list[np.ndarray], seed: int):
         conv(1, 32), nn.ReLU(), nn.MaxPool2d(2), conv(32, 32), nn.ReLU(), nn.MaxPool2d(2),
         conv(32, 32), nn.ReLU(), nn.Upsample(scale_factor=2), conv(32, 32), nn.ReLU(),
         nn.Upsample(scale_factor=2), conv(32, 1))  # logits; the sigmoid is inside the loss
-    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-    loss_fn = nn.BCEWithLogitsLoss()
-    tbatches = [torch.from_numpy(b) for b in batches]
-    state: dict[str, Any] = {"i": 0, "loss": 0.0}
-
-    def step() -> None:
-        xb = tbatches[state["i"] % len(tbatches)]
-        state["i"] += 1
-        noisy = (xb + 0.5 * torch.randn_like(xb)).clamp_(0.0, 1.0)
-        opt.zero_grad(set_to_none=True)
-        loss = loss_fn(net(noisy), xb)
-        loss.backward()
-        opt.step()
-        state["loss"] = loss.detach()
-
-    return step, state
+    return torch_adam_step(torch, net, batches, loss_fn=nn.BCEWithLogitsLoss(),
+                           corrupt=lambda xb: (xb + 0.5 * torch.randn_like(xb)).clamp_(0.0, 1.0))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -21,7 +21,7 @@ import numpy as np
 
 import npae
 
-from harness import main_for, npae_adam_step, torch_mse_adam_step
+from harness import main_for, npae_adam_step, torch_adam_step
 
 SIZES = (784, 256, 32)  # encoder widths; the decoder mirrors them: 784-256-32-256-784
 
@@ -42,7 +42,7 @@ def torch_step_fn(torch, batches: list[np.ndarray], seed: int):
     for i, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:], strict=True)):
         layers += [nn.Linear(n_in, n_out), nn.Sigmoid() if i == len(widths) - 2 else nn.ReLU()]
     net = nn.Sequential(*layers)
-    return torch_mse_adam_step(torch, net, batches)
+    return torch_adam_step(torch, net, batches)
 
 
 def main(argv: list[str] | None = None) -> None:

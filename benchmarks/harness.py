@@ -365,14 +365,16 @@ def npae_adam_step(model, batches: list[np.ndarray], seed: int, lr: float = 1e-3
     return step, state
 
 
-def torch_mse_adam_step(torch, net, batches: list[np.ndarray], lr: float = 1e-3) -> tuple[Step, dict]:
-    """One PyTorch training step of the autoencoder ``net``: MSE to its input, Adam(lr).
+def torch_adam_step(torch, net, batches: list[np.ndarray], lr: float = 1e-3, loss_fn=None,
+                    corrupt=None) -> tuple[Step, dict]:
+    """One PyTorch training step of the autoencoder ``net``: ``loss_fn(net(corrupt(x)), x)``, Adam(lr).
 
-    Returns ``(step, state)`` like the npae side: each call trains on the next batch (cycled)
-    and leaves the loss tensor in ``state["loss"]``.
+    ``loss_fn`` defaults to ``torch.nn.MSELoss()`` and ``corrupt`` to none (a denoising
+    autoencoder passes its noise). Returns ``(step, state)`` like the npae side: each call trains
+    on the next batch (cycled) and leaves the loss tensor in ``state["loss"]``.
     """
     opt = torch.optim.Adam(net.parameters(), lr=lr)
-    loss_fn = torch.nn.MSELoss()
+    loss_fn = torch.nn.MSELoss() if loss_fn is None else loss_fn
     tbatches = [torch.from_numpy(b) for b in batches]
     state: dict[str, Any] = {"i": 0, "loss": 0.0}
 
@@ -380,7 +382,7 @@ def torch_mse_adam_step(torch, net, batches: list[np.ndarray], lr: float = 1e-3)
         xb = tbatches[state["i"] % len(tbatches)]
         state["i"] += 1
         opt.zero_grad(set_to_none=True)
-        loss = loss_fn(net(xb), xb)
+        loss = loss_fn(net(xb if corrupt is None else corrupt(xb)), xb)
         loss.backward()
         opt.step()
         state["loss"] = loss.detach()
