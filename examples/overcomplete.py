@@ -56,25 +56,12 @@ import numpy as np
 
 import npae
 from npae import plotting
+from npae.metrics import reconstruction_gains
 from npae.optim import Adam
 from npae.scripts import example_parser, load_mnist_or_exit, positive_float, positive_int
 
 #: The principal directions whose mean gain summarises how close a model is to the identity.
 TOP = 100
-
-
-def gains(model, X: np.ndarray, directions: np.ndarray, eps: float = 0.05) -> np.ndarray:
-    """Mean gain of ``model.reconstruct`` along each unit direction, by central differences.
-
-    ``g_i = mean_n u_i . (f(x_n + eps u_i) - f(x_n - eps u_i)) / (2 eps)`` for ``X`` (N, D) and
-    ``directions`` (K, D) with unit rows; returns shape (K,). For a linear map A it is ``u_i^T A u_i``
-    exactly; the identity gives 1 for every direction.
-    """
-    K, N = len(directions), len(X)
-    steps = eps * directions[:, None, :]  # (K, 1, D)
-    plus = model.reconstruct((X[None] + steps).reshape(K * N, -1)).reshape(K, N, -1)  # (K, N, D)
-    minus = model.reconstruct((X[None] - steps).reshape(K * N, -1)).reshape(K, N, -1)
-    return np.einsum("knd,kd->k", plus - minus, directions, dtype=np.float64) / (2 * eps * N)
 
 
 def relative_error(model, X: np.ndarray, mean: np.ndarray) -> float:
@@ -142,7 +129,7 @@ def main(argv: list[str] | None = None) -> dict:
     X_gain = X_test[:10]  # the gains are averages over these images
     results, curves = {}, {}
     for name, model in models.items():
-        curves[name] = gains(model, X_gain, U)  # (n_dir,)
+        curves[name] = reconstruction_gains(model, X_gain, U)  # (n_dir,)
         results[name] = {
             "test_mse": float(np.mean((model.reconstruct(X_test) - X_test) ** 2)),
             "relative_error_test_images": relative_error(model, X_test, pca.mean_),

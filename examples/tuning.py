@@ -55,6 +55,7 @@ import numpy as np
 
 import npae
 from npae import plotting
+from npae.metrics import reconstruction_gains
 from npae.optim import Adam
 from npae.scripts import (
     argument_type,
@@ -111,16 +112,10 @@ def reproduced(model, X: np.ndarray, mean: np.ndarray) -> float:
     return float(1.0 - lost / np.sum((X - mean) ** 2, dtype=np.float64))
 
 
-def mean_gain(model, X: np.ndarray, directions: np.ndarray, eps: float = 0.05) -> float:
-    """Mean of u . (f(x + eps u) - f(x - eps u)) / (2 eps) over ``directions`` u (K, D) and ``X`` (N, D).
-
-    The identity gives 1; a map that drops a direction gives about 0 along it (``overcomplete.py``).
-    """
-    K, N = len(directions), len(X)
-    steps = eps * directions[:, None, :]  # (K, 1, D)
-    plus = model.reconstruct((X[None] + steps).reshape(K * N, -1)).reshape(K, N, -1)  # (K, N, D)
-    minus = model.reconstruct((X[None] - steps).reshape(K * N, -1)).reshape(K, N, -1)  # (K, N, D)
-    return float(np.einsum("knd,kd->", plus - minus, directions, dtype=np.float64) / (2 * eps * N * K))
+def mean_gain(model, X: np.ndarray, directions: np.ndarray) -> float:
+    """The mean over ``directions`` (K, D) of :func:`npae.metrics.reconstruction_gains` on ``X`` (N, D):
+    1 for the identity, about 0 for a map that drops every direction (``overcomplete.py``)."""
+    return float(np.mean(reconstruction_gains(model, X, directions)))
 
 
 def quarter_turned(X: np.ndarray) -> np.ndarray:

@@ -21,6 +21,7 @@ from npae.metrics import (
     mean_squared_error,
     psnr,
     reconstruction_errors,
+    reconstruction_gains,
     saturation_fraction,
     sparsity_stats,
     ssim,
@@ -227,3 +228,34 @@ def test_sensitivity_bad_arguments():
         contraction_ratio(enc, np.zeros((2, 3)), [1.0], 0)
     with pytest.raises(TypeError, match="encoder"):
         jacobian_norms(object(), np.zeros((2, 3)))
+
+
+# ---------------------------------------------------------------- reconstruction gains
+class LinearMap:
+    """A stand-in model whose reconstruction is ``x @ A.T``."""
+
+    def __init__(self, A):
+        self.A = A
+
+    def reconstruct(self, X):
+        return X @ self.A.T
+
+
+def test_the_gain_is_one_for_the_identity_and_u_A_u_for_a_linear_map():
+    gains = reconstruction_gains
+    rng = np.random.default_rng(0)
+    X = rng.uniform(size=(5, 16))
+    U = np.linalg.qr(rng.standard_normal((16, 16)))[0].T[:6]  # (6, 16), orthonormal rows
+    np.testing.assert_allclose(gains(LinearMap(np.eye(16)), X, U), 1.0, atol=1e-12)
+    A = rng.standard_normal((16, 16))
+    np.testing.assert_allclose(gains(LinearMap(A), X, U), np.einsum("kd,de,ke->k", U, A, U), atol=1e-10)
+
+
+def test_reconstruction_gains_refuses_bad_arguments():
+    X, U = np.zeros((3, 4)), np.eye(4)[:2]
+    with pytest.raises(TypeError, match="reconstruct"):
+        reconstruction_gains(object(), X, U)
+    with pytest.raises(ValueError, match="directions must have X's 4 columns"):
+        reconstruction_gains(LinearMap(np.eye(4)), X, np.eye(3))
+    with pytest.raises(ValueError, match="eps"):
+        reconstruction_gains(LinearMap(np.eye(4)), X, U, eps=0.0)

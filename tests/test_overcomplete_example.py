@@ -1,4 +1,4 @@
-"""Smoke test of examples/overcomplete.py on a tiny MNIST-format folder, and its gain measurement."""
+"""Smoke test of examples/overcomplete.py on a tiny MNIST-format folder (its gain: tests/test_metrics.py)."""
 
 import json
 from pathlib import Path
@@ -10,26 +10,6 @@ from example_scripts import load_example
 from idx_files import write_mnist
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-class Linear:
-    """A stand-in model whose reconstruction is ``x @ A.T``."""
-
-    def __init__(self, A):
-        self.A = A
-
-    def reconstruct(self, X):
-        return X @ self.A.T
-
-
-def test_the_gain_is_one_for_the_identity_and_u_A_u_for_a_linear_map():
-    rng = np.random.default_rng(0)
-    X = rng.uniform(size=(5, 16))
-    U = np.linalg.qr(rng.standard_normal((16, 16)))[0].T[:6]  # (6, 16), orthonormal rows
-    gains = load_example("overcomplete").gains
-    np.testing.assert_allclose(gains(Linear(np.eye(16)), X, U), 1.0, atol=1e-12)
-    A = rng.standard_normal((16, 16))
-    np.testing.assert_allclose(gains(Linear(A), X, U), np.einsum("kd,de,ke->k", U, A, U), atol=1e-10)
 
 
 def test_tiny_run_writes_the_figures_and_the_metrics(tmp_path, capsys):

@@ -14,5 +14,5 @@ from .reconstruction import (  # noqa: F401
     mean_squared_error,
     reconstruction_errors,
 )
-from .sensitivity import contraction_ratio, jacobian_norms, mean_jacobian_norm  # noqa: F401
+from .sensitivity import contraction_ratio, jacobian_norms, mean_jacobian_norm, reconstruction_gains  # noqa: F401
 from .sparsity import dead_units, fraction_active, mean_activation, saturation_fraction, sparsity_stats  # noqa: F401

@@ -8,16 +8,20 @@ r"""How sensitive an encoder is to its input. Definitions: ``docs/07-contractive
   function of ``r``. Here ``x1`` is a data point and ``x2 = x1 + r u`` with ``u`` drawn
   uniformly on the unit sphere (an isotropic direction). For small ``r`` the ratio tends to
   ``E ||J u||`` (about ``||J||_F / sqrt(D)``); the smaller it is, the more the encoder
-  contracts its neighbourhood.
+  contracts its neighbourhood;
+- :func:`reconstruction_gains`: how much of a small step along a direction ``u`` comes out of the
+  whole autoencoder, ``u . (f(x + eps u) - f(x - eps u)) / (2 eps)``; the identity gives 1, a map
+  that drops the direction gives 0 (``docs/06-denoising.md``, overcomplete autoencoders).
 
-Each takes an encoder (a ``Sequential``) or any model with an ``encoder`` attribute.
+The first three take an encoder (a ``Sequential``) or any model with an ``encoder`` attribute;
+:func:`reconstruction_gains` any model with a ``reconstruct`` method.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_array, check_generator, check_int
+from .._validation import check_array, check_float, check_generator, check_int
 from ..layers import Sequential
 from ..penalties.contractive import jacobian
 
@@ -48,6 +52,40 @@ def jacobian_norms(model, X, batch_size: int = 256) -> np.ndarray:
 def mean_jacobian_norm(model, X, batch_size: int = 256) -> float:
     r"""Mean Frobenius norm of the encoder Jacobian on ``X``, :math:`\frac1N\sum_n \lVert J_n \rVert_F`."""
     return float(jacobian_norms(model, X, batch_size).mean())
+
+
+def reconstruction_gains(model, X, directions, eps: float = 0.05) -> np.ndarray:
+    r"""Mean gain of ``model.reconstruct`` along each direction, by central differences.
+
+    .. math:: g_k = \frac1N \sum_n u_k \cdot \frac{f(x_n + \epsilon u_k) - f(x_n - \epsilon u_k)}{2\epsilon}
+
+    For a linear map ``f(x) = A x`` it is ``u_k^T A u_k`` exactly; the identity gives 1 along
+    every unit direction.
+
+    Parameters
+    ----------
+    model : object with ``reconstruct(X)``, (M, D) -> (M, D)
+    X : array, shape (N, D)
+    directions : array, shape (K, D)
+        The directions ``u_k`` (unit rows for a gain; any rows for ``u_k . J u_k``).
+    eps : float > 0
+
+    Returns
+    -------
+    gains : ndarray, shape (K,), float64
+    """
+    if not callable(getattr(model, "reconstruct", None)):
+        raise TypeError(f"model must have a reconstruct method, got {type(model).__name__}")
+    X = check_array(X, "X", ndim=2)
+    directions = check_array(directions, "directions", ndim=2)
+    if directions.shape[1] != X.shape[1]:
+        raise ValueError(f"directions must have X's {X.shape[1]} columns, got shape {directions.shape}")
+    eps = check_float(eps, "eps", 0.0, low_inclusive=False)
+    K, N = len(directions), len(X)
+    steps = eps * directions[:, None, :]  # (K, 1, D)
+    plus = model.reconstruct((X[None] + steps).reshape(K * N, -1)).reshape(K, N, -1)  # (K, N, D)
+    minus = model.reconstruct((X[None] - steps).reshape(K * N, -1)).reshape(K, N, -1)  # (K, N, D)
+    return np.einsum("knd,kd->k", plus - minus, directions, dtype=np.float64) / (2 * eps * N)
 
 
 def contraction_ratio(model, X, distances, rng: np.random.Generator) -> np.ndarray:
@@ -86,4 +124,4 @@ def contraction_ratio(model, X, distances, rng: np.random.Generator) -> np.ndarr
     return ratios
 
 
-__all__ = ["contraction_ratio", "jacobian_norms", "mean_jacobian_norm"]
+__all__ = ["contraction_ratio", "jacobian_norms", "mean_jacobian_norm", "reconstruction_gains"]
