@@ -36,10 +36,9 @@ from npae import PCA, Autoencoder, plotting
 from npae.optim import Adam
 from npae.pca import principal_angles
 from npae.plotting import image_grid, save_figure, write_metrics
-from npae.scripts import argument_type, example_parser, load_mnist_or_exit, positive_int
+from npae.scripts import code_size, example_parser, load_mnist_or_exit, positive_int
 
 plt = plotting.pyplot()  # matplotlib's pyplot, headless when there is no display
-code_size = argument_type(int, lambda k: 1 <= k <= 784, "an integer from 1 to 784")  # at most one per pixel
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -59,6 +59,7 @@ from npae.metrics import reconstruction_gains
 from npae.optim import Adam
 from npae.scripts import (
     argument_type,
+    code_size,
     epochs_for,
     example_parser,
     load_mnist_or_exit,
@@ -81,7 +82,6 @@ COPY_GAIN, COPY_SHARE, STOPPED = 0.9, 0.8, 0.75
 TOP = 100
 
 rho_value = argument_type(float, lambda v: 0 < v < 1, "a number strictly between 0 and 1")
-code_size = argument_type(int, lambda v: 1 <= v <= 784, "an integer from 1 to 784")
 
 
 # ---------------------------------------------------------------------------- measurements
