@@ -237,9 +237,8 @@ class Adam(Optimizer):
             g = g + self.weight_decay * p                   # g = grad + lambda p
         if name not in self.state:                          # m_0 = v_0 = 0
             self.state[name] = {"m": np.zeros_like(p), "v": np.zeros_like(p)}
-        st = self.state[name]  # m and v popped: adam_update holds them alone, and frees each once replaced
-        _, st["m"], st["v"] = adam_update(p, g, st.pop("m"), st.pop("v"), self.t, self.lr,
-                                          b1, b2, self.eps)  # p in place
+        st = self.state[name]
+        _, st["m"], st["v"] = adam_update(p, g, st["m"], st["v"], self.t, self.lr, b1, b2, self.eps)  # p in place
 
 
 # ---------------------------------------------------------------------------- L-BFGS (full batch)
