@@ -237,8 +237,8 @@ class Adam(Optimizer):
             g = g + self.weight_decay * p                   # g = grad + lambda p
         if name not in self.state:                          # m_0 = v_0 = 0
             self.state[name] = {"m": np.zeros_like(p), "v": np.zeros_like(p)}
-        st = self.state[name]
-        _, st["m"], st["v"] = adam_update(p, g, st["m"], st["v"], self.t, self.lr, b1, b2, self.eps)  # p in place
+        st = self.state[name]  # p is updated in place; the moments are replaced
+        _, st["m"], st["v"] = adam_update(p, g, st["m"], st["v"], self.t, self.lr, b1, b2, self.eps)
 
 
 # ---------------------------------------------------------------------------- L-BFGS (full batch)
